@@ -1,0 +1,14 @@
+// Atoms of the tree's protocol (CAF 0.17: at most 10 characters each).
+#pragma once
+
+#include <caf/atom.hpp>
+
+namespace nv {
+
+using which_children_atom = caf::atom_constant<caf::atom("whichchild")>;
+using count_children_atom = caf::atom_constant<caf::atom("countchild")>;
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
+using start_atom = caf::atom_constant<caf::atom("start")>;
+
+} // namespace nv

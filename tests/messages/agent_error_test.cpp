@@ -1,0 +1,170 @@
+#include <gtest/gtest.h>
+
+#include <caf/all.hpp>
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+#include <nlohmann/json.hpp>
+
+#include "messages/agent_error.hpp"
+#include "messages/agent_error_inspect.hpp"
+#include "messages/failure.hpp"
+#include "messages/register_types.hpp"
+
+using namespace nv;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct sample {
+  AgentError error;
+  std::string text;
+};
+
+// One sample per variant, with the seed's display text.
+std::vector<sample> samples() {
+  return {
+    {NotFound{"api-rep-1", "no such container"}, "Container 'api-rep-1' not found: no such container"},
+    {PullFailed{"nginx:latest", "registry unreachable"},
+     "Failed to pull image 'nginx:latest': registry unreachable"},
+    {CreateFailed{"api-rep-2", "bundle missing"}, "Failed to create container 'api-rep-2': bundle missing"},
+    {StartFailed{"db-rep-1", "exec: no such file"}, "Failed to start container 'db-rep-1': exec: no such file"},
+    {UnexpectedExit{"web-rep-3", 137}, "Container 'web-rep-3' exited unexpectedly with code 137"},
+    {UnexpectedExit{"web-rep-1", -1}, "Container 'web-rep-1' exited unexpectedly with code -1"},
+    {HealthCheckFailed{"api-rep-1", "Timeout after 500ms"},
+     "Health check failed for 'api-rep-1': Timeout after 500ms"},
+    {InitActionFailed{"api-rep-1", "wait_tcp db:5432 refused"},
+     "Init action failed for 'api-rep-1': wait_tcp db:5432 refused"},
+    {Timeout{5s}, "Timeout after 5s"},
+    {DependencyTimeout{"api", "db", "healthy", 300s},
+     "Dependency timeout: 'api' waiting for 'db' (healthy) after 300s"},
+    {InvalidSpec{"cycle a -> b -> a"}, "Invalid spec: cycle a -> b -> a"},
+    {Network{"overlay down"}, "Network error: overlay down"},
+    {Configuration{"no runtime"}, "Configuration error: no runtime"},
+    {Internal{"oops"}, "Internal error: oops"},
+    {Unsupported{"exec is not supported by this runtime"},
+     "Operation not supported by this runtime: exec is not supported by this runtime"},
+    {WslGpuUnavailable{"no driver"},
+     "GPU requested but WSL2 GPU support not available on this host: no driver"},
+    {GpuSharingUnavailable{"mps", "pipe dir missing"},
+     "GPU sharing mode 'mps' is unavailable: pipe dir missing"},
+    {RouteToPeer{"iis", "windows", "no local runtime serves windows"},
+     "route-to-peer: service 'iis' requires OS 'windows' on another node: no local runtime serves "
+     "windows"},
+    {WrongPlatform{"hcs", "windows", "linux", "nginx:latest"},
+     "wrong-platform: hcs runtime cannot handle image 'nginx:latest' (expected os=windows, got "
+     "os=linux)"},
+  };
+}
+
+} // namespace
+
+TEST(AgentError, EveryVariantHasASample) {
+  std::set<std::size_t> seen;
+  for (auto& s : samples())
+    seen.insert(s.error.index());
+  EXPECT_EQ(seen.size(), agent_error_kinds);
+  EXPECT_EQ(agent_error_kinds, 18u);
+}
+
+TEST(AgentError, DisplayTextMatchesTheSeed) {
+  for (auto& s : samples())
+    EXPECT_EQ(to_string(s.error), s.text) << kind_name(s.error);
+}
+
+TEST(AgentError, DurationFormatsLikeRustDebug) {
+  EXPECT_EQ(format_duration(0ns), "0ns");
+  EXPECT_EQ(format_duration(1ns), "1ns");
+  EXPECT_EQ(format_duration(7ns), "7ns");
+  EXPECT_EQ(format_duration(10us), "10\u00b5s");
+  EXPECT_EQ(format_duration(999us), "999\u00b5s");
+  EXPECT_EQ(format_duration(1500ns), "1.5\u00b5s");
+  EXPECT_EQ(format_duration(1ms), "1ms");
+  EXPECT_EQ(format_duration(200ms), "200ms");
+  EXPECT_EQ(format_duration(1500us), "1.5ms");
+  EXPECT_EQ(format_duration(1500ms), "1.5s");
+  EXPECT_EQ(format_duration(5s), "5s");
+  EXPECT_EQ(format_duration(60s), "60s");
+  EXPECT_EQ(format_duration(90s), "90s");
+  EXPECT_EQ(format_duration(3600s), "3600s");
+  EXPECT_EQ(format_duration(2s + 1us), "2.000001s");
+  EXPECT_EQ(format_duration(1s + 1ns), "1.000000001s");
+}
+
+TEST(AgentError, Classification) {
+  for (auto& s : samples()) {
+    auto k = kind_name(s.error);
+    bool permanent = k == "InvalidSpec" || k == "Configuration" || k == "Unsupported" ||
+                     k == "WslGpuUnavailable" || k == "GpuSharingUnavailable" || k == "WrongPlatform";
+    EXPECT_EQ(is_permanent(s.error), permanent) << k;
+    EXPECT_EQ(is_reschedule_signal(s.error), k == "RouteToPeer") << k;
+  }
+}
+
+TEST(AgentError, JsonShape) {
+  nlohmann::json j = AgentError{DependencyTimeout{"api", "db", "healthy", 300s}};
+  EXPECT_EQ(j.dump(), R"({"condition":"healthy","dependency":"db","kind":"DependencyTimeout",)"
+                      R"("message":"Dependency timeout: 'api' waiting for 'db' (healthy) after 300s",)"
+                      R"("service":"api","timeout_ns":300000000000})");
+}
+
+TEST(AgentError, JsonRoundTripOfEveryVariant) {
+  for (auto& s : samples()) {
+    nlohmann::json j = s.error;
+    EXPECT_EQ(j.at("kind").get<std::string>(), kind_name(s.error));
+    EXPECT_EQ(j.at("message").get<std::string>(), s.text);
+    auto back = nlohmann::json::parse(j.dump()).get<AgentError>();
+    EXPECT_EQ(back, s.error) << j.dump();
+  }
+}
+
+TEST(AgentError, JsonRejectsUnknownKind) {
+  auto j = nlohmann::json::parse(R"({"kind":"Bogus"})");
+  EXPECT_THROW(j.get<AgentError>(), nlohmann::json::exception);
+}
+
+class CafRoundTrip : public ::testing::Test {
+protected:
+  CafRoundTrip() {
+    register_message_types(cfg);
+    cfg.set("scheduler.max-threads", 1);
+    sys = std::make_unique<caf::actor_system>(cfg);
+  }
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+};
+
+TEST_F(CafRoundTrip, BinarySerializerRoundTripOfEveryVariant) {
+  for (auto& s : samples()) {
+    std::vector<char> buf;
+    caf::binary_serializer sink{*sys, buf};
+    AgentError in = s.error;
+    ASSERT_FALSE(sink(in)) << kind_name(s.error);
+    AgentError out = Internal{"placeholder"};
+    caf::binary_deserializer source{*sys, buf};
+    ASSERT_FALSE(source(out)) << kind_name(s.error);
+    EXPECT_EQ(out, s.error) << kind_name(s.error);
+  }
+}
+
+TEST_F(CafRoundTrip, FailureMessageCarriesTheErrorAsItself) {
+  failure in{"/web/api/api-rep-1", RouteToPeer{"api", "windows", "none"}, 3, 1234, 42};
+  std::vector<char> buf;
+  caf::binary_serializer sink{*sys, buf};
+  auto msg = caf::make_message(in);
+  ASSERT_FALSE(msg.save(sink));
+  caf::message back;
+  caf::binary_deserializer source{*sys, buf};
+  ASSERT_FALSE(back.load(source));
+  ASSERT_TRUE(back.match_elements<failure>());
+  auto& out = back.get_as<failure>(0);
+  EXPECT_EQ(out.path, in.path);
+  EXPECT_EQ(out.error, in.error);
+  EXPECT_TRUE(std::holds_alternative<RouteToPeer>(out.error));
+  EXPECT_EQ(out.attempt, 3u);
+  EXPECT_EQ(out.cause, 42u);
+}
+
+TEST_F(CafRoundTrip, DeepToStringUsesTheDisplayText) {
+  auto text = caf::deep_to_string(AgentError{Timeout{1500ms}});
+  EXPECT_NE(text.find("Timeout after 1.5s"), std::string::npos) << text;
+}
