@@ -1,0 +1,66 @@
+// Messages a runtime sends to the container actor that called it. Every runtime call
+// answers with exactly one runtime_reply; exits arrive as container_exited, never polled.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/meta/type_name.hpp>
+
+#include "messages/agent_error.hpp"
+#include "messages/agent_error_inspect.hpp"
+
+namespace nv {
+
+enum class runtime_op : uint8_t { pull, create, start, stop, remove };
+
+std::string_view to_string(runtime_op op);
+
+struct runtime_reply {
+  std::string id;
+  runtime_op op = runtime_op::pull;
+  bool ok = true;
+  AgentError error;  // meaningful when !ok
+  int32_t pid = 0;   // start: the container's main pid where one exists
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, runtime_reply& x) {
+  return f(caf::meta::type_name("runtime_reply"), x.id, x.op, x.ok, x.error, x.pid);
+}
+
+struct container_exited {
+  std::string id;
+  int32_t code = 0;   // exit status; 128 + signal when killed by a signal (shell convention)
+  int32_t signal = 0; // the terminating signal, 0 when it exited by itself
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, container_exited& x) {
+  return f(caf::meta::type_name("container_exited"), x.id, x.code, x.signal);
+}
+
+struct exec_result {
+  std::string id;
+  int32_t code = 0;
+  std::string output; // combined stdout and stderr, bounded
+  bool timed_out = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, exec_result& x) {
+  return f(caf::meta::type_name("exec_result"), x.id, x.code, x.output, x.timed_out);
+}
+
+enum class container_state : uint8_t { unknown, created, running, stopping, exited };
+
+std::string_view to_string(container_state s);
+
+struct container_status {
+  container_state state = container_state::unknown;
+  int32_t exit_code = 0;
+  int32_t pid = 0;
+  bool healthy = true; // runtimes without their own notion of health say true
+};
+
+} // namespace nv

@@ -1,0 +1,46 @@
+// The narrow interface between a container actor and whatever runs its container,
+// in the spirit of containerd's runtime shim. Every call returns at once: work that
+// can block happens off the CAF scheduler threads, and the answer arrives as a message
+// to `reply_to` (one runtime_reply per call; exec answers with exec_result).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <caf/actor.hpp>
+
+#include "messages/container_spec.hpp"
+#include "messages/runtime_messages.hpp"
+
+namespace nv {
+
+class runtime {
+public:
+  virtual ~runtime() = default;
+
+  virtual std::string_view name() const = 0;
+  // OCI os names: linux | windows | darwin.
+  virtual bool runs_os(std::string_view os) const = 0;
+
+  virtual void pull(const container_spec& spec, caf::actor reply_to) = 0;
+  virtual void create(const container_spec& spec, caf::actor reply_to) = 0;
+  // Exits of this container are sent to `reply_to` as container_exited.
+  virtual void start(const std::string& id, caf::actor reply_to) = 0;
+  // Sends `signal`, waits `grace`, then kills. Replies once the container has exited,
+  // after its container_exited.
+  virtual void stop(const std::string& id, duration grace, int signal, caf::actor reply_to) = 0;
+  // Forgets the container; its exit, if still pending, is no longer reported.
+  virtual void remove(const std::string& id, caf::actor reply_to) = 0;
+  // Runs a command inside the container; answers with exec_result.
+  virtual void exec(const std::string& id, std::vector<std::string> cmd, duration timeout,
+                    caf::actor reply_to) = 0;
+
+  // Non-blocking snapshots.
+  virtual container_status state(const std::string& id) const = 0;
+  virtual std::vector<std::string> logs(const std::string& id, std::size_t tail) const = 0;
+  virtual std::optional<int> pid(const std::string& id) const = 0;
+};
+
+} // namespace nv
