@@ -10,7 +10,6 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<AgentError>("nv::AgentError");
   cfg.add_message_type<failure>("nv::failure");
   cfg.add_message_type<state_change>("nv::state");
-  cfg.add_message_type<lifecycle>("nv::lifecycle");
 }
 
 } // namespace nv

@@ -1,0 +1,165 @@
+#include "actors/container_actor.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "supervisor/supervisor.hpp"
+#include "trace/emit.hpp"
+
+namespace nv {
+
+namespace {
+
+// Time the container actor needs on top of the container's grace to kill and reap it.
+constexpr auto stop_margin = std::chrono::seconds{5};
+
+void set_state(container_actor_t* self, lifecycle to, uint64_t cause = 0) {
+  auto& st = self->state;
+  if (st.state == to)
+    return;
+  auto from = st.state;
+  st.state = to;
+  trace::state(st.ctx.trace, st.ctx.path, from, to, cause, st.pid);
+  if (auto parent = caf::actor_cast<caf::actor>(st.ctx.parent))
+    self->send(parent, state_change{st.ctx.path, from, to});
+}
+
+void call(container_actor_t* self, runtime_op op) {
+  auto& st = self->state;
+  st.busy = true;
+  st.in_flight = op;
+  auto me = caf::actor_cast<caf::actor>(self);
+  auto& spec = st.cfg.spec;
+  switch (op) {
+    case runtime_op::pull:
+      st.cfg.rt->pull(spec, me);
+      break;
+    case runtime_op::create:
+      set_state(self, lifecycle::creating);
+      st.cfg.rt->create(spec, me);
+      break;
+    case runtime_op::start:
+      set_state(self, lifecycle::starting);
+      st.cfg.rt->start(spec.id, me);
+      break;
+    case runtime_op::stop:
+      set_state(self, lifecycle::stopping);
+      st.cfg.rt->stop(spec.id, st.cfg.stop_grace, spec.stop_signal, me);
+      break;
+    case runtime_op::remove:
+      st.cfg.rt->remove(spec.id, me);
+      break;
+  }
+}
+
+// Leaves the runtime clean (fire and forget: nobody waits for the answer), then exits.
+void finish(container_actor_t* self, caf::error reason) {
+  auto& st = self->state;
+  if (st.created)
+    st.cfg.rt->remove(st.cfg.spec.id, caf::actor{});
+  set_state(self, reason ? lifecycle::stopped : lifecycle::completed);
+  self->quit(std::move(reason));
+}
+
+void fail(container_actor_t* self, AgentError error) {
+  auto& st = self->state;
+  spdlog::warn("[{}] {}", st.ctx.path, to_string(error));
+  if (st.created)
+    st.cfg.rt->remove(st.cfg.spec.id, caf::actor{});
+  set_state(self, lifecycle::failed);
+  fail_child(self, st.ctx, std::move(error));
+}
+
+void on_reply(container_actor_t* self, runtime_reply& reply) {
+  auto& st = self->state;
+  if (reply.id != st.cfg.spec.id || reply.op != st.in_flight)
+    return;
+  st.busy = false;
+  if (!reply.ok) {
+    if (st.stop_requested) {
+      finish(self, st.quit_reason);
+      return;
+    }
+    fail(self, std::move(reply.error));
+    return;
+  }
+  switch (reply.op) {
+    case runtime_op::pull:
+      if (st.stop_requested)
+        return finish(self, st.quit_reason);
+      call(self, runtime_op::create);
+      return;
+    case runtime_op::create:
+      st.created = true;
+      if (st.stop_requested)
+        return finish(self, st.quit_reason);
+      call(self, runtime_op::start);
+      return;
+    case runtime_op::start:
+      st.started = true;
+      st.pid = reply.pid;
+      if (st.stop_requested)
+        return call(self, runtime_op::stop);
+      set_state(self, lifecycle::running);
+      return;
+    case runtime_op::stop:
+    case runtime_op::remove:
+      finish(self, st.stop_requested ? st.quit_reason : caf::error{});
+      return;
+  }
+}
+
+void on_exited(container_actor_t* self, container_exited& ev) {
+  auto& st = self->state;
+  if (ev.id != st.cfg.spec.id || st.stop_requested)
+    return; // a stop we asked for: its reply follows
+  st.started = false;
+  if (st.cfg.job && ev.code == 0) {
+    finish(self, caf::error{});
+    return;
+  }
+  fail(self, UnexpectedExit{st.cfg.spec.id, ev.code});
+}
+
+void on_stop_request(container_actor_t* self, caf::exit_msg& msg) {
+  auto& st = self->state;
+  if (st.stop_requested)
+    return;
+  st.stop_requested = true;
+  st.quit_reason = std::move(msg.reason);
+  if (st.busy)
+    return; // the answer in flight decides what is left to undo
+  if (st.started)
+    call(self, runtime_op::stop);
+  else
+    finish(self, st.quit_reason);
+}
+
+} // namespace
+
+caf::behavior container_actor(container_actor_t* self, child_context ctx, container_config cfg) {
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  st.cfg = std::move(cfg);
+  self->set_exit_handler([self](caf::exit_msg& msg) { on_stop_request(self, msg); });
+  call(self, runtime_op::pull);
+  return {
+    [self](runtime_reply& reply) { on_reply(self, reply); },
+    [self](container_exited& ev) { on_exited(self, ev); },
+  };
+}
+
+child_spec container_child(container_config cfg) {
+  child_spec spec;
+  spec.id = cfg.spec.id;
+  spec.restart = cfg.job ? restart_type::transient : restart_type::permanent;
+  spec.shutdown.grace = cfg.stop_grace + stop_margin;
+  spec.kind = child_kind::worker;
+  spec.reports_state = true;
+  spec.start = [cfg = std::move(cfg)](caf::local_actor* self, const child_context& ctx) {
+    return self->spawn(container_actor, ctx, cfg);
+  };
+  return spec;
+}
+
+} // namespace nv

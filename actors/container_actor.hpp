@@ -1,0 +1,45 @@
+// One container actor per replica: drives its runtime by messages through
+// create -> start -> running, reports exits as typed failures, and stops its container
+// (signal, grace, kill) when its supervisor asks it to stop.
+#pragma once
+
+#include <caf/stateful_actor.hpp>
+
+#include "messages/container_spec.hpp"
+#include "messages/lifecycle.hpp"
+#include "runtimes/runtime.hpp"
+#include "supervisor/child_spec.hpp"
+
+namespace nv {
+
+struct container_config {
+  container_spec spec;
+  runtime* rt = nullptr; // owned by the node; outlives every actor
+  bool job = false;      // rtype job: exit 0 completes it, any other exit fails it
+  duration stop_grace = std::chrono::seconds{30};
+};
+
+struct container_actor_state {
+  child_context ctx;
+  container_config cfg;
+  lifecycle state = lifecycle::pending;
+  bool stop_requested = false;
+  caf::error quit_reason; // the reason the parent asked us to exit with
+  runtime_op in_flight = runtime_op::pull;
+  bool busy = false;    // a runtime call has not answered yet
+  bool created = false; // the runtime holds a container for us: remove it when done
+  bool started = false;
+  int32_t pid = 0;
+
+  static inline const char* name = "nv.container";
+};
+
+using container_actor_t = caf::stateful_actor<container_actor_state>;
+
+caf::behavior container_actor(container_actor_t* self, child_context ctx, container_config cfg);
+
+// The child spec of a replica: a permanent (service) or transient (job) worker whose
+// shutdown grace covers the container's own stop grace.
+child_spec container_child(container_config cfg);
+
+} // namespace nv

@@ -1,0 +1,511 @@
+#include "supervisor/supervisor.hpp"
+
+#include <algorithm>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "messages/atoms.hpp"
+#include "trace/emit.hpp"
+
+namespace nv {
+
+namespace {
+
+using time_point = caf::actor_clock::time_point;
+
+// How a child ended, as OTP classifies it: transient children restart only on abnormal.
+enum class exit_kind { normal, shutdown, abnormal };
+
+struct exit_outcome {
+  exit_kind kind = exit_kind::normal;
+  failure report; // abnormal: the child's own failure, or one made from its exit reason
+};
+
+const char* to_cstr(exit_kind k) {
+  switch (k) {
+    case exit_kind::normal: return "normal";
+    case exit_kind::shutdown: return "shutdown";
+    case exit_kind::abnormal: return "failure";
+  }
+  return "failure";
+}
+
+void prune(std::deque<time_point>& stamps, time_point now, duration window) {
+  while (!stamps.empty() && now - stamps.front() >= window)
+    stamps.pop_front();
+}
+
+std::optional<std::size_t> find_child(const supervisor_state& st, const caf::actor_addr& addr) {
+  auto it = st.index.find(addr);
+  if (it == st.index.end())
+    return std::nullopt;
+  return it->second;
+}
+
+caf::actor parent_of(const supervisor_state& st) {
+  return caf::actor_cast<caf::actor>(st.parent);
+}
+
+void set_child_state(supervisor_state& st, std::size_t i, lifecycle to, uint64_t cause = 0,
+                     bool traced = true) {
+  auto& rec = st.children[i];
+  if (rec.state == to)
+    return;
+  auto from = rec.state;
+  rec.state = to;
+  if (traced)
+    trace::state(st.trace, rec.path, from, to, cause);
+  if (st.hooks.on_child_state)
+    st.hooks.on_child_state(i, from, to);
+}
+
+void set_own_state(caf::event_based_actor* self, supervisor_state& st, lifecycle to,
+                   uint64_t cause = 0) {
+  if (st.state == to)
+    return;
+  auto from = st.state;
+  st.state = to;
+  trace::state(st.trace, st.path, from, to, cause);
+  if (auto parent = parent_of(st))
+    self->send(parent, state_change{st.path, from, to});
+}
+
+void advance_stop(caf::event_based_actor* self, supervisor_state& st);
+void handle_exit(caf::event_based_actor* self, supervisor_state& st, std::size_t i,
+                 exit_outcome outcome);
+
+void start_child(caf::event_based_actor* self, supervisor_state& st, std::size_t i,
+                 uint64_t cause) {
+  auto& rec = st.children[i];
+  child_context ctx{rec.path, rec.spec.id, self->address(), st.trace};
+  caf::actor child;
+  try {
+    child = rec.spec.start(self, ctx);
+  } catch (const std::exception& e) {
+    spdlog::error("[{}] start of child {} threw: {}", st.path, rec.spec.id, e.what());
+  }
+  if (!child) {
+    exit_outcome out{exit_kind::abnormal,
+                     failure{rec.path, Internal{"start function of '" + rec.spec.id +
+                                                "' returned no actor"},
+                             rec.restarts, now_us(), cause}};
+    handle_exit(self, st, i, std::move(out));
+    return;
+  }
+  self->monitor(child);
+  st.index.emplace(child.address(), i);
+  rec.handle = std::move(child);
+  rec.pending.reset();
+  rec.routed = false;
+  rec.stopping = false;
+  auto seq = trace::spawn(st.trace, rec.path, st.path, cause);
+  set_child_state(st, i, rec.spec.reports_state ? lifecycle::starting : lifecycle::running, seq);
+}
+
+// Starts `indices` (in start order) now, or after `delay` with the child visibly in
+// crash_loop_backoff meanwhile. Temporary children are never restarted.
+void schedule_restart(caf::event_based_actor* self, supervisor_state& st,
+                      const std::vector<std::size_t>& indices, duration delay, uint64_t cause) {
+  for (auto i : indices) {
+    auto& rec = st.children[i];
+    if (rec.handle)
+      continue;
+    if (rec.spec.restart == restart_type::temporary) {
+      set_child_state(st, i, lifecycle::stopped, cause);
+      continue;
+    }
+    if (delay <= duration::zero()) {
+      start_child(self, st, i, cause);
+      continue;
+    }
+    set_child_state(st, i, lifecycle::crash_loop_backoff, cause);
+    self->delayed_send(self, delay, restart_atom::value, static_cast<uint64_t>(i),
+                       ++rec.restart_gen, cause);
+  }
+}
+
+// Begins (or widens) a stop job. give_up and shutdown supersede a pending restart; a restart
+// during a restart merges into it.
+void begin_stop(caf::event_based_actor* self, supervisor_state& st, stop_job job) {
+  auto& cur = st.job;
+  if (cur.purpose == stop_purpose::none || job.purpose > cur.purpose ||
+      (job.purpose == stop_purpose::restart && cur.purpose == stop_purpose::restart)) {
+    if (job.purpose == stop_purpose::restart && cur.purpose == stop_purpose::restart) {
+      for (auto i : cur.restart)
+        if (std::find(job.restart.begin(), job.restart.end(), i) == job.restart.end())
+          job.restart.push_back(i);
+      std::sort(job.restart.begin(), job.restart.end());
+      job.delay = std::max(job.delay, cur.delay);
+    }
+    if (cur.purpose == stop_purpose::give_up && job.purpose == stop_purpose::shutdown) {
+      // Already giving up: the escalation still goes out, then we exit.
+      return;
+    }
+    st.job = std::move(job);
+  }
+  advance_stop(self, st);
+}
+
+void ask_to_stop(caf::event_based_actor* self, supervisor_state& st, std::size_t i) {
+  auto& rec = st.children[i];
+  rec.stopping = true;
+  set_child_state(st, i, lifecycle::stopping);
+  if (rec.spec.shutdown.brutal_kill) {
+    self->send_exit(rec.handle, caf::exit_reason::kill);
+    return;
+  }
+  self->send_exit(rec.handle, caf::exit_reason::user_shutdown);
+  self->delayed_send(self, rec.spec.shutdown.grace, deadline_atom::value, static_cast<uint64_t>(i),
+                     ++rec.stop_gen);
+}
+
+void finish_stop(caf::event_based_actor* self, supervisor_state& st) {
+  auto job = std::move(st.job);
+  st.job = stop_job{};
+  switch (job.purpose) {
+    case stop_purpose::none:
+      return;
+    case stop_purpose::restart:
+      schedule_restart(self, st, job.restart, job.delay, job.escalation.cause);
+      return;
+    case stop_purpose::give_up:
+      if (auto parent = parent_of(st))
+        self->send(parent, job.escalation);
+      else
+        spdlog::error("[{}] gave up with no parent to escalate to: {} (from {})", st.path,
+                      to_string(job.escalation.error), job.escalation.path);
+      self->quit(escalated_exit_reason());
+      return;
+    case stop_purpose::shutdown:
+      set_own_state(self, st, lifecycle::stopped);
+      self->quit(job.quit_reason);
+      return;
+  }
+}
+
+void advance_stop(caf::event_based_actor* self, supervisor_state& st) {
+  auto& job = st.job;
+  if (job.purpose == stop_purpose::none)
+    return;
+  bool waiting = false;
+  for (auto i : job.order) {
+    auto& rec = st.children[i];
+    if (!rec.handle)
+      continue;
+    waiting = true;
+    if (!rec.stopping)
+      ask_to_stop(self, st, i);
+    if (!st.flags.parallel_stop)
+      break; // one at a time, in reverse start order
+  }
+  if (!waiting)
+    finish_stop(self, st);
+}
+
+std::vector<std::size_t> reverse_order(const supervisor_state& st, std::size_t from = 0) {
+  std::vector<std::size_t> order;
+  for (std::size_t i = st.children.size(); i-- > from;)
+    order.push_back(i);
+  return order;
+}
+
+void give_up(caf::event_based_actor* self, supervisor_state& st, failure report) {
+  auto to = st.parent_path.empty() ? std::string{"(none)"} : st.parent_path;
+  report.cause = trace::escalate(st.trace, st.path, to, report.path, report.error, report.cause);
+  spdlog::error("[{}] giving up, escalating to {}: {} (from {})", st.path, to,
+                to_string(report.error), report.path);
+  set_own_state(self, st, lifecycle::failed, report.cause);
+  stop_job job;
+  job.purpose = stop_purpose::give_up;
+  job.order = reverse_order(st);
+  job.escalation = std::move(report);
+  begin_stop(self, st, std::move(job));
+}
+
+// The restart clauses: which children a failure of child `i` takes down with it.
+std::vector<std::size_t> restart_group(const supervisor_state& st, std::size_t i) {
+  std::vector<std::size_t> group;
+  switch (st.flags.strategy) {
+    case restart_strategy::one_for_one:
+      group.push_back(i);
+      break;
+    case restart_strategy::one_for_all:
+      for (std::size_t k = 0; k < st.children.size(); ++k)
+        group.push_back(k);
+      break;
+    case restart_strategy::rest_for_one:
+      for (std::size_t k = i; k < st.children.size(); ++k)
+        group.push_back(k);
+      break;
+  }
+  return group;
+}
+
+void restart(caf::event_based_actor* self, supervisor_state& st, std::size_t i, failure report) {
+  auto now = self->clock().now();
+  prune(st.recent_restarts, now, st.flags.window);
+  if (st.recent_restarts.size() + 1 > st.flags.max_restarts) {
+    give_up(self, st, std::move(report));
+    return;
+  }
+  st.recent_restarts.push_back(now);
+  auto& rec = st.children[i];
+  prune(rec.recent, now, st.flags.window);
+  rec.recent.push_back(now);
+  ++rec.restarts;
+  auto delay = backoff_delay(st.flags.backoff, rec.recent.size());
+  auto delay_ms = std::chrono::duration_cast<std::chrono::milliseconds>(delay).count();
+  auto seq = trace::restart(st.trace, st.path, rec.path,
+                            std::string{to_string(st.flags.strategy)}.c_str(), delay_ms,
+                            report.cause);
+  spdlog::warn("[{}] restarting {} ({}, restart {} in window, delay {}): {}", st.path,
+               rec.spec.id, to_string(st.flags.strategy), rec.recent.size(),
+               format_duration(delay), to_string(report.error));
+  auto group = restart_group(st, i);
+  stop_job job;
+  job.purpose = stop_purpose::restart;
+  for (auto it = group.rbegin(); it != group.rend(); ++it)
+    if (*it != i)
+      job.order.push_back(*it);
+  job.restart = group;
+  job.delay = delay;
+  job.escalation = std::move(report);
+  job.escalation.cause = seq;
+  begin_stop(self, st, std::move(job));
+}
+
+void handle_exit(caf::event_based_actor* self, supervisor_state& st, std::size_t i,
+                 exit_outcome outcome) {
+  auto& rec = st.children[i];
+  if (st.job.purpose == stop_purpose::give_up || st.job.purpose == stop_purpose::shutdown) {
+    set_child_state(st, i, outcome.kind == exit_kind::abnormal ? lifecycle::failed
+                                                               : lifecycle::stopped);
+    advance_stop(self, st);
+    return;
+  }
+  switch (rec.spec.restart) {
+    case restart_type::temporary:
+      set_child_state(st, i, outcome.kind == exit_kind::abnormal ? lifecycle::failed
+                                                                 : lifecycle::stopped);
+      return;
+    case restart_type::transient:
+      if (outcome.kind != exit_kind::abnormal) {
+        set_child_state(st, i, lifecycle::completed);
+        return;
+      }
+      break;
+    case restart_type::permanent:
+      if (outcome.kind != exit_kind::abnormal) {
+        // A permanent child has no business exiting: that is an unexpected exit.
+        outcome.report = failure{rec.path, UnexpectedExit{rec.spec.id, 0}, rec.restarts,
+                                 now_us(), outcome.report.cause};
+      }
+      break;
+  }
+  set_child_state(st, i, lifecycle::failed, outcome.report.cause);
+  if (is_permanent(outcome.report.error)) {
+    give_up(self, st, std::move(outcome.report));
+    return;
+  }
+  restart(self, st, i, std::move(outcome.report));
+}
+
+exit_outcome classify(const supervisor_state& st, child_record& rec, const caf::error& reason) {
+  if (rec.pending) {
+    exit_outcome out{exit_kind::abnormal, std::move(*rec.pending)};
+    rec.pending.reset();
+    return out;
+  }
+  if (reason == caf::exit_reason::normal)
+    return {exit_kind::normal, {}};
+  if (reason == caf::exit_reason::user_shutdown)
+    return {exit_kind::shutdown, {}};
+  auto text = "actor '" + rec.spec.id + "' exited with " + caf::to_string(reason);
+  (void)st;
+  return {exit_kind::abnormal, failure{rec.path, Internal{text}, rec.restarts, now_us(), 0}};
+}
+
+void on_down(caf::event_based_actor* self, supervisor_state& st, caf::down_msg& dm) {
+  auto idx = find_child(st, dm.source);
+  if (!idx)
+    return; // a child we already replaced, or a monitor that is not ours
+  auto i = *idx;
+  auto& rec = st.children[i];
+  st.index.erase(dm.source);
+  rec.handle = nullptr;
+  if (rec.stopping) {
+    rec.stopping = false;
+    if (rec.pending) {
+      // It failed while we were stopping it: keep the record in the trace, do not act on it.
+      trace::exit(st.trace, rec.path, "failure", &rec.pending->error, rec.pending->cause);
+      rec.pending.reset();
+    } else {
+      trace::exit(st.trace, rec.path, "shutdown", nullptr);
+    }
+    set_child_state(st, i, lifecycle::stopped);
+    advance_stop(self, st);
+    return;
+  }
+  auto outcome = classify(st, rec, dm.reason);
+  if (outcome.kind == exit_kind::abnormal && outcome.report.cause == 0)
+    outcome.report.cause =
+      trace::failure(st.trace, outcome.report.path, outcome.report.error, outcome.report.attempt);
+  outcome.report.cause = trace::exit(
+    st.trace, rec.path, to_cstr(outcome.kind),
+    outcome.kind == exit_kind::abnormal ? &outcome.report.error : nullptr, outcome.report.cause);
+  if (rec.routed) {
+    set_child_state(st, i, lifecycle::failed, outcome.report.cause);
+    advance_stop(self, st);
+    return;
+  }
+  handle_exit(self, st, i, std::move(outcome));
+}
+
+void on_failure(caf::event_based_actor* self, supervisor_state& st, failure& report) {
+  auto idx = find_child(st, caf::actor_cast<caf::actor_addr>(self->current_sender()));
+  if (!idx) {
+    spdlog::warn("[{}] failure from a non-child ignored: {} (from {})", st.path,
+                 to_string(report.error), report.path);
+    return;
+  }
+  auto& rec = st.children[*idx];
+  if (is_reschedule_signal(report.error)) {
+    // Not ours to handle: pass it up unchanged, without restarting or counting it.
+    auto to = st.parent_path.empty() ? std::string{"(none)"} : st.parent_path;
+    report.cause = trace::escalate(st.trace, st.path, to, report.path, report.error, report.cause);
+    if (rec.spec.kind == child_kind::worker)
+      rec.routed = true;
+    if (auto parent = parent_of(st))
+      self->send(parent, std::move(report));
+    else
+      spdlog::error("[{}] {} (from {}) reached a supervisor with no parent", st.path,
+                    to_string(report.error), report.path);
+    return;
+  }
+  if (report.cause == 0)
+    report.cause = trace::failure(st.trace, report.path, report.error, report.attempt);
+  rec.pending = std::move(report);
+}
+
+void on_shutdown_request(caf::event_based_actor* self, supervisor_state& st,
+                         caf::exit_msg& msg) {
+  if (st.job.purpose == stop_purpose::shutdown || st.job.purpose == stop_purpose::give_up)
+    return;
+  set_own_state(self, st, lifecycle::stopping);
+  stop_job job;
+  job.purpose = stop_purpose::shutdown;
+  job.order = reverse_order(st);
+  job.quit_reason = std::move(msg.reason);
+  begin_stop(self, st, std::move(job));
+}
+
+} // namespace
+
+supervisor_state::~supervisor_state() {
+  for (auto& rec : children)
+    if (rec.handle)
+      caf::anon_send_exit(rec.handle, caf::exit_reason::kill);
+}
+
+std::string child_path(const std::string& parent_path, const std::string& id) {
+  if (parent_path.empty() || parent_path == "/")
+    return "/" + id;
+  return parent_path + "/" + id;
+}
+
+caf::error escalated_exit_reason() {
+  return caf::error{1, caf::atom("nodevisor")};
+}
+
+caf::behavior supervisor_init(caf::event_based_actor* self, supervisor_state& st,
+                              supervisor_config cfg) {
+  st.path = std::move(cfg.path);
+  st.parent = std::move(cfg.parent);
+  st.parent_path = std::move(cfg.parent_path);
+  st.flags = cfg.flags;
+  st.trace = cfg.trace;
+  st.hooks = std::move(cfg.hooks);
+  st.children.reserve(cfg.children.size());
+  for (auto& spec : cfg.children) {
+    child_record rec;
+    rec.path = child_path(st.path, spec.id);
+    rec.spec = std::move(spec);
+    st.children.push_back(std::move(rec));
+  }
+  self->set_down_handler([self, &st](caf::down_msg& dm) { on_down(self, st, dm); });
+  // We never link, so every exit message is a request to stop (caf-0.17.md gotcha 2).
+  self->set_exit_handler([self, &st](caf::exit_msg& msg) { on_shutdown_request(self, st, msg); });
+  for (std::size_t i = 0; i < st.children.size(); ++i)
+    start_child(self, st, i, 0);
+  if (st.job.purpose == stop_purpose::none && st.state == lifecycle::pending)
+    set_own_state(self, st, lifecycle::running);
+  return {
+    [self, &st](failure& report) { on_failure(self, st, report); },
+    [self, &st](state_change& change) {
+      if (auto idx = find_child(st, caf::actor_cast<caf::actor_addr>(self->current_sender())))
+        set_child_state(st, *idx, change.to, 0, false);
+    },
+    [self, &st](restart_atom, uint64_t i, uint64_t gen, uint64_t cause) {
+      if (i >= st.children.size() || st.children[i].restart_gen != gen ||
+          st.children[i].handle || st.job.purpose == stop_purpose::give_up ||
+          st.job.purpose == stop_purpose::shutdown)
+        return;
+      start_child(self, st, i, cause);
+    },
+    [self, &st](deadline_atom, uint64_t i, uint64_t gen) {
+      if (i >= st.children.size())
+        return;
+      auto& rec = st.children[i];
+      if (rec.stop_gen != gen || !rec.handle || !rec.stopping)
+        return;
+      spdlog::warn("[{}] {} did not stop within {}; killing it", st.path, rec.spec.id,
+                   format_duration(rec.spec.shutdown.grace));
+      self->send_exit(rec.handle, caf::exit_reason::kill);
+    },
+    [&st](which_children_atom) {
+      std::vector<child_info> out;
+      out.reserve(st.children.size());
+      for (auto& rec : st.children)
+        out.push_back(child_info{rec.spec.id, rec.path, rec.handle, rec.spec.kind,
+                                 rec.spec.restart, rec.state, rec.restarts});
+      return out;
+    },
+    [&st](count_children_atom) {
+      child_counts c;
+      c.specs = static_cast<uint32_t>(st.children.size());
+      for (auto& rec : st.children) {
+        if (rec.handle)
+          ++c.active;
+        if (rec.spec.kind == child_kind::supervisor)
+          ++c.supervisors;
+        else
+          ++c.workers;
+      }
+      return c;
+    },
+  };
+}
+
+caf::behavior supervisor_actor(supervisor_actor_t* self, supervisor_config cfg) {
+  return supervisor_init(self, self->state, std::move(cfg));
+}
+
+void fail_child(caf::event_based_actor* self, const child_context& ctx, AgentError error,
+                uint32_t attempt, uint64_t cause) {
+  auto seq = trace::failure(ctx.trace, ctx.path, error, attempt, cause);
+  if (auto parent = caf::actor_cast<caf::actor>(ctx.parent))
+    self->send(parent, failure{ctx.path, std::move(error), attempt, now_us(), seq});
+  else
+    spdlog::error("[{}] failed with no parent to tell: {}", ctx.path, to_string(error));
+  self->quit(escalated_exit_reason());
+}
+
+void register_supervisor_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<child_info>("nv::child_info");
+  cfg.add_message_type<std::vector<child_info>>("std::vector<nv::child_info>");
+  cfg.add_message_type<child_counts>("nv::child_counts");
+}
+
+} // namespace nv

@@ -1,0 +1,146 @@
+// The generic OTP-style supervisor every parent of the tree is built on (service, deployment,
+// node). One state record, each restart strategy a small clause (supervisor.cpp).
+//
+// Protocol with children: a child that fails sends its parent a `failure` and exits; the
+// parent monitors every child and decides on the exit. Stopping is explicit: the parent sends
+// exit(user_shutdown), waits the child's grace, then exit(kill).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor_clock.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "messages/failure.hpp"
+#include "messages/lifecycle.hpp"
+#include "supervisor/child_spec.hpp"
+#include "supervisor/supervisor_flags.hpp"
+
+namespace nv {
+
+// which_children: one entry per child spec, in start order.
+struct child_info {
+  std::string id;
+  std::string path;
+  caf::actor handle; // invalid while the child is not running
+  child_kind kind = child_kind::worker;
+  restart_type restart = restart_type::permanent;
+  lifecycle state = lifecycle::pending;
+  uint32_t restarts = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, child_info& x) {
+  return f(caf::meta::type_name("child_info"), x.id, x.path, x.handle, x.kind, x.restart, x.state,
+           x.restarts);
+}
+
+// count_children, as OTP's: specs, active (alive) children, supervisors, workers.
+struct child_counts {
+  uint32_t specs = 0;
+  uint32_t active = 0;
+  uint32_t supervisors = 0;
+  uint32_t workers = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, child_counts& x) {
+  return f(caf::meta::type_name("child_counts"), x.specs, x.active, x.supervisors, x.workers);
+}
+
+// Hooks for the actors that embed the supervisor (service, deployment, node) to add their own
+// behaviour without changing its rules.
+struct supervisor_hooks {
+  // A child's state changed, as the child reported it or as the supervisor decided it.
+  std::function<void(std::size_t index, lifecycle from, lifecycle to)> on_child_state;
+};
+
+struct supervisor_config {
+  std::string path;            // this supervisor's path, "/" for the node
+  caf::actor_addr parent;      // weak; failures and state changes go there
+  std::string parent_path;     // for trace events
+  supervisor_flags flags;
+  std::vector<child_spec> children; // in start order
+  trace_sink* trace = nullptr;
+  supervisor_hooks hooks;
+};
+
+struct child_record {
+  child_spec spec;
+  std::string path;
+  caf::actor handle;
+  lifecycle state = lifecycle::pending;
+  uint32_t restarts = 0;                         // all restarts, for which_children
+  std::deque<caf::actor_clock::time_point> recent; // restarts inside the window, for backoff
+  std::optional<failure> pending;                // reported failure, exit not yet seen
+  bool routed = false;   // failed with a reschedule signal: stays down, the node re-places it
+  bool stopping = false; // we asked it to stop
+  uint64_t stop_gen = 0;    // tags stop deadlines, so a stale one is ignored
+  uint64_t restart_gen = 0; // tags delayed restarts, likewise
+};
+
+// What the supervisor does once the children it is stopping are all down.
+enum class stop_purpose : uint8_t { none, restart, give_up, shutdown };
+
+struct stop_job {
+  stop_purpose purpose = stop_purpose::none;
+  std::vector<std::size_t> order;   // children to stop, in stop order
+  std::vector<std::size_t> restart; // children to start again afterwards, in start order
+  duration delay{0};                // ... after this backoff
+  failure escalation;               // give_up: what goes to the parent
+  caf::error quit_reason;           // shutdown: the reason we were asked to exit with
+};
+
+struct supervisor_state {
+  std::string path;
+  caf::actor_addr parent;
+  std::string parent_path;
+  supervisor_flags flags;
+  trace_sink* trace = nullptr;
+  std::vector<child_record> children;
+  std::unordered_map<caf::actor_addr, std::size_t> index; // alive child -> its record
+  std::deque<caf::actor_clock::time_point> recent_restarts; // for the intensity
+  lifecycle state = lifecycle::pending;
+  stop_job job;
+  supervisor_hooks hooks;
+
+  supervisor_state() = default;
+  supervisor_state(const supervisor_state&) = delete;
+  supervisor_state& operator=(const supervisor_state&) = delete;
+  // A supervisor that dies without stopping its children (killed by its parent at the end of
+  // its grace) kills them, so no child outlives its parent.
+  ~supervisor_state();
+
+  static inline const char* name = "nv.supervisor";
+};
+
+using supervisor_actor_t = caf::stateful_actor<supervisor_state>;
+
+// Initializes `st` from `cfg`, installs the down and exit handlers and starts every child in
+// order. Returns the supervisor's handlers, to be combined with an embedding actor's own.
+caf::behavior supervisor_init(caf::event_based_actor* self, supervisor_state& st,
+                              supervisor_config cfg);
+
+// The plain supervisor actor.
+caf::behavior supervisor_actor(supervisor_actor_t* self, supervisor_config cfg);
+
+// For children: report `error` to the parent as a failure and exit. Emits the failure event.
+void fail_child(caf::event_based_actor* self, const child_context& ctx, AgentError error,
+                uint32_t attempt = 0, uint64_t cause = 0);
+
+// Path of a child named `id` under `parent_path`.
+std::string child_path(const std::string& parent_path, const std::string& id);
+
+// The exit reason of a supervisor that gave up and escalated.
+caf::error escalated_exit_reason();
+
+void register_supervisor_types(caf::actor_system_config& cfg);
+
+} // namespace nv

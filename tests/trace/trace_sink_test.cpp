@@ -1,0 +1,323 @@
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "messages/agent_error.hpp"
+#include "messages/failure.hpp"
+#include "trace/trace_sink.hpp"
+
+using namespace nv;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+// Every line parsed as JSON; fails the test on a line that is not.
+std::vector<json> parse_lines(const std::string& text) {
+  std::vector<json> lines;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    try {
+      lines.push_back(json::parse(line));
+    } catch (const json::exception& e) {
+      ADD_FAILURE() << "not a JSON line: " << line << " (" << e.what() << ")";
+    }
+  }
+  EXPECT_TRUE(text.empty() || text.back() == '\n') << "last line unterminated";
+  return lines;
+}
+
+std::string read_file(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+trace_event probe_at(std::string actor, uint64_t n) {
+  return {std::move(actor), 0, probe_event{true, n, ""}};
+}
+
+// A stream whose first write blocks until released: a trace file on a stalled disk. The writer
+// thread is then known to be stuck with its batch taken, which makes the queue's fill level exact.
+class stalled_buf : public std::stringbuf {
+public:
+  void wait_until_stalled() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return stalled_; });
+  }
+
+  void release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+protected:
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    {
+      std::unique_lock lock(mu_);
+      stalled_ = true;
+      cv_.notify_all();
+      cv_.wait(lock, [this] { return released_; });
+    }
+    return std::stringbuf::xsputn(s, n);
+  }
+
+private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stalled_ = false;
+  bool released_ = false;
+};
+
+TEST(TraceSink, WritesEveryKindAsOneJsonLine) {
+  const AgentError err = HealthCheckFailed{"api-rep-1", "connection refused"};
+  const std::string api = "/web-stack/api/api-rep-1";
+  std::ostringstream out;
+  trace_sink sink(out, "n1");
+
+  const int64_t before = now_us();
+  const uint64_t spawn = sink.emit({api, 0, spawn_event{"/web-stack/api"}});
+  sink.emit({api, spawn, state_event{lifecycle::starting, lifecycle::running, 4242}});
+  sink.emit({api, 0, state_event{lifecycle::running, lifecycle::healthy, std::nullopt}});
+  const uint64_t probe =
+      sink.emit({api + "/probe", 0, probe_event{false, 1500, "connection refused"}});
+  const uint64_t fail = sink.emit({api, probe, failure_event{err, 2}});
+  sink.emit({api, fail, exit_event{exit_event::reason_kind::failure, err}});
+  sink.emit({api, 0, exit_event{exit_event::reason_kind::shutdown, std::nullopt}});
+  sink.emit({"/web-stack/api", fail, restart_event{api, "one_for_one", 1000}});
+  sink.emit({"/web-stack/api", fail, escalate_event{"/web-stack", api, err}});
+  sink.emit({"/web-stack/api/wait:db", 0,
+             wait_event{"db", "healthy", wait_event::outcome_kind::timeout_warn}});
+  sink.emit({"/_peers", 0, route_event{"gpu", "windows", std::nullopt}});
+  sink.emit({"/_peers", 0, route_event{"gpu", "windows", "n2"}});
+  sink.emit({api, 0, send_event{"start"}});
+  sink.emit({api, 0, recv_event{"ok"}});
+  sink.flush();
+  const int64_t after = now_us();
+
+  const std::vector<json> lines = parse_lines(out.str());
+  const json err_json = err;
+  const std::vector<json> expected = {
+      {{"event", "spawn"}, {"actor", api}, {"parent", "/web-stack/api"}},
+      {{"event", "state"},
+       {"actor", api},
+       {"cause", 1},
+       {"from", "starting"},
+       {"to", "running"},
+       {"pid", 4242}},
+      {{"event", "state"}, {"actor", api}, {"from", "running"}, {"to", "healthy"}},
+      {{"event", "probe"},
+       {"actor", api + "/probe"},
+       {"ok", false},
+       {"latency_us", 1500},
+       {"reason", "connection refused"}},
+      {{"event", "failure"}, {"actor", api}, {"cause", 4}, {"error", err_json}, {"attempt", 2}},
+      {{"event", "exit"}, {"actor", api}, {"cause", 5}, {"reason", "failure"}, {"error", err_json}},
+      {{"event", "exit"}, {"actor", api}, {"reason", "shutdown"}},
+      {{"event", "restart"},
+       {"actor", "/web-stack/api"},
+       {"cause", 5},
+       {"child", api},
+       {"strategy", "one_for_one"},
+       {"delay_ms", 1000}},
+      {{"event", "escalate"},
+       {"actor", "/web-stack/api"},
+       {"cause", 5},
+       {"to", "/web-stack"},
+       {"origin", api},
+       {"error", err_json}},
+      {{"event", "wait"},
+       {"actor", "/web-stack/api/wait:db"},
+       {"dependency", "db"},
+       {"condition", "healthy"},
+       {"outcome", "timeout_warn"}},
+      {{"event", "route"},
+       {"actor", "/_peers"},
+       {"service", "gpu"},
+       {"required_os", "windows"},
+       {"peer", nullptr}},
+      {{"event", "route"},
+       {"actor", "/_peers"},
+       {"service", "gpu"},
+       {"required_os", "windows"},
+       {"peer", "n2"}},
+      {{"event", "send"}, {"actor", api}, {"msg", "start"}},
+      {{"event", "recv"}, {"actor", api}, {"msg", "ok"}},
+  };
+  ASSERT_EQ(lines.size(), expected.size());
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    json line = lines[i];
+    ASSERT_TRUE(line["ts_us"].is_number_integer()) << line;
+    const auto ts = line["ts_us"].get<int64_t>();
+    EXPECT_GE(ts, before);
+    EXPECT_LE(ts, after);
+    json want = expected[i];
+    want["seq"] = i + 1;
+    want["node"] = "n1";
+    line.erase("ts_us");
+    EXPECT_EQ(line, want) << "line " << i + 1;
+  }
+}
+
+TEST(TraceSink, CauseNamesAnEarlierSeq) {
+  std::ostringstream out;
+  trace_sink sink(out, "n1");
+  const uint64_t failed = sink.emit({"/d/s/s-rep-1", 0, failure_event{Internal{"x"}, 0}});
+  sink.emit({"/d/s", 0, spawn_event{"/d"}});
+  const uint64_t restarted =
+      sink.emit({"/d/s", failed, restart_event{"/d/s/s-rep-1", "one_for_one", 0}});
+  sink.flush();
+
+  const std::vector<json> lines = parse_lines(out.str());
+  ASSERT_EQ(lines.size(), 3u);
+  const json& restart = lines.at(restarted - 1);
+  EXPECT_EQ(restart["seq"], restarted);
+  EXPECT_EQ(restart["cause"], failed);
+  EXPECT_LT(failed, restarted);
+  EXPECT_EQ(lines.at(failed - 1)["event"], "failure");
+  EXPECT_FALSE(lines.at(1).contains("cause"));
+}
+
+TEST(TraceSink, ConcurrentEmittersGiveGaplessIncreasingSeq) {
+  constexpr int threads = 4;
+  constexpr uint64_t per_thread = 2000;
+  std::ostringstream out;
+  trace_sink sink(out, "n1"); // default capacity holds every event: nothing can drop
+  std::vector<std::vector<uint64_t>> seqs(threads);
+  {
+    std::vector<std::jthread> emitters;
+    for (int t = 0; t < threads; ++t)
+      emitters.emplace_back([&sink, &seqs, t] {
+        for (uint64_t i = 0; i < per_thread; ++i)
+          seqs[t].push_back(sink.emit(probe_at("/t" + std::to_string(t), i)));
+      });
+  }
+  sink.flush();
+  EXPECT_EQ(sink.dropped_total(), 0u);
+
+  const std::vector<json> lines = parse_lines(out.str());
+  ASSERT_EQ(lines.size(), threads * per_thread);
+  for (std::size_t i = 0; i < lines.size(); ++i)
+    ASSERT_EQ(lines[i]["seq"], i + 1);
+  // Each returned seq names that thread's event on that line, and a thread's events keep its
+  // order.
+  for (int t = 0; t < threads; ++t)
+    for (uint64_t i = 0; i < per_thread; ++i) {
+      const json& line = lines.at(seqs[t][i] - 1);
+      ASSERT_EQ(line["actor"], "/t" + std::to_string(t));
+      ASSERT_EQ(line["latency_us"], i);
+    }
+}
+
+TEST(TraceSink, FullQueueDropsWithoutBlockingAndReportsTheCount) {
+  constexpr std::size_t capacity = 4;
+  constexpr uint64_t overflow = 10;
+  stalled_buf buf;
+  std::ostream out(&buf);
+  trace_sink sink(out, "n1", capacity);
+
+  EXPECT_EQ(sink.emit(probe_at("/a", 0)), 1u);
+  buf.wait_until_stalled(); // the writer holds seq 1 and cannot write it: the queue is empty
+
+  const auto start = std::chrono::steady_clock::now();
+  for (uint64_t i = 1; i <= capacity; ++i)
+    EXPECT_EQ(sink.emit(probe_at("/a", i)), i + 1);
+  for (uint64_t i = 0; i < overflow; ++i)
+    EXPECT_EQ(sink.emit(probe_at("/a", 100 + i)), 0u);
+  // Reaching this line at all shows emit did not wait for the stalled writer; the bound only
+  // catches a wait that ends by accident.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+  EXPECT_EQ(sink.dropped_total(), overflow);
+
+  buf.release();
+  sink.flush();
+  const std::vector<json> lines = parse_lines(buf.str());
+  ASSERT_EQ(lines.size(), capacity + 2);
+  for (std::size_t i = 0; i <= capacity; ++i) {
+    EXPECT_EQ(lines[i]["seq"], i + 1);
+    EXPECT_EQ(lines[i]["event"], "probe");
+    EXPECT_EQ(lines[i]["latency_us"], i);
+  }
+  const json& dropped = lines.back();
+  EXPECT_EQ(dropped["seq"], capacity + 2);
+  EXPECT_EQ(dropped["event"], "dropped");
+  EXPECT_EQ(dropped["actor"], "/_trace");
+  EXPECT_EQ(dropped["count"], overflow);
+
+  // With room again, events are accepted and numbered after the dropped record.
+  EXPECT_EQ(sink.emit(probe_at("/a", 200)), capacity + 3);
+}
+
+TEST(TraceSink, DestructionWritesEverything) {
+  std::ostringstream out;
+  {
+    trace_sink sink(out, "n1", 16);
+    for (uint64_t i = 0; i < 10; ++i)
+      sink.emit(probe_at("/a", i));
+  }
+  const std::vector<json> lines = parse_lines(out.str());
+  ASSERT_EQ(lines.size(), 10u);
+  EXPECT_EQ(lines.back()["seq"], 10);
+}
+
+TEST(TraceSink, DestructionWritesThePendingDroppedRecord) {
+  stalled_buf buf;
+  std::ostream out(&buf);
+  {
+    trace_sink sink(out, "n1", 1);
+    sink.emit(probe_at("/a", 0));
+    buf.wait_until_stalled();
+    sink.emit(probe_at("/a", 1));
+    EXPECT_EQ(sink.emit(probe_at("/a", 2)), 0u);
+    buf.release();
+  }
+  const std::vector<json> lines = parse_lines(buf.str());
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[2]["event"], "dropped");
+  EXPECT_EQ(lines[2]["count"], 1);
+}
+
+TEST(TraceSink, FileCanBeFollowedLiveAndIsCompleteAfterDestruction) {
+  const std::filesystem::path file = std::filesystem::path(testing::TempDir()) /
+                                     ("trace_sink_test_" + std::to_string(getpid()) + ".jsonl");
+  {
+    trace_sink sink(file, "n1");
+    sink.emit({"/a", 0, spawn_event{"/"}});
+    sink.flush();
+    EXPECT_EQ(parse_lines(read_file(file)).size(), 1u); // on disk while the sink runs
+    sink.emit({"/a", 0, exit_event{exit_event::reason_kind::normal, std::nullopt}});
+  }
+  const std::vector<json> lines = parse_lines(read_file(file));
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[1]["reason"], "normal");
+  EXPECT_FALSE(lines[1].contains("error"));
+  std::filesystem::remove(file);
+}
+
+TEST(TraceSink, UnopenableFileThrows) {
+  EXPECT_THROW(trace_sink("/nonexistent-dir/trace.jsonl", "n1"), std::system_error);
+}
+
+TEST(TraceSink, FlushWithNothingEmittedReturns) {
+  std::ostringstream out;
+  trace_sink sink(out, "n1");
+  sink.flush();
+  EXPECT_TRUE(out.str().empty());
+}
+
+} // namespace

@@ -1,0 +1,33 @@
+// One function per trace event kind of design.md §7, so that actors emit events in one line
+// and a null sink (tracing off) costs a branch. Each returns the event's seq (0 when off),
+// which later events name as their `cause`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "messages/agent_error.hpp"
+#include "messages/lifecycle.hpp"
+
+namespace nv {
+
+class trace_sink;
+
+namespace trace {
+
+uint64_t spawn(trace_sink* sink, const std::string& actor, const std::string& parent,
+               uint64_t cause = 0);
+// reason: normal | shutdown | failure; error only when it failed.
+uint64_t exit(trace_sink* sink, const std::string& actor, const char* reason,
+              const AgentError* error, uint64_t cause = 0);
+uint64_t state(trace_sink* sink, const std::string& actor, lifecycle from, lifecycle to,
+               uint64_t cause = 0, int32_t pid = 0);
+uint64_t failure(trace_sink* sink, const std::string& actor, const AgentError& error,
+                 uint32_t attempt, uint64_t cause = 0);
+uint64_t restart(trace_sink* sink, const std::string& actor, const std::string& child,
+                 const char* strategy, int64_t delay_ms, uint64_t cause = 0);
+uint64_t escalate(trace_sink* sink, const std::string& actor, const std::string& to,
+                  const std::string& origin, const AgentError& error, uint64_t cause = 0);
+
+} // namespace trace
+} // namespace nv

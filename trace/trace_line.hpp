@@ -1,0 +1,18 @@
+// One trace event as one line of the trace file (design §7).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "trace/trace_event.hpp"
+
+namespace nv {
+
+// Appends `{"seq":..,"ts_us":..,"node":..,"actor":..,"event":..,"cause":..,<fields>}\n`; cause
+// only when non-zero. Strings need not be UTF-8 (reasons carry process output): invalid bytes
+// become U+FFFD, so every line parses as JSON.
+void append_trace_line(std::string& out, uint64_t seq, int64_t ts_us, std::string_view node,
+                       const trace_event& ev);
+
+} // namespace nv
