@@ -32,9 +32,11 @@ const char* to_cstr(exit_kind k) {
   return "failure";
 }
 
-void prune(std::deque<time_point>& stamps, time_point now, duration window) {
-  while (!stamps.empty() && now - stamps.front() >= window)
-    stamps.pop_front();
+template <class Stamps>
+void prune(Stamps& stamps, time_point now, duration window) {
+  auto first_kept = std::find_if(stamps.begin(), stamps.end(),
+                                 [&](time_point t) { return now - t < window; });
+  stamps.erase(stamps.begin(), first_kept);
 }
 
 std::optional<std::size_t> find_child(const supervisor_state& st, const caf::actor_addr& addr) {

@@ -78,7 +78,9 @@ struct child_record {
   caf::actor handle;
   lifecycle state = lifecycle::pending;
   uint32_t restarts = 0;                         // all restarts, for which_children
-  std::deque<caf::actor_clock::time_point> recent; // restarts inside the window, for backoff
+  // Restarts inside the window, for backoff. A vector, not a deque: libstdc++'s empty deque
+  // already holds 576 bytes, and a supervisor may have thousands of children.
+  std::vector<caf::actor_clock::time_point> recent;
   std::optional<failure> pending;                // reported failure, exit not yet seen
   bool routed = false;   // failed with a reschedule signal: stays down, the node re-places it
   bool stopping = false; // we asked it to stop
