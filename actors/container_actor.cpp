@@ -101,6 +101,8 @@ void on_reply(container_actor_t* self, runtime_reply& reply) {
       if (st.stop_requested)
         return call(self, runtime_op::stop);
       set_state(self, lifecycle::running);
+      if (!st.cfg.probe)
+        set_state(self, lifecycle::healthy);
       return;
     case runtime_op::stop:
     case runtime_op::remove:
@@ -127,8 +129,14 @@ void on_stop_request(container_actor_t* self, caf::exit_msg& msg) {
     return;
   st.stop_requested = true;
   st.quit_reason = std::move(msg.reason);
+  if (st.busy && st.in_flight == runtime_op::start) {
+    // A start can take long (a slow start-up); stop it now instead of waiting it out.
+    st.started = true;
+    call(self, runtime_op::stop);
+    return;
+  }
   if (st.busy)
-    return; // the answer in flight decides what is left to undo
+    return; // a pull or create answers soon; that answer decides what is left to undo
   if (st.started)
     call(self, runtime_op::stop);
   else

@@ -17,6 +17,8 @@ struct container_config {
   runtime* rt = nullptr; // owned by the node; outlives every actor
   bool job = false;      // rtype job: exit 0 completes it, any other exit fails it
   duration stop_grace = std::chrono::seconds{30};
+  // A health probe decides `healthy`; without one, running means healthy.
+  bool probe = false;
 };
 
 struct container_actor_state {

@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include <caf/all.hpp>
+#include <spdlog/spdlog.h>
 
 #include "messages/register_types.hpp"
 #include "supervisor/supervisor.hpp"
@@ -155,4 +156,12 @@ BENCHMARK(BM_EscalationLatency)->DenseRange(2, 5)->UseRealTime()->Unit(benchmark
 
 } // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  spdlog::set_level(spdlog::level::off); // every iteration logs a give-up otherwise
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv))
+    return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

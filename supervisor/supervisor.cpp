@@ -281,6 +281,12 @@ void restart(caf::event_based_actor* self, supervisor_state& st, std::size_t i, 
 void handle_exit(caf::event_based_actor* self, supervisor_state& st, std::size_t i,
                  exit_outcome outcome) {
   auto& rec = st.children[i];
+  if (outcome.kind == exit_kind::abnormal && st.hooks.on_child_failure &&
+      st.job.purpose != stop_purpose::give_up && st.job.purpose != stop_purpose::shutdown) {
+    set_child_state(st, i, lifecycle::failed, outcome.report.cause);
+    if (st.hooks.on_child_failure(i, outcome.report))
+      return;
+  }
   if (st.job.purpose == stop_purpose::give_up || st.job.purpose == stop_purpose::shutdown) {
     set_child_state(st, i, outcome.kind == exit_kind::abnormal ? lifecycle::failed
                                                                : lifecycle::stopped);
@@ -374,11 +380,16 @@ void on_failure(caf::event_based_actor* self, supervisor_state& st, failure& rep
   }
   auto& rec = st.children[*idx];
   if (is_reschedule_signal(report.error)) {
-    // Not ours to handle: pass it up unchanged, without restarting or counting it.
-    auto to = st.parent_path.empty() ? std::string{"(none)"} : st.parent_path;
-    report.cause = trace::escalate(st.trace, st.path, to, report.path, report.error, report.cause);
+    // Not a failure of ours: no restart, no count. Pass it up unchanged to the level that
+    // re-places services (the node's hook).
     if (rec.spec.kind == child_kind::worker)
       rec.routed = true;
+    if (st.hooks.on_reschedule) {
+      st.hooks.on_reschedule(report);
+      return;
+    }
+    auto to = st.parent_path.empty() ? std::string{"(none)"} : st.parent_path;
+    report.cause = trace::escalate(st.trace, st.path, to, report.path, report.error, report.cause);
     if (auto parent = parent_of(st))
       self->send(parent, std::move(report));
     else
@@ -441,7 +452,8 @@ caf::behavior supervisor_init(caf::event_based_actor* self, supervisor_state& st
   self->set_exit_handler([self, &st](caf::exit_msg& msg) { on_shutdown_request(self, st, msg); });
   for (std::size_t i = 0; i < st.children.size(); ++i)
     start_child(self, st, i, 0);
-  if (st.job.purpose == stop_purpose::none && st.state == lifecycle::pending)
+  if (cfg.own_state_is_running && st.job.purpose == stop_purpose::none &&
+      st.state == lifecycle::pending)
     set_own_state(self, st, lifecycle::running);
   return {
     [self, &st](failure& report) { on_failure(self, st, report); },
@@ -488,6 +500,29 @@ caf::behavior supervisor_init(caf::event_based_actor* self, supervisor_state& st
       return c;
     },
   };
+}
+
+std::size_t supervisor_add_child(caf::event_based_actor* self, supervisor_state& st,
+                                 child_spec spec, uint64_t cause) {
+  child_record rec;
+  rec.path = child_path(st.path, spec.id);
+  rec.spec = std::move(spec);
+  st.children.push_back(std::move(rec));
+  auto i = st.children.size() - 1;
+  if (st.job.purpose != stop_purpose::give_up && st.job.purpose != stop_purpose::shutdown)
+    start_child(self, st, i, cause);
+  return i;
+}
+
+void supervisor_set_state(caf::event_based_actor* self, supervisor_state& st, lifecycle to,
+                          uint64_t cause) {
+  set_own_state(self, st, to, cause);
+}
+
+void supervisor_give_up(caf::event_based_actor* self, supervisor_state& st, failure report) {
+  if (st.job.purpose == stop_purpose::give_up || st.job.purpose == stop_purpose::shutdown)
+    return;
+  give_up(self, st, std::move(report));
 }
 
 caf::behavior supervisor_actor(supervisor_actor_t* self, supervisor_config cfg) {

@@ -60,6 +60,12 @@ typename Inspector::result_type inspect(Inspector& f, child_counts& x) {
 struct supervisor_hooks {
   // A child's state changed, as the child reported it or as the supervisor decided it.
   std::function<void(std::size_t index, lifecycle from, lifecycle to)> on_child_state;
+  // A child failed; return true when the embedder handled it (the supervisor then neither
+  // restarts the child nor counts the failure).
+  std::function<bool(std::size_t index, failure& report)> on_child_failure;
+  // A reschedule signal (RouteToPeer) reached this supervisor; without this hook it is
+  // passed to the parent unchanged. The node sets it: it is the level that re-places.
+  std::function<void(failure& report)> on_reschedule;
 };
 
 struct supervisor_config {
@@ -70,6 +76,9 @@ struct supervisor_config {
   std::vector<child_spec> children; // in start order
   trace_sink* trace = nullptr;
   supervisor_hooks hooks;
+  // Report `running` at once (a plain supervisor). An embedder that derives its own state
+  // from its children (a service from its replicas) sets it with supervisor_set_state.
+  bool own_state_is_running = true;
 };
 
 struct child_record {
@@ -129,6 +138,17 @@ using supervisor_actor_t = caf::stateful_actor<supervisor_state>;
 // order. Returns the supervisor's handlers, to be combined with an embedding actor's own.
 caf::behavior supervisor_init(caf::event_based_actor* self, supervisor_state& st,
                               supervisor_config cfg);
+
+// Starts a new child after the existing ones (OTP's start_child); returns its index.
+std::size_t supervisor_add_child(caf::event_based_actor* self, supervisor_state& st,
+                                 child_spec spec, uint64_t cause = 0);
+
+// Sets this supervisor's own state: traced and sent to its parent as a state_change.
+void supervisor_set_state(caf::event_based_actor* self, supervisor_state& st, lifecycle to,
+                          uint64_t cause = 0);
+
+// Stops every child and fails with `report` (unchanged), as when the intensity is exceeded.
+void supervisor_give_up(caf::event_based_actor* self, supervisor_state& st, failure report);
 
 // The plain supervisor actor.
 caf::behavior supervisor_actor(supervisor_actor_t* self, supervisor_config cfg);

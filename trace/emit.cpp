@@ -67,4 +67,28 @@ uint64_t escalate(trace_sink* sink, const std::string& actor, const std::string&
   return put(sink, actor, cause, escalate_event{to, origin, error});
 }
 
+uint64_t wait(trace_sink* sink, const std::string& actor, const std::string& dependency,
+              const std::string& condition, wait_event::outcome_kind outcome, uint64_t cause) {
+  if (!sink)
+    return 0;
+  return put(sink, actor, cause, wait_event{dependency, condition, outcome});
+}
+
+uint64_t route(trace_sink* sink, const std::string& actor, const std::string& service,
+               const std::string& required_os, const std::string& peer, uint64_t cause) {
+  if (!sink)
+    return 0;
+  route_event ev{service, required_os, std::nullopt};
+  if (!peer.empty())
+    ev.peer = peer;
+  return put(sink, actor, cause, std::move(ev));
+}
+
+uint64_t probe(trace_sink* sink, const std::string& actor, bool ok, uint64_t latency_us,
+               const std::string& reason, uint64_t cause) {
+  if (!sink)
+    return 0;
+  return put(sink, actor, cause, probe_event{ok, latency_us, reason});
+}
+
 } // namespace nv::trace

@@ -8,6 +8,7 @@
 
 #include "messages/agent_error.hpp"
 #include "messages/lifecycle.hpp"
+#include "trace/trace_event.hpp"
 
 namespace nv {
 
@@ -28,6 +29,14 @@ uint64_t restart(trace_sink* sink, const std::string& actor, const std::string& 
                  const char* strategy, int64_t delay_ms, uint64_t cause = 0);
 uint64_t escalate(trace_sink* sink, const std::string& actor, const std::string& to,
                   const std::string& origin, const AgentError& error, uint64_t cause = 0);
+
+uint64_t wait(trace_sink* sink, const std::string& actor, const std::string& dependency,
+              const std::string& condition, wait_event::outcome_kind outcome, uint64_t cause = 0);
+// peer: empty when no peer runs that OS.
+uint64_t route(trace_sink* sink, const std::string& actor, const std::string& service,
+               const std::string& required_os, const std::string& peer, uint64_t cause = 0);
+uint64_t probe(trace_sink* sink, const std::string& actor, bool ok, uint64_t latency_us,
+               const std::string& reason, uint64_t cause = 0);
 
 } // namespace trace
 } // namespace nv

@@ -1,5 +1,6 @@
 // Written by hand rather than through nlohmann::json: building a json object per event cost the
-// writer about 1.5 µs, ten times this, and the writer's speed decides when events get dropped.
+// writer about 1.5 µs against about 0.15 µs here, and the writer's speed decides when events
+// get dropped. Only AgentError goes through nlohmann, whose to_json is its one JSON form.
 #include "trace/trace_line.hpp"
 
 #include <charconv>

@@ -86,13 +86,13 @@ void sim_runtime::pull(const container_spec& spec, caf::actor reply_to) {
 }
 
 void sim_runtime::create(const container_spec& spec, caf::actor reply_to) {
-  auto& s = shard_of(spec.id);
-  std::lock_guard lock{s.mu};
   if (!spec.sim.fail_create.empty()) {
     caf::anon_send(reply_to,
                    fail(spec.id, runtime_op::create, CreateFailed{spec.id, spec.sim.fail_create}));
     return;
   }
+  auto& s = shard_of(spec.id);
+  std::lock_guard lock{s.mu};
   auto [it, inserted] = s.containers.try_emplace(spec.id);
   if (!inserted) {
     caf::anon_send(reply_to, fail(spec.id, runtime_op::create,

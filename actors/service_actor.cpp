@@ -1,0 +1,161 @@
+#include "actors/service_actor.hpp"
+
+#include <algorithm>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/dependency_wait_actor.hpp"
+
+namespace nv {
+
+namespace {
+
+bool up(lifecycle s) {
+  return s == lifecycle::running || s == lifecycle::healthy || s == lifecycle::completed;
+}
+
+std::string parent_path_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == 0 || slash == std::string::npos ? std::string{"/"} : path.substr(0, slash);
+}
+
+void publish(service_actor_t* self) {
+  auto& st = self->state;
+  if (!st.replicas_started)
+    return;
+  std::vector<lifecycle> states;
+  std::size_t isolated = 0;
+  for (std::size_t i = st.waits; i < st.sup.children.size(); ++i) {
+    if (st.isolated[i])
+      ++isolated;
+    else
+      states.push_back(st.sup.children[i].state);
+  }
+  supervisor_set_state(self, st.sup, service_state_of(states, isolated));
+}
+
+void start_replicas(service_actor_t* self) {
+  auto& st = self->state;
+  st.replicas_started = true;
+  for (auto& cfg : st.plan.replicas) {
+    st.isolated.push_back(false);
+    supervisor_add_child(self, st.sup, container_child(cfg));
+  }
+  if (st.plan.replicas.empty())
+    supervisor_set_state(self, st.sup, lifecycle::healthy);
+  else
+    publish(self);
+}
+
+void on_child_state(service_actor_t* self, std::size_t i, lifecycle, lifecycle to) {
+  auto& st = self->state;
+  if (i < st.waits) {
+    if ((to == lifecycle::stopped || to == lifecycle::completed) &&
+        ++st.waits_done == st.waits && !st.replicas_started)
+      start_replicas(self);
+    return;
+  }
+  publish(self);
+}
+
+bool on_child_failure(service_actor_t* self, std::size_t i, failure& report) {
+  auto& st = self->state;
+  if (i < st.waits) {
+    // A dependency that timed out with on_timeout: fail: the service does not start.
+    supervisor_give_up(self, st.sup, report);
+    return true;
+  }
+  switch (st.plan.on_panic) {
+    case panic_action::restart:
+      return false;
+    case panic_action::shutdown:
+      supervisor_give_up(self, st.sup, report);
+      return true;
+    case panic_action::isolate:
+      spdlog::warn("[{}] isolating {} (on_panic: isolate): {}", st.sup.path, report.path,
+                   to_string(report.error));
+      st.isolated[i] = true;
+      publish(self);
+      return true;
+  }
+  return false;
+}
+
+} // namespace
+
+lifecycle service_state_of(const std::vector<lifecycle>& replicas, std::size_t isolated) {
+  if (replicas.empty())
+    return isolated > 0 ? lifecycle::failed : lifecycle::stopped;
+  auto all = [&](auto pred) { return std::all_of(replicas.begin(), replicas.end(), pred); };
+  auto any = [&](lifecycle s) {
+    return std::find(replicas.begin(), replicas.end(), s) != replicas.end();
+  };
+  lifecycle out;
+  if (all([](lifecycle s) { return s == lifecycle::completed; }))
+    out = lifecycle::completed;
+  else if (all([](lifecycle s) { return s == lifecycle::healthy || s == lifecycle::completed; }))
+    out = lifecycle::healthy;
+  else if (all(up))
+    out = lifecycle::running;
+  else if (any(lifecycle::crash_loop_backoff))
+    out = lifecycle::crash_loop_backoff;
+  else if (any(lifecycle::failed))
+    out = lifecycle::failed;
+  else if (any(lifecycle::stopping))
+    out = lifecycle::stopping;
+  else
+    out = lifecycle::starting;
+  if (isolated > 0 && (out == lifecycle::healthy || out == lifecycle::running))
+    out = lifecycle::degraded;
+  return out;
+}
+
+caf::behavior service_actor(service_actor_t* self, child_context ctx, service_plan plan,
+                            caf::actor_addr broker) {
+  auto& st = self->state;
+  st.plan = std::move(plan);
+  supervisor_config sc;
+  sc.path = ctx.path;
+  sc.parent = ctx.parent;
+  sc.parent_path = parent_path_of(ctx.path);
+  sc.flags = st.plan.flags;
+  sc.flags.parallel_stop = true; // replicas stop in parallel
+  sc.trace = ctx.trace;
+  sc.own_state_is_running = false;
+  for (auto& dep : st.plan.depends)
+    sc.children.push_back(dependency_wait_child(st.plan.name, dep, broker));
+  st.waits = sc.children.size();
+  st.isolated.assign(st.waits, false);
+  sc.hooks.on_child_state = [self](std::size_t i, lifecycle from, lifecycle to) {
+    on_child_state(self, i, from, to);
+  };
+  sc.hooks.on_child_failure = [self](std::size_t i, failure& report) {
+    return on_child_failure(self, i, report);
+  };
+  auto behavior = supervisor_init(self, st.sup, std::move(sc));
+  if (st.waits == 0)
+    start_replicas(self);
+  else if (!st.replicas_started)
+    supervisor_set_state(self, st.sup, lifecycle::waiting);
+  return behavior;
+}
+
+child_spec service_child(service_plan plan, caf::actor_addr broker) {
+  child_spec spec;
+  spec.id = plan.name;
+  spec.kind = child_kind::supervisor;
+  spec.reports_state = true;
+  // Enough for every replica's own grace (they stop in parallel), plus a margin.
+  duration grace{0};
+  for (auto& r : plan.replicas)
+    grace = std::max(grace, r.stop_grace);
+  spec.shutdown.grace = grace + std::chrono::seconds{10};
+  spec.start = [plan = std::move(plan), broker = std::move(broker)](caf::local_actor* self,
+                                                                    const child_context& ctx) {
+    return self->spawn(service_actor, ctx, plan, broker);
+  };
+  return spec;
+}
+
+} // namespace nv

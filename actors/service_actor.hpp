@@ -1,0 +1,34 @@
+// The service supervisor: one per service. Its children are first the dependency waits (all
+// at once, in parallel), then, once every wait is done, the replicas. Its own state is
+// derived from its replicas' states and published to the deployment.
+#pragma once
+
+#include <caf/stateful_actor.hpp>
+
+#include "actors/plan.hpp"
+#include "supervisor/supervisor.hpp"
+
+namespace nv {
+
+struct service_state {
+  supervisor_state sup;
+  service_plan plan;
+  std::size_t waits = 0;      // children [0, waits) are dependency waits
+  std::size_t waits_done = 0;
+  bool replicas_started = false;
+  std::vector<bool> isolated; // per child index: left stopped by on_panic: isolate
+  static inline const char* name = "nv.service";
+};
+
+using service_actor_t = caf::stateful_actor<service_state>;
+
+// `broker`: the deployment, which publishes the states of the services waited for.
+caf::behavior service_actor(service_actor_t* self, child_context ctx, service_plan plan,
+                            caf::actor_addr broker);
+
+child_spec service_child(service_plan plan, caf::actor_addr broker);
+
+// The state a service shows for its replicas' states (`isolated` ones excluded).
+lifecycle service_state_of(const std::vector<lifecycle>& replicas, std::size_t isolated);
+
+} // namespace nv
