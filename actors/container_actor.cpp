@@ -31,24 +31,24 @@ void call(container_actor_t* self, runtime_op op) {
   auto me = caf::actor_cast<caf::actor>(self);
   auto& spec = st.cfg.spec;
   switch (op) {
-    case runtime_op::pull:
-      st.cfg.rt->pull(spec, me);
-      break;
-    case runtime_op::create:
-      set_state(self, lifecycle::creating);
-      st.cfg.rt->create(spec, me);
-      break;
-    case runtime_op::start:
-      set_state(self, lifecycle::starting);
-      st.cfg.rt->start(spec.id, me);
-      break;
-    case runtime_op::stop:
-      set_state(self, lifecycle::stopping);
-      st.cfg.rt->stop(spec.id, st.cfg.stop_grace, spec.stop_signal, me);
-      break;
-    case runtime_op::remove:
-      st.cfg.rt->remove(spec.id, me);
-      break;
+  case runtime_op::pull:
+    st.cfg.rt->pull(spec, me);
+    break;
+  case runtime_op::create:
+    set_state(self, lifecycle::creating);
+    st.cfg.rt->create(spec, me);
+    break;
+  case runtime_op::start:
+    set_state(self, lifecycle::starting);
+    st.cfg.rt->start(spec.id, me);
+    break;
+  case runtime_op::stop:
+    set_state(self, lifecycle::stopping);
+    st.cfg.rt->stop(spec.id, st.cfg.stop_grace, spec.stop_signal, me);
+    break;
+  case runtime_op::remove:
+    st.cfg.rt->remove(spec.id, me);
+    break;
   }
 }
 
@@ -84,30 +84,31 @@ void on_reply(container_actor_t* self, runtime_reply& reply) {
     return;
   }
   switch (reply.op) {
-    case runtime_op::pull:
-      if (st.stop_requested)
-        return finish(self, st.quit_reason);
-      call(self, runtime_op::create);
-      return;
-    case runtime_op::create:
-      st.created = true;
-      if (st.stop_requested)
-        return finish(self, st.quit_reason);
-      call(self, runtime_op::start);
-      return;
-    case runtime_op::start:
-      st.started = true;
-      st.pid = reply.pid;
-      if (st.stop_requested)
-        return call(self, runtime_op::stop);
-      set_state(self, lifecycle::running);
-      if (!st.cfg.probe)
-        set_state(self, lifecycle::healthy);
-      return;
-    case runtime_op::stop:
-    case runtime_op::remove:
-      finish(self, st.stop_requested ? st.quit_reason : caf::error{});
-      return;
+  case runtime_op::pull:
+    if (st.stop_requested)
+      return finish(self, st.quit_reason);
+    call(self, runtime_op::create);
+    return;
+  case runtime_op::create:
+    st.created = true;
+    if (st.stop_requested)
+      return finish(self, st.quit_reason);
+    call(self, runtime_op::start);
+    return;
+  case runtime_op::start:
+    st.started = true;
+    st.pid = reply.pid;
+    spdlog::info("[{}] running, pid {}", st.ctx.path, st.pid);
+    if (st.stop_requested)
+      return call(self, runtime_op::stop);
+    set_state(self, lifecycle::running);
+    if (!st.cfg.probe)
+      set_state(self, lifecycle::healthy);
+    return;
+  case runtime_op::stop:
+  case runtime_op::remove:
+    finish(self, st.stop_requested ? st.quit_reason : caf::error{});
+    return;
   }
 }
 
@@ -152,15 +153,15 @@ caf::behavior container_actor(container_actor_t* self, child_context ctx, contai
   self->set_exit_handler([self](caf::exit_msg& msg) { on_stop_request(self, msg); });
   call(self, runtime_op::pull);
   return {
-    [self](runtime_reply& reply) { on_reply(self, reply); },
-    [self](container_exited& ev) { on_exited(self, ev); },
+      [self](runtime_reply& reply) { on_reply(self, reply); },
+      [self](container_exited& ev) { on_exited(self, ev); },
   };
 }
 
 child_spec container_child(container_config cfg) {
   child_spec spec;
   spec.id = cfg.spec.id;
-  spec.restart = cfg.job ? restart_type::transient : restart_type::permanent;
+  spec.restart = cfg.restart;
   spec.shutdown.grace = cfg.stop_grace + stop_margin;
   spec.kind = child_kind::worker;
   spec.reports_state = true;

@@ -16,6 +16,7 @@ struct container_config {
   container_spec spec;
   runtime* rt = nullptr; // owned by the node; outlives every actor
   bool job = false;      // rtype job: exit 0 completes it, any other exit fails it
+  restart_type restart = restart_type::permanent; // from restart_policy, else rtype
   duration stop_grace = std::chrono::seconds{30};
   // A health probe decides `healthy`; without one, running means healthy.
   bool probe = false;

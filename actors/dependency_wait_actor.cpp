@@ -14,8 +14,8 @@ namespace {
 void finish(dependency_wait_actor_t* self, wait_event::outcome_kind outcome) {
   auto& st = self->state;
   st.done = true;
-  trace::wait(st.ctx.trace, st.ctx.path, st.dep.service,
-              std::string{to_string(st.dep.condition)}, outcome);
+  trace::wait(st.ctx.trace, st.ctx.path, st.dep.service, std::string{to_string(st.dep.condition)},
+              outcome);
   self->quit();
 }
 
@@ -25,24 +25,23 @@ void on_deadline(dependency_wait_actor_t* self) {
     return;
   auto condition = std::string{to_string(st.dep.condition)};
   switch (st.dep.on_timeout) {
-    case timeout_action::fail: {
-      st.done = true;
-      auto seq = trace::wait(st.ctx.trace, st.ctx.path, st.dep.service, condition,
-                             wait_event::outcome_kind::timeout_fail);
-      fail_child(self, st.ctx,
-                 DependencyTimeout{st.service, st.dep.service, condition, st.dep.timeout}, 0,
-                 seq);
-      return;
-    }
-    case timeout_action::warn:
-      spdlog::warn("[{}] '{}' is not {} after {}; starting '{}' anyway (on_timeout: warn)",
-                   st.ctx.path, st.dep.service, condition, format_duration(st.dep.timeout),
-                   st.service);
-      finish(self, wait_event::outcome_kind::timeout_warn);
-      return;
-    case timeout_action::proceed:
-      finish(self, wait_event::outcome_kind::timeout_continue);
-      return;
+  case timeout_action::fail: {
+    st.done = true;
+    auto seq = trace::wait(st.ctx.trace, st.ctx.path, st.dep.service, condition,
+                           wait_event::outcome_kind::timeout_fail);
+    fail_child(self, st.ctx,
+               DependencyTimeout{st.service, st.dep.service, condition, st.dep.timeout}, 0, seq);
+    return;
+  }
+  case timeout_action::warn:
+    spdlog::warn("[{}] '{}' is not {} after {}; starting '{}' anyway (on_timeout: warn)",
+                 st.ctx.path, st.dep.service, condition, format_duration(st.dep.timeout),
+                 st.service);
+    finish(self, wait_event::outcome_kind::timeout_warn);
+    return;
+  case timeout_action::proceed:
+    finish(self, wait_event::outcome_kind::timeout_continue);
+    return;
   }
 }
 
@@ -60,11 +59,11 @@ caf::behavior dependency_wait_actor(dependency_wait_actor_t* self, child_context
     self->send(b, subscribe_atom::value, st.dep.service);
   self->delayed_send(self, st.dep.timeout, deadline_atom::value);
   return {
-    [self](state_change& change) {
-      if (!self->state.done && satisfies(change.to, self->state.dep.condition))
-        finish(self, wait_event::outcome_kind::satisfied);
-    },
-    [self](deadline_atom) { on_deadline(self); },
+      [self](state_change& change) {
+        if (!self->state.done && satisfies(change.to, self->state.dep.condition))
+          finish(self, wait_event::outcome_kind::satisfied);
+      },
+      [self](deadline_atom) { on_deadline(self); },
   };
 }
 

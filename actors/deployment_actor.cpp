@@ -32,6 +32,9 @@ void notify(deployment_actor_t* self, const std::string& service, lifecycle from
 
 void publish(deployment_actor_t* self) {
   auto& st = self->state;
+  if (st.sup.state == lifecycle::stopping || st.sup.state == lifecycle::stopped ||
+      st.sup.state == lifecycle::failed)
+    return; // the children's states no longer say anything about the deployment
   std::vector<lifecycle> states;
   for (auto& c : st.sup.children)
     states.push_back(c.state);
@@ -78,17 +81,17 @@ caf::behavior deployment_actor(deployment_actor_t* self, child_context ctx, depl
   auto behavior = supervisor_init(self, st.sup, std::move(sc));
   publish(self);
   caf::message_handler own{
-    [self](subscribe_atom, std::string& service) {
-      auto& st = self->state;
-      auto sender = caf::actor_cast<caf::actor>(self->current_sender());
-      if (!sender)
-        return;
-      st.subscribers[service].push_back(sender.address());
-      // Answer at once with the state now, so a wait never misses one that already holds.
-      for (auto& c : st.sup.children)
-        if (c.spec.id == service)
-          self->send(sender, state_change{c.path, c.state, c.state});
-    },
+      [self](subscribe_atom, std::string& service) {
+        auto& st = self->state;
+        auto sender = caf::actor_cast<caf::actor>(self->current_sender());
+        if (!sender)
+          return;
+        st.subscribers[service].push_back(sender.address());
+        // Answer at once with the state now, so a wait never misses one that already holds.
+        for (auto& c : st.sup.children)
+          if (c.spec.id == service)
+            self->send(sender, state_change{c.path, c.state, c.state});
+      },
   };
   return caf::behavior{own.or_else(behavior)};
 }

@@ -22,7 +22,8 @@ std::string parent_path_of(const std::string& path) {
 
 void publish(service_actor_t* self) {
   auto& st = self->state;
-  if (!st.replicas_started)
+  if (!st.replicas_started || st.sup.state == lifecycle::stopping ||
+      st.sup.state == lifecycle::stopped || st.sup.state == lifecycle::failed)
     return;
   std::vector<lifecycle> states;
   std::size_t isolated = 0;
@@ -32,7 +33,10 @@ void publish(service_actor_t* self) {
     else
       states.push_back(st.sup.children[i].state);
   }
-  supervisor_set_state(self, st.sup, service_state_of(states, isolated));
+  auto next = service_state_of(states, isolated);
+  if (next != st.sup.state)
+    spdlog::info("[{}] {}", st.sup.path, to_string(next));
+  supervisor_set_state(self, st.sup, next);
 }
 
 void start_replicas(service_actor_t* self) {
@@ -51,8 +55,8 @@ void start_replicas(service_actor_t* self) {
 void on_child_state(service_actor_t* self, std::size_t i, lifecycle, lifecycle to) {
   auto& st = self->state;
   if (i < st.waits) {
-    if ((to == lifecycle::stopped || to == lifecycle::completed) &&
-        ++st.waits_done == st.waits && !st.replicas_started)
+    if ((to == lifecycle::stopped || to == lifecycle::completed) && ++st.waits_done == st.waits &&
+        !st.replicas_started)
       start_replicas(self);
     return;
   }
@@ -67,17 +71,17 @@ bool on_child_failure(service_actor_t* self, std::size_t i, failure& report) {
     return true;
   }
   switch (st.plan.on_panic) {
-    case panic_action::restart:
-      return false;
-    case panic_action::shutdown:
-      supervisor_give_up(self, st.sup, report);
-      return true;
-    case panic_action::isolate:
-      spdlog::warn("[{}] isolating {} (on_panic: isolate): {}", st.sup.path, report.path,
-                   to_string(report.error));
-      st.isolated[i] = true;
-      publish(self);
-      return true;
+  case panic_action::restart:
+    return false;
+  case panic_action::shutdown:
+    supervisor_give_up(self, st.sup, report);
+    return true;
+  case panic_action::isolate:
+    spdlog::warn("[{}] isolating {} (on_panic: isolate): {}", st.sup.path, report.path,
+                 to_string(report.error));
+    st.isolated[i] = true;
+    publish(self);
+    return true;
   }
   return false;
 }

@@ -13,7 +13,7 @@ namespace nv {
 struct service_state {
   supervisor_state sup;
   service_plan plan;
-  std::size_t waits = 0;      // children [0, waits) are dependency waits
+  std::size_t waits = 0; // children [0, waits) are dependency waits
   std::size_t waits_done = 0;
   bool replicas_started = false;
   std::vector<bool> isolated; // per child index: left stopped by on_panic: isolate

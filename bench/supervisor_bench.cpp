@@ -1,11 +1,10 @@
 // Micro benchmarks of the supervisor's decisions on the real (work-sharing) scheduler:
 // child failure -> replacement child running, and a leaf failure escalating through 2..5
 // levels of supervisors until the top decides.
-#include <benchmark/benchmark.h>
-
 #include <condition_variable>
 #include <mutex>
 
+#include <benchmark/benchmark.h>
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 

@@ -11,9 +11,8 @@
 #include <fstream>
 #include <random>
 #include <string>
-#include <thread>
-
 #include <sys/resource.h>
+#include <thread>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -56,7 +55,9 @@ struct gauges {
   std::atomic<int64_t> up_transitions{0};
 };
 
-bool is_up(lifecycle s) { return s == lifecycle::running || s == lifecycle::healthy; }
+bool is_up(lifecycle s) {
+  return s == lifecycle::running || s == lifecycle::healthy;
+}
 
 double seconds_since(bench_clock::time_point t0) {
   return std::chrono::duration<double>(bench_clock::now() - t0).count();
@@ -114,7 +115,8 @@ child_spec service(const std::string& name, int replicas, sim_runtime* rt, gauge
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: tree_macro N [--storm PERCENT] [--per-service K] [--trace FILE]\n");
+    std::fprintf(stderr,
+                 "usage: tree_macro N [--storm PERCENT] [--per-service K] [--trace FILE]\n");
     return 2;
   }
   long n = std::stol(argv[1]);
@@ -154,8 +156,8 @@ int main(int argc, char** argv) {
     long services = (n + per_service - 1) / per_service;
     for (long s = 0; s < services; ++s) {
       long replicas = std::min(per_service, n - s * per_service);
-      dc.children.push_back(service("svc" + std::to_string(s), static_cast<int>(replicas), &rt,
-                                    &g, trace.get()));
+      dc.children.push_back(
+          service("svc" + std::to_string(s), static_cast<int>(replicas), &rt, &g, trace.get()));
     }
 
     auto t0 = bench_clock::now();
@@ -178,11 +180,11 @@ int main(int argc, char** argv) {
     auto t1 = bench_clock::now();
     auto crashed = rt.crash_many(victims, 1);
     bool recovered = wait_for(
-      [&] {
-        return g.up_transitions.load() >= transitions_before + static_cast<int64_t>(crashed) &&
-               g.up.load() >= n;
-      },
-      300s);
+        [&] {
+          return g.up_transitions.load() >= transitions_before + static_cast<int64_t>(crashed) &&
+                 g.up.load() >= n;
+        },
+        300s);
     double t_storm = seconds_since(t1);
 
     auto t2 = bench_clock::now();

@@ -112,7 +112,9 @@ void field_from_json(const nlohmann::json& j, std::string_view name, M& value) {
 
 } // namespace
 
-std::string to_string(const AgentError& err) { return std::visit(display{}, err); }
+std::string to_string(const AgentError& err) {
+  return std::visit(display{}, err);
+}
 
 std::string_view kind_name(const AgentError& err) {
   return std::visit([](const auto& alt) { return fields::kind(&alt); }, err);
@@ -134,11 +136,11 @@ void to_json(nlohmann::json& j, const AgentError& err) {
   j = nlohmann::json::object();
   j["kind"] = kind_name(err);
   std::visit(
-    [&](const auto& alt) {
-      std::apply([&](const auto&... f) { (field_to_json(j, f.name, alt.*(f.member)), ...); },
-                 fields::table(&alt));
-    },
-    err);
+      [&](const auto& alt) {
+        std::apply([&](const auto&... f) { (field_to_json(j, f.name, alt.*(f.member)), ...); },
+                   fields::table(&alt));
+      },
+      err);
   j["message"] = to_string(err);
 }
 

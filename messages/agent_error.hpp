@@ -91,10 +91,10 @@ struct WrongPlatform {
 };
 
 using AgentError =
-  std::variant<NotFound, PullFailed, CreateFailed, StartFailed, UnexpectedExit, HealthCheckFailed,
-               InitActionFailed, Timeout, DependencyTimeout, InvalidSpec, Network, Configuration,
-               Internal, Unsupported, WslGpuUnavailable, GpuSharingUnavailable, RouteToPeer,
-               WrongPlatform>;
+    std::variant<NotFound, PullFailed, CreateFailed, StartFailed, UnexpectedExit, HealthCheckFailed,
+                 InitActionFailed, Timeout, DependencyTimeout, InvalidSpec, Network, Configuration,
+                 Internal, Unsupported, WslGpuUnavailable, GpuSharingUnavailable, RouteToPeer,
+                 WrongPlatform>;
 
 inline constexpr std::size_t agent_error_kinds = std::variant_size_v<AgentError>;
 

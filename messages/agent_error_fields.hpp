@@ -18,9 +18,13 @@ template <class T, class M>
 field(std::string_view, M T::*) -> field<T, M>;
 
 // kind name and field table for each alternative, found by overloading on a null pointer tag.
-#define NV_DESCRIBE(T, ...)                                                                       \
-  constexpr std::string_view kind(const T*) { return #T; }                                       \
-  constexpr auto table(const T*) { return std::tuple{__VA_ARGS__}; }
+#define NV_DESCRIBE(T, ...)                                                                        \
+  constexpr std::string_view kind(const T*) {                                                      \
+    return #T;                                                                                     \
+  }                                                                                                \
+  constexpr auto table(const T*) {                                                                 \
+    return std::tuple{__VA_ARGS__};                                                                \
+  }
 
 NV_DESCRIBE(NotFound, field{"container", &NotFound::container}, field{"reason", &NotFound::reason})
 NV_DESCRIBE(PullFailed, field{"image", &PullFailed::image}, field{"reason", &PullFailed::reason})
@@ -55,8 +59,9 @@ NV_DESCRIBE(WrongPlatform, field{"runtime", &WrongPlatform::runtime},
 // an alternative from a runtime index (JSON kind, wire tag).
 template <class F, std::size_t... Is>
 bool with_alternative(std::size_t index, F&& f, std::index_sequence<Is...>) {
-  return ((index == Is ? (f(static_cast<std::variant_alternative_t<Is, AgentError>*>(nullptr)), true)
-                       : false) ||
+  return ((index == Is
+               ? (f(static_cast<std::variant_alternative_t<Is, AgentError>*>(nullptr)), true)
+               : false) ||
           ...);
 }
 template <class F>

@@ -10,11 +10,15 @@
 namespace nv {
 
 template <class Inspector, class T>
-  requires requires(const T* p) { fields::table(p); }
+requires requires(const T* p) {
+  fields::table(p);
+}
 typename Inspector::result_type inspect(Inspector& f, T& x) {
   return std::apply(
-    [&](const auto&... fl) { return f(caf::meta::type_name(fields::kind(&x).data()), x.*(fl.member)...); },
-    fields::table(&x));
+      [&](const auto&... fl) {
+        return f(caf::meta::type_name(fields::kind(&x).data()), x.*(fl.member)...);
+      },
+      fields::table(&x));
 }
 
 namespace detail {

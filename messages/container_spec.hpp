@@ -15,12 +15,12 @@ namespace nv {
 
 // Fault injection for the simulated runtime (the spec's `sim:` block).
 struct sim_behavior {
-  duration start_delay{0};                 // create -> running takes this long
-  std::optional<duration> exit_after;      // exits on its own this long after running
-  int32_t exit_code = 0;                   // ... with this code
+  duration start_delay{0};                        // create -> running takes this long
+  std::optional<duration> exit_after;             // exits on its own this long after running
+  int32_t exit_code = 0;                          // ... with this code
   std::string fail_pull, fail_create, fail_start; // non-empty: that step fails with this reason
-  std::optional<duration> unhealthy_after; // checks fail from this long after running
-  bool hang_on_stop = false;               // ignores the stop signal; only the kill ends it
+  std::optional<duration> unhealthy_after;        // checks fail from this long after running
+  bool hang_on_stop = false;                      // ignores the stop signal; only the kill ends it
   bool operator==(const sim_behavior&) const = default;
 };
 

@@ -6,8 +6,9 @@ namespace nv {
 
 namespace {
 constexpr std::array<std::string_view, 14> names = {
-  "pending",  "waiting",  "initializing",       "creating", "starting", "running",   "healthy",
-  "unhealthy", "crash_loop_backoff", "stopping", "stopped", "completed", "failed", "degraded"};
+    "pending", "waiting",   "initializing",       "creating", "starting", "running",
+    "healthy", "unhealthy", "crash_loop_backoff", "stopping", "stopped",  "completed",
+    "failed",  "degraded"};
 } // namespace
 
 std::string_view to_string(lifecycle s) {

@@ -20,8 +20,8 @@ struct runtime_reply {
   std::string id;
   runtime_op op = runtime_op::pull;
   bool ok = true;
-  AgentError error;  // meaningful when !ok
-  int32_t pid = 0;   // start: the container's main pid where one exists
+  AgentError error; // meaningful when !ok
+  int32_t pid = 0;  // start: the container's main pid where one exists
 };
 
 template <class Inspector>

@@ -35,9 +35,9 @@ struct shutdown_policy {
 
 // What a child needs to know about its place in the tree.
 struct child_context {
-  std::string path;        // e.g. "/web-stack/api/api-rep-1"
-  std::string id;          // the child spec id, e.g. "api-rep-1"
-  caf::actor_addr parent;  // weak: the parent owns the child, never the other way round
+  std::string path;            // e.g. "/web-stack/api/api-rep-1"
+  std::string id;              // the child spec id, e.g. "api-rep-1"
+  caf::actor_addr parent;      // weak: the parent owns the child, never the other way round
   trace_sink* trace = nullptr; // may be null: tracing off
 };
 

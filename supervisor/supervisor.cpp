@@ -25,17 +25,20 @@ struct exit_outcome {
 
 const char* to_cstr(exit_kind k) {
   switch (k) {
-    case exit_kind::normal: return "normal";
-    case exit_kind::shutdown: return "shutdown";
-    case exit_kind::abnormal: return "failure";
+  case exit_kind::normal:
+    return "normal";
+  case exit_kind::shutdown:
+    return "shutdown";
+  case exit_kind::abnormal:
+    return "failure";
   }
   return "failure";
 }
 
 template <class Stamps>
 void prune(Stamps& stamps, time_point now, duration window) {
-  auto first_kept = std::find_if(stamps.begin(), stamps.end(),
-                                 [&](time_point t) { return now - t < window; });
+  auto first_kept =
+      std::find_if(stamps.begin(), stamps.end(), [&](time_point t) { return now - t < window; });
   stamps.erase(stamps.begin(), first_kept);
 }
 
@@ -90,8 +93,8 @@ void start_child(caf::event_based_actor* self, supervisor_state& st, std::size_t
   }
   if (!child) {
     exit_outcome out{exit_kind::abnormal,
-                     failure{rec.path, Internal{"start function of '" + rec.spec.id +
-                                                "' returned no actor"},
+                     failure{rec.path,
+                             Internal{"start function of '" + rec.spec.id + "' returned no actor"},
                              rec.restarts, now_us(), cause}};
     handle_exit(self, st, i, std::move(out));
     return;
@@ -167,23 +170,23 @@ void finish_stop(caf::event_based_actor* self, supervisor_state& st) {
   auto job = std::move(st.job);
   st.job = stop_job{};
   switch (job.purpose) {
-    case stop_purpose::none:
-      return;
-    case stop_purpose::restart:
-      schedule_restart(self, st, job.restart, job.delay, job.escalation.cause);
-      return;
-    case stop_purpose::give_up:
-      if (auto parent = parent_of(st))
-        self->send(parent, job.escalation);
-      else
-        spdlog::error("[{}] gave up with no parent to escalate to: {} (from {})", st.path,
-                      to_string(job.escalation.error), job.escalation.path);
-      self->quit(escalated_exit_reason());
-      return;
-    case stop_purpose::shutdown:
-      set_own_state(self, st, lifecycle::stopped);
-      self->quit(job.quit_reason);
-      return;
+  case stop_purpose::none:
+    return;
+  case stop_purpose::restart:
+    schedule_restart(self, st, job.restart, job.delay, job.escalation.cause);
+    return;
+  case stop_purpose::give_up:
+    if (auto parent = parent_of(st))
+      self->send(parent, job.escalation);
+    else
+      spdlog::error("[{}] gave up with no parent to escalate to: {} (from {})", st.path,
+                    to_string(job.escalation.error), job.escalation.path);
+    self->quit(escalated_exit_reason());
+    return;
+  case stop_purpose::shutdown:
+    set_own_state(self, st, lifecycle::stopped);
+    self->quit(job.quit_reason);
+    return;
   }
 }
 
@@ -230,17 +233,17 @@ void give_up(caf::event_based_actor* self, supervisor_state& st, failure report)
 std::vector<std::size_t> restart_group(const supervisor_state& st, std::size_t i) {
   std::vector<std::size_t> group;
   switch (st.flags.strategy) {
-    case restart_strategy::one_for_one:
-      group.push_back(i);
-      break;
-    case restart_strategy::one_for_all:
-      for (std::size_t k = 0; k < st.children.size(); ++k)
-        group.push_back(k);
-      break;
-    case restart_strategy::rest_for_one:
-      for (std::size_t k = i; k < st.children.size(); ++k)
-        group.push_back(k);
-      break;
+  case restart_strategy::one_for_one:
+    group.push_back(i);
+    break;
+  case restart_strategy::one_for_all:
+    for (std::size_t k = 0; k < st.children.size(); ++k)
+      group.push_back(k);
+    break;
+  case restart_strategy::rest_for_one:
+    for (std::size_t k = i; k < st.children.size(); ++k)
+      group.push_back(k);
+    break;
   }
   return group;
 }
@@ -259,12 +262,12 @@ void restart(caf::event_based_actor* self, supervisor_state& st, std::size_t i, 
   ++rec.restarts;
   auto delay = backoff_delay(st.flags.backoff, rec.recent.size());
   auto delay_ms = std::chrono::duration_cast<std::chrono::milliseconds>(delay).count();
-  auto seq = trace::restart(st.trace, st.path, rec.path,
-                            std::string{to_string(st.flags.strategy)}.c_str(), delay_ms,
-                            report.cause);
-  spdlog::warn("[{}] restarting {} ({}, restart {} in window, delay {}): {}", st.path,
-               rec.spec.id, to_string(st.flags.strategy), rec.recent.size(),
-               format_duration(delay), to_string(report.error));
+  auto seq =
+      trace::restart(st.trace, st.path, rec.path, std::string{to_string(st.flags.strategy)}.c_str(),
+                     delay_ms, report.cause);
+  spdlog::warn("[{}] restarting {} ({}, restart {} in window, delay {}): {}", st.path, rec.spec.id,
+               to_string(st.flags.strategy), rec.recent.size(), format_duration(delay),
+               to_string(report.error));
   auto group = restart_group(st, i);
   stop_job job;
   job.purpose = stop_purpose::restart;
@@ -288,29 +291,29 @@ void handle_exit(caf::event_based_actor* self, supervisor_state& st, std::size_t
       return;
   }
   if (st.job.purpose == stop_purpose::give_up || st.job.purpose == stop_purpose::shutdown) {
-    set_child_state(st, i, outcome.kind == exit_kind::abnormal ? lifecycle::failed
-                                                               : lifecycle::stopped);
+    set_child_state(st, i,
+                    outcome.kind == exit_kind::abnormal ? lifecycle::failed : lifecycle::stopped);
     advance_stop(self, st);
     return;
   }
   switch (rec.spec.restart) {
-    case restart_type::temporary:
-      set_child_state(st, i, outcome.kind == exit_kind::abnormal ? lifecycle::failed
-                                                                 : lifecycle::stopped);
+  case restart_type::temporary:
+    set_child_state(st, i,
+                    outcome.kind == exit_kind::abnormal ? lifecycle::failed : lifecycle::stopped);
+    return;
+  case restart_type::transient:
+    if (outcome.kind != exit_kind::abnormal) {
+      set_child_state(st, i, lifecycle::completed);
       return;
-    case restart_type::transient:
-      if (outcome.kind != exit_kind::abnormal) {
-        set_child_state(st, i, lifecycle::completed);
-        return;
-      }
-      break;
-    case restart_type::permanent:
-      if (outcome.kind != exit_kind::abnormal) {
-        // A permanent child has no business exiting: that is an unexpected exit.
-        outcome.report = failure{rec.path, UnexpectedExit{rec.spec.id, 0}, rec.restarts,
-                                 now_us(), outcome.report.cause};
-      }
-      break;
+    }
+    break;
+  case restart_type::permanent:
+    if (outcome.kind != exit_kind::abnormal) {
+      // A permanent child has no business exiting: that is an unexpected exit.
+      outcome.report = failure{rec.path, UnexpectedExit{rec.spec.id, 0}, rec.restarts, now_us(),
+                               outcome.report.cause};
+    }
+    break;
   }
   set_child_state(st, i, lifecycle::failed, outcome.report.cause);
   if (is_permanent(outcome.report.error)) {
@@ -359,10 +362,10 @@ void on_down(caf::event_based_actor* self, supervisor_state& st, caf::down_msg& 
   auto outcome = classify(st, rec, dm.reason);
   if (outcome.kind == exit_kind::abnormal && outcome.report.cause == 0)
     outcome.report.cause =
-      trace::failure(st.trace, outcome.report.path, outcome.report.error, outcome.report.attempt);
+        trace::failure(st.trace, outcome.report.path, outcome.report.error, outcome.report.attempt);
   outcome.report.cause = trace::exit(
-    st.trace, rec.path, to_cstr(outcome.kind),
-    outcome.kind == exit_kind::abnormal ? &outcome.report.error : nullptr, outcome.report.cause);
+      st.trace, rec.path, to_cstr(outcome.kind),
+      outcome.kind == exit_kind::abnormal ? &outcome.report.error : nullptr, outcome.report.cause);
   if (rec.routed) {
     set_child_state(st, i, lifecycle::failed, outcome.report.cause);
     advance_stop(self, st);
@@ -402,8 +405,7 @@ void on_failure(caf::event_based_actor* self, supervisor_state& st, failure& rep
   rec.pending = std::move(report);
 }
 
-void on_shutdown_request(caf::event_based_actor* self, supervisor_state& st,
-                         caf::exit_msg& msg) {
+void on_shutdown_request(caf::event_based_actor* self, supervisor_state& st, caf::exit_msg& msg) {
   if (st.job.purpose == stop_purpose::shutdown || st.job.purpose == stop_purpose::give_up)
     return;
   set_own_state(self, st, lifecycle::stopping);
@@ -456,49 +458,48 @@ caf::behavior supervisor_init(caf::event_based_actor* self, supervisor_state& st
       st.state == lifecycle::pending)
     set_own_state(self, st, lifecycle::running);
   return {
-    [self, &st](failure& report) { on_failure(self, st, report); },
-    [self, &st](state_change& change) {
-      if (auto idx = find_child(st, caf::actor_cast<caf::actor_addr>(self->current_sender())))
-        set_child_state(st, *idx, change.to, 0, false);
-    },
-    [self, &st](restart_atom, uint64_t i, uint64_t gen, uint64_t cause) {
-      if (i >= st.children.size() || st.children[i].restart_gen != gen ||
-          st.children[i].handle || st.job.purpose == stop_purpose::give_up ||
-          st.job.purpose == stop_purpose::shutdown)
-        return;
-      start_child(self, st, i, cause);
-    },
-    [self, &st](deadline_atom, uint64_t i, uint64_t gen) {
-      if (i >= st.children.size())
-        return;
-      auto& rec = st.children[i];
-      if (rec.stop_gen != gen || !rec.handle || !rec.stopping)
-        return;
-      spdlog::warn("[{}] {} did not stop within {}; killing it", st.path, rec.spec.id,
-                   format_duration(rec.spec.shutdown.grace));
-      self->send_exit(rec.handle, caf::exit_reason::kill);
-    },
-    [&st](which_children_atom) {
-      std::vector<child_info> out;
-      out.reserve(st.children.size());
-      for (auto& rec : st.children)
-        out.push_back(child_info{rec.spec.id, rec.path, rec.handle, rec.spec.kind,
-                                 rec.spec.restart, rec.state, rec.restarts});
-      return out;
-    },
-    [&st](count_children_atom) {
-      child_counts c;
-      c.specs = static_cast<uint32_t>(st.children.size());
-      for (auto& rec : st.children) {
-        if (rec.handle)
-          ++c.active;
-        if (rec.spec.kind == child_kind::supervisor)
-          ++c.supervisors;
-        else
-          ++c.workers;
-      }
-      return c;
-    },
+      [self, &st](failure& report) { on_failure(self, st, report); },
+      [self, &st](state_change& change) {
+        if (auto idx = find_child(st, caf::actor_cast<caf::actor_addr>(self->current_sender())))
+          set_child_state(st, *idx, change.to, 0, false);
+      },
+      [self, &st](restart_atom, uint64_t i, uint64_t gen, uint64_t cause) {
+        if (i >= st.children.size() || st.children[i].restart_gen != gen || st.children[i].handle ||
+            st.job.purpose == stop_purpose::give_up || st.job.purpose == stop_purpose::shutdown)
+          return;
+        start_child(self, st, i, cause);
+      },
+      [self, &st](deadline_atom, uint64_t i, uint64_t gen) {
+        if (i >= st.children.size())
+          return;
+        auto& rec = st.children[i];
+        if (rec.stop_gen != gen || !rec.handle || !rec.stopping)
+          return;
+        spdlog::warn("[{}] {} did not stop within {}; killing it", st.path, rec.spec.id,
+                     format_duration(rec.spec.shutdown.grace));
+        self->send_exit(rec.handle, caf::exit_reason::kill);
+      },
+      [&st](which_children_atom) {
+        std::vector<child_info> out;
+        out.reserve(st.children.size());
+        for (auto& rec : st.children)
+          out.push_back(child_info{rec.spec.id, rec.path, rec.handle, rec.spec.kind,
+                                   rec.spec.restart, rec.state, rec.restarts});
+        return out;
+      },
+      [&st](count_children_atom) {
+        child_counts c;
+        c.specs = static_cast<uint32_t>(st.children.size());
+        for (auto& rec : st.children) {
+          if (rec.handle)
+            ++c.active;
+          if (rec.spec.kind == child_kind::supervisor)
+            ++c.supervisors;
+          else
+            ++c.workers;
+        }
+        return c;
+      },
   };
 }
 

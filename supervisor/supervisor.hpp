@@ -69,9 +69,9 @@ struct supervisor_hooks {
 };
 
 struct supervisor_config {
-  std::string path;            // this supervisor's path, "/" for the node
-  caf::actor_addr parent;      // weak; failures and state changes go there
-  std::string parent_path;     // for trace events
+  std::string path;        // this supervisor's path, "/" for the node
+  caf::actor_addr parent;  // weak; failures and state changes go there
+  std::string parent_path; // for trace events
   supervisor_flags flags;
   std::vector<child_spec> children; // in start order
   trace_sink* trace = nullptr;
@@ -86,13 +86,13 @@ struct child_record {
   std::string path;
   caf::actor handle;
   lifecycle state = lifecycle::pending;
-  uint32_t restarts = 0;                         // all restarts, for which_children
+  uint32_t restarts = 0; // all restarts, for which_children
   // Restarts inside the window, for backoff. A vector, not a deque: libstdc++'s empty deque
   // already holds 576 bytes, and a supervisor may have thousands of children.
   std::vector<caf::actor_clock::time_point> recent;
-  std::optional<failure> pending;                // reported failure, exit not yet seen
-  bool routed = false;   // failed with a reschedule signal: stays down, the node re-places it
-  bool stopping = false; // we asked it to stop
+  std::optional<failure> pending; // reported failure, exit not yet seen
+  bool routed = false;      // failed with a reschedule signal: stays down, the node re-places it
+  bool stopping = false;    // we asked it to stop
   uint64_t stop_gen = 0;    // tags stop deadlines, so a stale one is ignored
   uint64_t restart_gen = 0; // tags delayed restarts, likewise
 };
@@ -116,7 +116,7 @@ struct supervisor_state {
   supervisor_flags flags;
   trace_sink* trace = nullptr;
   std::vector<child_record> children;
-  std::unordered_map<caf::actor_addr, std::size_t> index; // alive child -> its record
+  std::unordered_map<caf::actor_addr, std::size_t> index;   // alive child -> its record
   std::deque<caf::actor_clock::time_point> recent_restarts; // for the intensity
   lifecycle state = lifecycle::pending;
   stop_job job;

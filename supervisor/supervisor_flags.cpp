@@ -6,9 +6,12 @@ namespace nv {
 
 std::string_view to_string(restart_strategy s) {
   switch (s) {
-    case restart_strategy::one_for_one: return "one_for_one";
-    case restart_strategy::one_for_all: return "one_for_all";
-    case restart_strategy::rest_for_one: return "rest_for_one";
+  case restart_strategy::one_for_one:
+    return "one_for_one";
+  case restart_strategy::one_for_all:
+    return "one_for_all";
+  case restart_strategy::rest_for_one:
+    return "rest_for_one";
   }
   return "unknown";
 }
@@ -25,9 +28,12 @@ bool from_string(std::string_view name, restart_strategy& out) {
 
 std::string_view to_string(restart_type t) {
   switch (t) {
-    case restart_type::permanent: return "permanent";
-    case restart_type::transient: return "transient";
-    case restart_type::temporary: return "temporary";
+  case restart_type::permanent:
+    return "permanent";
+  case restart_type::transient:
+    return "transient";
+  case restart_type::temporary:
+    return "temporary";
   }
   return "unknown";
 }

@@ -1,8 +1,7 @@
 // Ports of the cases of Erlang/OTP's supervisor_SUITE that apply to nodevisor, run on CAF's
 // deterministic test scheduler with an injected clock: no test depends on the machine's speed.
-#include <gtest/gtest.h>
-
 #include <caf/all.hpp>
+#include <gtest/gtest.h>
 
 #include "messages/atoms.hpp"
 #include "messages/register_types.hpp"
@@ -46,11 +45,15 @@ caf::behavior test_worker(caf::event_based_actor* self, child_context ctx, world
     self->set_exit_handler([](caf::exit_msg&) {});
   self->attach_functor([w, id = ctx.id] { w->events.push_back("stop " + id); });
   return {
-    [self, ctx](crash_atom) { fail_child(self, ctx, UnexpectedExit{ctx.id, 1}); },
-    [self, ctx](route_atom) { fail_child(self, ctx, RouteToPeer{"svc", "windows", "no runtime"}); },
-    [self, ctx](perm_atom) { fail_child(self, ctx, Unsupported{"exec"}); },
-    [self](normal_atom) { self->quit(); },
-    [self](shutdn_atom) { self->quit(caf::exit_reason::user_shutdown); },
+      [self, ctx](crash_atom) {
+        fail_child(self, ctx, UnexpectedExit{ctx.id, 1});
+      },
+      [self, ctx](route_atom) {
+        fail_child(self, ctx, RouteToPeer{"svc", "windows", "no runtime"});
+      },
+      [self, ctx](perm_atom) { fail_child(self, ctx, Unsupported{"exec"}); },
+      [self](normal_atom) { self->quit(); },
+      [self](shutdn_atom) { self->quit(caf::exit_reason::user_shutdown); },
   };
 }
 
@@ -76,9 +79,9 @@ child_spec worker(world* w, std::string id, restart_type rt = restart_type::perm
 caf::behavior test_parent(caf::event_based_actor* self, world* w) {
   self->set_down_handler([w](caf::down_msg& dm) { w->parent_downs.push_back(dm.reason); });
   return {
-    [w](failure& f) { w->escalations.push_back(f); },
-    [](state_change&) {},
-    [self](caf::actor& watch) { self->monitor(watch); },
+      [w](failure& f) { w->escalations.push_back(f); },
+      [](state_change&) {},
+      [self](caf::actor& watch) { self->monitor(watch); },
   };
 }
 
@@ -260,9 +263,9 @@ TEST_F(Supervisor, RestForOneEscalation) {
 }
 
 TEST_F(Supervisor, RestForOneOtherChildFailsRestart) {
-  auto sup = start(flags(restart_strategy::rest_for_one, 5),
-                   {worker(&w, "c1"), worker(&w, "c2"),
-                    worker(&w, "c3", restart_type::permanent, {false, 1})});
+  auto sup = start(
+      flags(restart_strategy::rest_for_one, 5),
+      {worker(&w, "c1"), worker(&w, "c2"), worker(&w, "c3", restart_type::permanent, {false, 1})});
   send("c2", crash_atom::value);
   EXPECT_EQ(w.count("start-failed c3"), 1);
   EXPECT_EQ(w.starts["c1"], 1);
@@ -291,17 +294,17 @@ TEST_P(RestartTypes, ExitKind) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-  OtpSuite, RestartTypes,
-  ::testing::Values(
-    restart_case{restart_type::permanent, normal_atom::value, true, lifecycle::running},
-    restart_case{restart_type::permanent, shutdn_atom::value, true, lifecycle::running},
-    restart_case{restart_type::permanent, crash_atom::value, true, lifecycle::running},
-    restart_case{restart_type::transient, normal_atom::value, false, lifecycle::completed},
-    restart_case{restart_type::transient, shutdn_atom::value, false, lifecycle::completed},
-    restart_case{restart_type::transient, crash_atom::value, true, lifecycle::running},
-    restart_case{restart_type::temporary, normal_atom::value, false, lifecycle::stopped},
-    restart_case{restart_type::temporary, shutdn_atom::value, false, lifecycle::stopped},
-    restart_case{restart_type::temporary, crash_atom::value, false, lifecycle::failed}));
+    OtpSuite, RestartTypes,
+    ::testing::Values(
+        restart_case{restart_type::permanent, normal_atom::value, true, lifecycle::running},
+        restart_case{restart_type::permanent, shutdn_atom::value, true, lifecycle::running},
+        restart_case{restart_type::permanent, crash_atom::value, true, lifecycle::running},
+        restart_case{restart_type::transient, normal_atom::value, false, lifecycle::completed},
+        restart_case{restart_type::transient, shutdn_atom::value, false, lifecycle::completed},
+        restart_case{restart_type::transient, crash_atom::value, true, lifecycle::running},
+        restart_case{restart_type::temporary, normal_atom::value, false, lifecycle::stopped},
+        restart_case{restart_type::temporary, shutdn_atom::value, false, lifecycle::stopped},
+        restart_case{restart_type::temporary, crash_atom::value, false, lifecycle::failed}));
 
 TEST_F(Supervisor, TemporaryChildIsNotRestartedByAGroupRestart) {
   auto sup = start(flags(restart_strategy::one_for_all),
@@ -364,7 +367,7 @@ TEST(BackoffDelay, Schedule) {
   EXPECT_EQ(backoff_delay(p, 4), 4s);
   EXPECT_EQ(backoff_delay(p, 10), 256s);
   EXPECT_EQ(backoff_delay(p, 11), 300s);
-  
+
   EXPECT_EQ(backoff_delay(p, 1000), 300s);
 }
 
@@ -420,9 +423,9 @@ TEST_F(Supervisor, StopsChildrenInReverseStartOrder) {
 }
 
 TEST_F(Supervisor, SupStopTimeout) {
-  auto sup = start(flags(restart_strategy::one_for_one),
-                   {worker(&w, "c1"),
-                    worker(&w, "stubborn", restart_type::permanent, {true, 0}, {false, 5s})});
+  auto sup = start(
+      flags(restart_strategy::one_for_one),
+      {worker(&w, "c1"), worker(&w, "stubborn", restart_type::permanent, {true, 0}, {false, 5s})});
   caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
   run();
   EXPECT_TRUE(alive("stubborn")) << "it ignores shutdown and has 5 s of grace";
@@ -514,10 +517,9 @@ TEST_F(Supervisor, NestedTreeEscalatesLevelByLevel) {
   auto svc = flags(restart_strategy::one_for_one, 1);
   auto dep = flags(restart_strategy::one_for_one, 1);
   auto root = flags(restart_strategy::one_for_one, 0);
-  auto node = start(root,
-                    {nested(&w, "deployment", dep,
-                            {nested(&w, "service", svc, {worker(&w, "replica")})})},
-                    "/node");
+  auto node = start(
+      root, {nested(&w, "deployment", dep, {nested(&w, "service", svc, {worker(&w, "replica")})})},
+      "/node");
   (void)node;
   EXPECT_EQ(w.starts["replica"], 1);
   send("replica", crash_atom::value); // service restarts it (1 of 1)
@@ -532,7 +534,7 @@ TEST_F(Supervisor, NestedTreeEscalatesLevelByLevel) {
   EXPECT_EQ(w.starts["deployment"], 1);
   ASSERT_EQ(w.escalations.size(), 1u);
   EXPECT_EQ(w.escalations[0].path, "/node/deployment/service/replica")
-    << "the original path survives every level";
+      << "the original path survives every level";
   EXPECT_EQ(w.escalations[0].error, (AgentError{UnexpectedExit{"replica", 1}}));
   EXPECT_FALSE(alive("replica"));
 }

@@ -1,0 +1,108 @@
+#include "app/plan_from_spec.hpp"
+
+#include "spec/dependency_graph.hpp"
+#include "spec/env.hpp"
+
+namespace nv {
+
+namespace {
+
+supervisor_flags flags_of(const spec::supervision_spec& s) {
+  supervisor_flags f;
+  f.strategy = s.strategy;
+  f.max_restarts = s.max_restarts;
+  f.window = s.window;
+  f.backoff.initial = s.backoff_initial;
+  f.backoff.max = s.backoff_max;
+  return f;
+}
+
+wait_condition condition_of(spec::dependency_condition c) {
+  switch (c) {
+  case spec::dependency_condition::started:
+    return wait_condition::started;
+  case spec::dependency_condition::healthy:
+    return wait_condition::healthy;
+  case spec::dependency_condition::ready:
+    return wait_condition::ready;
+  }
+  return wait_condition::healthy;
+}
+
+timeout_action action_of(spec::failure_action a) {
+  switch (a) {
+  case spec::failure_action::fail:
+    return timeout_action::fail;
+  case spec::failure_action::warn:
+    return timeout_action::warn;
+  case spec::failure_action::continue_:
+    return timeout_action::proceed;
+  }
+  return timeout_action::fail;
+}
+
+panic_action panic_of(spec::panic_action a) {
+  switch (a) {
+  case spec::panic_action::restart:
+    return panic_action::restart;
+  case spec::panic_action::shutdown:
+    return panic_action::shutdown;
+  case spec::panic_action::isolate:
+    return panic_action::isolate;
+  }
+  return panic_action::restart;
+}
+
+} // namespace
+
+plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string& runtime_name,
+                           runtime* rt) {
+  plan_result out;
+  out.plan.name = spec.name;
+  out.plan.flags = flags_of(spec.supervision);
+  for (auto index : spec::start_order(spec)) {
+    auto& s = spec.services[index];
+    auto where = "services." + s.name;
+    service_plan sp;
+    sp.name = s.name;
+    sp.flags = flags_of(s.supervision);
+    sp.on_panic = panic_of(s.errors.on_panic);
+    for (auto& d : s.depends)
+      sp.depends.push_back(dependency_plan{d.service, condition_of(d.condition), d.timeout,
+                                           action_of(d.on_timeout)});
+    auto command = s.command.entrypoint;
+    command.insert(command.end(), s.command.args.begin(), s.command.args.end());
+    if (runtime_name == "process" && command.empty())
+      out.errors.push_back(where +
+                           ".command.entrypoint: the process runtime runs a command; give "
+                           "command.entrypoint (and args), e.g. entrypoint: [\"/usr/bin/env\"]");
+    auto env = spec::resolve_env(s.env);
+    for (auto& var : env.missing)
+      out.errors.push_back(where + ".env: $E:" + var +
+                           " names a variable that is not set in nodevisor's environment");
+    for (uint32_t r = 1; r <= s.replicas; ++r) {
+      container_config c;
+      c.spec.deployment = spec.name;
+      c.spec.service = s.name;
+      c.spec.replica = r;
+      c.spec.id = replica_id(s.name, r);
+      c.spec.image = s.image.name;
+      c.spec.command = command;
+      c.spec.env = env.vars;
+      c.spec.workdir = s.command.workdir;
+      c.spec.os = s.platform && !s.platform->os.empty() ? s.platform->os : "linux";
+      c.spec.stop_signal = s.stop_signal;
+      c.spec.sim = s.sim;
+      c.rt = rt;
+      c.job = s.rtype == spec::service_kind::job;
+      c.restart = spec::restart_type_of(s);
+      c.stop_grace = s.stop_grace_period;
+      c.probe = false; // health probes are not wired yet: running means healthy
+      sp.replicas.push_back(std::move(c));
+    }
+    out.plan.services.push_back(std::move(sp));
+  }
+  return out;
+}
+
+} // namespace nv

@@ -1,0 +1,243 @@
+#include "app/run_command.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/node_actor.hpp"
+#include "app/plan_from_spec.hpp"
+#include "messages/register_types.hpp"
+#include "runtimes/composite/composite_runtime.hpp"
+#include "runtimes/process/process_runtime.hpp"
+#include "runtimes/sim/sim_runtime.hpp"
+#include "spec/duration.hpp"
+#include "spec/loader.hpp"
+#include "trace/trace_sink.hpp"
+
+namespace nv {
+
+namespace {
+
+struct run_options {
+  std::string spec_file;
+  std::string runtime = "process";
+  std::string trace_file;
+  bool until_healthy = false;
+  std::optional<duration> timeout;
+  std::string log_level = "info";
+  std::string log_dir;
+};
+
+// What the CLI learns from the node, shared between the observer actor and main.
+struct outcome {
+  std::mutex mu;
+  std::condition_variable cv;
+  lifecycle deployment = lifecycle::pending;
+  std::optional<failure> failed; // the deployment gave up
+  bool node_down = false;
+};
+
+// The node's parent: it hears about deployments and escalated failures, and tells main.
+caf::behavior observer(caf::event_based_actor* self, outcome* out) {
+  self->set_down_handler([out](caf::down_msg&) {
+    std::lock_guard<std::mutex> g{out->mu};
+    out->node_down = true;
+    out->cv.notify_all();
+  });
+  return {
+      [self](caf::actor& node) { self->monitor(node); },
+      [out](state_change& c) {
+        if (c.path == "/")
+          return; // the node itself
+        std::printf("%s: %s\n", c.path.c_str(), std::string{to_string(c.to)}.c_str());
+        std::fflush(stdout);
+        std::lock_guard<std::mutex> g{out->mu};
+        out->deployment = c.to;
+        out->cv.notify_all();
+      },
+      [out](failure& f) {
+        if (auto* r = std::get_if<RouteToPeer>(&f.error)) {
+          std::printf("%s failed: %s\n  %s\n", f.path.c_str(), to_string(f.error).c_str(),
+                      route_remedy(*r).c_str());
+          std::fflush(stdout);
+          return;
+        }
+        std::printf("deployment failed: %s (first failure at %s)\n", to_string(f.error).c_str(),
+                    f.path.c_str());
+        std::fflush(stdout);
+        std::lock_guard<std::mutex> g{out->mu};
+        out->failed = f;
+        out->cv.notify_all();
+      },
+  };
+}
+
+std::optional<run_options> parse(int argc, char** argv) {
+  run_options o;
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::optional<std::string> {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "nodevisor run: %s needs a value\n", a.c_str());
+        return std::nullopt;
+      }
+      return std::string{argv[++i]};
+    };
+    std::optional<std::string> v;
+    if (a == "--runtime" || a == "--trace" || a == "--until" || a == "--timeout" ||
+        a == "--log-level" || a == "--log-dir") {
+      if (!(v = value()))
+        return std::nullopt;
+    }
+    if (a == "--runtime") {
+      if (*v != "process" && *v != "sim") {
+        std::fprintf(stderr, "nodevisor run: --runtime is process or sim, got '%s'\n", v->c_str());
+        return std::nullopt;
+      }
+      o.runtime = *v;
+    } else if (a == "--trace") {
+      o.trace_file = *v;
+    } else if (a == "--until") {
+      if (*v != "healthy") {
+        std::fprintf(stderr, "nodevisor run: --until takes 'healthy', got '%s'\n", v->c_str());
+        return std::nullopt;
+      }
+      o.until_healthy = true;
+    } else if (a == "--timeout") {
+      auto d = spec::parse_duration(*v);
+      if (!d) {
+        std::fprintf(stderr,
+                     "nodevisor run: --timeout: expected a duration such as 30s, got '%s'\n",
+                     v->c_str());
+        return std::nullopt;
+      }
+      o.timeout = *d;
+    } else if (a == "--log-level") {
+      o.log_level = *v;
+    } else if (a == "--log-dir") {
+      o.log_dir = *v;
+    } else if (!a.empty() && a[0] == '-') {
+      std::fprintf(stderr, "nodevisor run: unknown option %s\n", a.c_str());
+      return std::nullopt;
+    } else if (o.spec_file.empty()) {
+      o.spec_file = a;
+    } else {
+      std::fprintf(stderr, "nodevisor run: one SPEC only, got '%s' too\n", a.c_str());
+      return std::nullopt;
+    }
+  }
+  if (o.spec_file.empty()) {
+    std::fprintf(stderr, "usage: nodevisor run SPEC [--runtime process|sim] [--trace FILE] "
+                         "[--until healthy] [--timeout DUR] [--log-level L] [--log-dir DIR]\n");
+    return std::nullopt;
+  }
+  return o;
+}
+
+} // namespace
+
+int run_command(int argc, char** argv) {
+  auto opts = parse(argc, argv);
+  if (!opts)
+    return 2;
+  spdlog::set_level(spdlog::level::from_str(opts->log_level));
+
+  auto loaded = spec::load_spec_file(opts->spec_file);
+  for (auto& p : loaded.problems)
+    std::fprintf(stderr, "%s\n", spec::to_string(p).c_str());
+  if (!loaded.spec)
+    return 2;
+
+  // Signals are taken by sigtimedwait below; every thread started from here inherits the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  std::unique_ptr<runtime> local;
+  if (opts->runtime == "sim")
+    local = std::make_unique<sim_runtime>();
+  else
+    local = std::make_unique<process_runtime>(process_runtime_options{opts->log_dir, 1000});
+  composite_runtime rt{{local.get()}};
+
+  auto planned = plan_from_spec(*loaded.spec, opts->runtime, &rt);
+  for (auto& e : planned.errors)
+    std::fprintf(stderr, "%s: %s\n", opts->spec_file.c_str(), e.c_str());
+  if (!planned.errors.empty())
+    return 2;
+
+  std::unique_ptr<trace_sink> trace;
+  if (!opts->trace_file.empty())
+    trace = std::make_unique<trace_sink>(opts->trace_file, "n1");
+
+  caf::actor_system_config cfg;
+  register_message_types(cfg);
+  register_supervisor_types(cfg);
+  cfg.set("scheduler.policy", caf::atom("sharing"));
+  cfg.set("scheduler.max-threads", std::max(2u, std::thread::hardware_concurrency()));
+  int code = 0;
+  {
+    caf::actor_system sys{cfg};
+    outcome out;
+    // The observer is the node's parent: spawn it first, hand it the node once it exists.
+    caf::actor node;
+    auto obs = sys.spawn(observer, &out);
+    node_config nc;
+    nc.deployments.push_back(std::move(planned.plan));
+    nc.observer = obs.address();
+    nc.trace = trace.get();
+    node = sys.spawn(node_actor, std::move(nc));
+    caf::anon_send(obs, node);
+
+    auto started = std::chrono::steady_clock::now();
+    for (;;) {
+      timespec tick{0, 100'000'000};
+      int sig = sigtimedwait(&stop_signals, nullptr, &tick);
+      if (sig == SIGINT || sig == SIGTERM) {
+        spdlog::info("[/] {} received: stopping everything", strsignal(sig));
+        break;
+      }
+      std::lock_guard<std::mutex> g{out.mu};
+      if (opts->until_healthy &&
+          (out.deployment == lifecycle::healthy || out.deployment == lifecycle::completed)) {
+        break;
+      }
+      if (opts->until_healthy && out.failed) {
+        code = 1;
+        break;
+      }
+      if (opts->timeout && std::chrono::steady_clock::now() - started > *opts->timeout) {
+        std::printf("not healthy after %s (deployment: %s)\n",
+                    format_duration(*opts->timeout).c_str(),
+                    std::string{to_string(out.deployment)}.c_str());
+        code = 1;
+        break;
+      }
+    }
+    caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+    {
+      std::unique_lock<std::mutex> g{out.mu};
+      out.cv.wait(g, [&] { return out.node_down; });
+    }
+    caf::anon_send_exit(obs, caf::exit_reason::user_shutdown);
+    node = nullptr;
+    obs = nullptr;
+    sys.await_all_actors_done();
+  }
+  if (trace)
+    trace->flush();
+  return code;
+}
+
+} // namespace nv

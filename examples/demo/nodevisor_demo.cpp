@@ -1,0 +1,139 @@
+// nodevisor-demo: the small TCP/HTTP server the example deployment runs, so the example
+// needs nothing a fresh machine lacks. It can misbehave on purpose, to show supervision:
+//
+//   nodevisor-demo --port P [--name N] [--start-delay S] [--crash-after S] [--exit-code C]
+//                  [--unhealthy-after S] [--ignore-sigterm]
+//
+// GET /health answers 200 while healthy and 503 after --unhealthy-after; any other path
+// answers 200 with a greeting. Times are in seconds (fractions allowed).
+#include <arpa/inet.h>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+
+namespace {
+
+volatile std::sig_atomic_t stop_requested = 0;
+
+void on_term(int) {
+  stop_requested = 1;
+}
+
+struct options {
+  int port = 0;
+  std::string name = "demo";
+  double start_delay = 0, crash_after = -1, unhealthy_after = -1;
+  int exit_code = 1;
+  bool ignore_sigterm = false;
+};
+
+bool parse(int argc, char** argv, options& o) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
+    const char* v = nullptr;
+    if (a == "--ignore-sigterm") {
+      o.ignore_sigterm = true;
+      continue;
+    }
+    if (!(v = next())) {
+      std::fprintf(stderr, "nodevisor-demo: %s needs a value\n", a.c_str());
+      return false;
+    }
+    if (a == "--port")
+      o.port = std::atoi(v);
+    else if (a == "--name")
+      o.name = v;
+    else if (a == "--start-delay")
+      o.start_delay = std::atof(v);
+    else if (a == "--crash-after")
+      o.crash_after = std::atof(v);
+    else if (a == "--exit-code")
+      o.exit_code = std::atoi(v);
+    else if (a == "--unhealthy-after")
+      o.unhealthy_after = std::atof(v);
+    else {
+      std::fprintf(stderr, "nodevisor-demo: unknown option %s\n", a.c_str());
+      return false;
+    }
+  }
+  if (o.port <= 0 || o.port > 65535) {
+    std::fprintf(stderr, "nodevisor-demo: --port 1..65535 is required\n");
+    return false;
+  }
+  return true;
+}
+
+void answer(int fd, bool healthy, const options& o) {
+  char buf[2048];
+  auto n = ::recv(fd, buf, sizeof buf - 1, 0);
+  if (n <= 0)
+    return;
+  buf[n] = 0;
+  bool health_path = std::strncmp(buf, "GET /health", 11) == 0;
+  int status = health_path && !healthy ? 503 : 200;
+  std::string body =
+      health_path ? (healthy ? "ok\n" : "unhealthy\n") : "hello from " + o.name + "\n";
+  std::string reply =
+      "HTTP/1.1 " + std::to_string(status) + (status == 200 ? " OK" : " Service Unavailable") +
+      "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\nConnection: close\r\n\r\n" + body;
+  [[maybe_unused]] auto w = ::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  if (!parse(argc, argv, o))
+    return 2;
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  std::signal(SIGTERM, o.ignore_sigterm ? SIG_IGN : on_term);
+  std::signal(SIGINT, on_term);
+  using clock = std::chrono::steady_clock;
+  auto t0 = clock::now();
+  auto since = [&] { return std::chrono::duration<double>(clock::now() - t0).count(); };
+  if (o.start_delay > 0) {
+    std::printf("%s: starting slowly (%.1fs)\n", o.name.c_str(), o.start_delay);
+    std::this_thread::sleep_for(std::chrono::duration<double>(o.start_delay));
+  }
+  int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  ::setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(o.port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(s, 64) != 0) {
+    std::fprintf(stderr, "%s: cannot listen on 127.0.0.1:%d: %s\n", o.name.c_str(), o.port,
+                 std::strerror(errno));
+    return 1;
+  }
+  std::printf("%s: listening on 127.0.0.1:%d\n", o.name.c_str(), o.port);
+  while (!stop_requested) {
+    if (o.crash_after >= 0 && since() >= o.start_delay + o.crash_after) {
+      std::fprintf(stderr, "%s: crashing on purpose (exit %d)\n", o.name.c_str(), o.exit_code);
+      return o.exit_code;
+    }
+    pollfd p{s, POLLIN, 0};
+    if (::poll(&p, 1, 100) > 0) {
+      int c = ::accept4(s, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c >= 0) {
+        bool healthy = o.unhealthy_after < 0 || since() < o.start_delay + o.unhealthy_after;
+        answer(c, healthy, o);
+        ::close(c);
+      }
+    }
+  }
+  std::printf("%s: stopping\n", o.name.c_str());
+  ::close(s);
+  return 0;
+}

@@ -1,0 +1,138 @@
+#include "runtimes/process/child_process.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace nv {
+
+namespace {
+
+std::string failure(std::string_view what, const std::string& subject, int err) {
+  std::string out{what};
+  out.append(" '").append(subject).append("': ").append(std::strerror(err));
+  return out;
+}
+
+std::vector<char*> c_strings(const std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (const auto& s : strings)
+    out.push_back(const_cast<char*>(s.c_str())); // posix_spawn's signature; never written
+  out.push_back(nullptr);
+  return out;
+}
+
+// The child starts from a clean slate whatever the daemon did to itself: no blocked signals
+// (the runtime's I/O thread blocks all of them), no ignored ones (an ignored SIGPIPE would be
+// inherited across exec), in a new process group.
+void init_attributes(posix_spawnattr_t& attr) {
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setpgroup(&attr, 0);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  sigset_t all;
+  sigfillset(&all);
+  posix_spawnattr_setsigdefault(&attr, &all);
+}
+
+} // namespace
+
+spawn_outcome spawn_child(const spawn_request& request) {
+  spawn_outcome out;
+  if (request.argv.empty()) {
+    out.error = "no command";
+    return out;
+  }
+  // posix_spawn reports a failed chdir and a failed exec alike; checking first names the culprit.
+  if (struct stat st; !request.workdir.empty()) {
+    if (::stat(request.workdir.c_str(), &st) != 0) {
+      out.error = failure("workdir", request.workdir, errno);
+      return out;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      out.error = failure("workdir", request.workdir, ENOTDIR);
+      return out;
+    }
+  }
+  int fds[2];
+  // Close-on-exec, so that no other child inherits them; the dup2 into 1 and 2 clears the flag
+  // for this one.
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    out.error = failure("pipe for", request.argv[0], errno);
+    return out;
+  }
+  unique_fd read_end{fds[0]};
+  unique_fd write_end{fds[1]};
+  // Only our end: the child's stdout must stay blocking.
+  ::fcntl(read_end.get(), F_SETFL, O_NONBLOCK);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, request.stdin_fd, STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDERR_FILENO);
+  if (!request.workdir.empty())
+    posix_spawn_file_actions_addchdir_np(&actions, request.workdir.c_str());
+  // Descriptors that other parts of the daemon opened without O_CLOEXEC stay out too.
+  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
+  posix_spawnattr_t attr;
+  init_attributes(attr);
+  auto argv = c_strings(request.argv);
+  auto envp = c_strings(request.env);
+  pid_t pid = 0;
+  // glibc spawns with CLONE_VFORK and returns the exec's errno, so a missing binary fails here.
+  int rc = ::posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
+  posix_spawnattr_destroy(&attr);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    out.error = failure("exec", request.argv[0], rc);
+    return out;
+  }
+  // The raw syscall: glibc 2.36's <sys/pidfd.h> lacks the extern "C" that C++ needs.
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) {
+    // Without a pidfd its exit would go unnoticed: end it now rather than leave it unwatched.
+    int err = errno;
+    signal_group(pid, SIGKILL);
+    reap(pid, true);
+    out.error = failure("pidfd_open for", request.argv[0], err);
+    return out;
+  }
+  out.child = child_process{pid, unique_fd{pidfd}, std::move(read_end)};
+  return out;
+}
+
+exit_status decode_wait_status(int status) {
+  if (WIFSIGNALED(status))
+    return exit_status{128 + WTERMSIG(status), WTERMSIG(status)};
+  return exit_status{WEXITSTATUS(status), 0};
+}
+
+void signal_group(pid_t pid, int signal) {
+  ::kill(-pid, signal);
+}
+
+std::optional<exit_status> reap(pid_t pid, bool block) {
+  int status = 0;
+  pid_t rc = 0;
+  do {
+    rc = ::waitpid(pid, &status, block ? 0 : WNOHANG);
+  } while (rc < 0 && errno == EINTR);
+  if (rc == 0)
+    return std::nullopt;
+  if (rc < 0)
+    return exit_status{-1, 0};
+  return decode_wait_status(status);
+}
+
+} // namespace nv

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The project's test command. On a fresh Debian bookworm machine it installs
+# its own dependencies (scripts/setup.sh), then:
+#   1. builds Release in build/ and runs its tests;
+#   2. builds Debug with ASan+UBSan in build-asan/ and runs its tests;
+#   3. runs fuzz targets when NODEVISOR_FUZZ_SECONDS is set (hook; none yet).
+# Prints the time each phase took at the end, also on failure.
+#
+# Environment:
+#   NODEVISOR_JOBS          parallel build jobs (default: nproc)
+#   NODEVISOR_TEST_TIMEOUT  per-test timeout in seconds for tests that set none (default: 300)
+#   NODEVISOR_FUZZ_SECONDS  if set, seconds to run each fuzz target
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root="$PWD"
+
+jobs="${NODEVISOR_JOBS:-$(nproc)}"
+test_timeout="${NODEVISOR_TEST_TIMEOUT:-300}"
+if [[ -n "${NODEVISOR_FUZZ_SECONDS:-}" && ! "$NODEVISOR_FUZZ_SECONDS" =~ ^[0-9]+$ ]]; then
+  echo "test.sh: NODEVISOR_FUZZ_SECONDS must be a whole number of seconds, got '$NODEVISOR_FUZZ_SECONDS'" >&2
+  exit 2
+fi
+
+# --- phase timing -----------------------------------------------------------
+phase_names=()
+phase_secs=()
+current_phase=""
+total_start=$SECONDS
+
+phase() { # phase NAME COMMAND...
+  current_phase="$1"
+  shift
+  echo
+  echo "==> [test.sh] $current_phase"
+  local start=$SECONDS
+  "$@"
+  phase_names+=("$current_phase")
+  phase_secs+=($((SECONDS - start)))
+  current_phase=""
+}
+
+summary() {
+  local rc=$?
+  echo
+  echo "==> [test.sh] timing summary"
+  local i
+  for i in "${!phase_names[@]}"; do
+    printf '  %-28s %4ds\n' "${phase_names[$i]}" "${phase_secs[$i]}"
+  done
+  if [[ -n "$current_phase" ]]; then
+    printf '  %-28s FAILED (exit %d)\n' "$current_phase" "$rc"
+  fi
+  printf '  %-28s %4ds\n' "total" $((SECONDS - total_start))
+  if ((rc == 0)); then echo "==> [test.sh] PASSED"; else echo "==> [test.sh] FAILED"; fi
+}
+trap summary EXIT
+
+# --- helpers ----------------------------------------------------------------
+configure_and_build() { # configure_and_build DIR CMAKE_ARGS...
+  local dir="$1"
+  shift
+  local generator=()
+  # Only choose the generator for a fresh tree; CMake refuses to switch it.
+  [[ -f "$dir/CMakeCache.txt" ]] || generator=(-G Ninja)
+  cmake -S . -B "$dir" "${generator[@]}" "$@"
+  cmake --build "$dir" -j"$jobs"
+}
+
+run_tests() { # run_tests DIR
+  ctest --test-dir "$1" --output-on-failure -j2 --timeout "$test_timeout" --no-tests=error
+}
+
+# --- 0. dependencies ----------------------------------------------------------
+phase "dependencies (setup.sh)" scripts/setup.sh --no-build
+
+# --- 1. Release ---------------------------------------------------------------
+phase "release: configure+build" configure_and_build build \
+  -DCMAKE_BUILD_TYPE=Release -DNODEVISOR_SANITIZE=OFF -DNODEVISOR_BUILD_TESTS=ON
+phase "release: tests" run_tests build
+
+# --- 2. Debug + ASan/UBSan ------------------------------------------------------
+# Exported before the build too: gtest_discover_tests runs the test binaries
+# at build time. Suppression files, when present, hold only reports whose code
+# lies entirely in CAF or system libraries (scripts/ubsan.supp, scripts/lsan.supp).
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+if [[ -f scripts/ubsan.supp ]]; then
+  UBSAN_OPTIONS+=":suppressions=$root/scripts/ubsan.supp"
+fi
+if [[ -f scripts/lsan.supp ]]; then
+  export LSAN_OPTIONS="suppressions=$root/scripts/lsan.supp:print_suppressions=0"
+fi
+
+phase "asan: configure+build" configure_and_build build-asan \
+  -DCMAKE_BUILD_TYPE=Debug -DNODEVISOR_SANITIZE=ON -DNODEVISOR_BUILD_BENCH=OFF -DNODEVISOR_BUILD_TESTS=ON
+phase "asan: tests" run_tests build-asan
+
+# --- 3. fuzzing (HOOK) ----------------------------------------------------------
+# >>> FUZZ HOOK: no fuzz target exists yet; a later change adds one. <<<
+# When it does, build it here (clang, -fsanitize=fuzzer) and list its binaries
+# in fuzz_targets; each runs for NODEVISOR_FUZZ_SECONDS seconds.
+run_fuzzers() {
+  local fuzz_targets=() # e.g. (build-fuzz/fuzz/agent_error_fuzz)
+  if ((${#fuzz_targets[@]} == 0)); then
+    echo "NODEVISOR_FUZZ_SECONDS is set but there are no fuzz targets yet; skipping"
+    return 0
+  fi
+  local target
+  for target in "${fuzz_targets[@]}"; do
+    "$target" -max_total_time="$NODEVISOR_FUZZ_SECONDS"
+  done
+}
+if [[ -n "${NODEVISOR_FUZZ_SECONDS:-}" ]]; then
+  phase "fuzz (${NODEVISOR_FUZZ_SECONDS}s per target)" run_fuzzers
+fi
