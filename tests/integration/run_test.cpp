@@ -1,0 +1,330 @@
+// `nodevisor run` end to end: the real binary, real child processes, real signals.
+// Deadlines are generous; nothing here asserts how fast the machine is.
+#include <chrono>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <poll.h>
+#include <set>
+#include <signal.h>
+#include <spawn.h>
+#include <string>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+extern char** environ;
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A running `nodevisor run`, its stdout and stderr collected as they come.
+struct nodevisor_process {
+  pid_t pid = -1;
+  int out = -1, err = -1;
+  std::string stdout_text, stderr_text;
+  int status = -1;
+
+  nodevisor_process(std::vector<std::string> args) {
+    int o[2], e[2];
+    EXPECT_EQ(pipe2(o, O_CLOEXEC), 0);
+    EXPECT_EQ(pipe2(e, O_CLOEXEC), 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, o[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, e[1], 2);
+    std::vector<char*> argv;
+    args.insert(args.begin(), NV_BINARY);
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    EXPECT_EQ(posix_spawn(&pid, NV_BINARY, &fa, nullptr, argv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    close(o[1]);
+    close(e[1]);
+    out = o[0];
+    err = e[0];
+  }
+  ~nodevisor_process() {
+    if (pid > 0 && status < 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+    close(out);
+    close(err);
+  }
+
+  // Reads what is available for up to `wait`.
+  void pump(std::chrono::milliseconds wait) {
+    pollfd fds[2] = {{out, POLLIN, 0}, {err, POLLIN, 0}};
+    if (poll(fds, 2, static_cast<int>(wait.count())) <= 0)
+      return;
+    char buf[4096];
+    for (int i = 0; i < 2; ++i)
+      if (fds[i].revents & (POLLIN | POLLHUP)) {
+        auto n = read(fds[i].fd, buf, sizeof buf);
+        if (n > 0)
+          (i == 0 ? stdout_text : stderr_text).append(buf, static_cast<std::size_t>(n));
+      }
+  }
+  bool wait_for_stdout(const std::string& text, std::chrono::seconds limit = 30s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (stdout_text.find(text) == std::string::npos) {
+      if (std::chrono::steady_clock::now() > deadline)
+        return false;
+      pump(100ms);
+    }
+    return true;
+  }
+  // Waits for the exit; returns the exit code, or -1 on timeout.
+  int wait_exit(std::chrono::seconds limit = 60s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+      pump(50ms);
+      int st = 0;
+      if (waitpid(pid, &st, WNOHANG) == pid) {
+        status = st;
+        for (int i = 0; i < 20; ++i)
+          pump(10ms);
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      }
+      if (std::chrono::steady_clock::now() > deadline)
+        return -1;
+    }
+  }
+};
+
+class Run : public ::testing::Test {
+protected:
+  Run() {
+    dir = fs::temp_directory_path() /
+          ("nv-run-" + std::to_string(getpid()) + "-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  ~Run() override { fs::remove_all(dir); }
+
+  std::string write_spec(const std::string& text) {
+    auto path = dir / "spec.yaml";
+    std::ofstream{path} << text;
+    return path.string();
+  }
+  std::string trace_path() const { return (dir / "trace.jsonl").string(); }
+
+  std::vector<nlohmann::json> trace() const {
+    std::vector<nlohmann::json> events;
+    std::ifstream in{trace_path()};
+    for (std::string line; std::getline(in, line);)
+      events.push_back(nlohmann::json::parse(line));
+    return events;
+  }
+  // The pids every replica ever ran with, from the trace's state events.
+  std::set<int> pids() const {
+    std::set<int> out;
+    for (auto& e : trace())
+      if (e["event"] == "state" && e.contains("pid"))
+        out.insert(e["pid"].get<int>());
+    return out;
+  }
+  uint64_t first(const std::string& actor, const std::string& event,
+                 const std::string& to = "") const {
+    for (auto& e : trace())
+      if (e["actor"] == actor && e["event"] == event && (to.empty() || e.value("to", "") == to))
+        return e["seq"].get<uint64_t>();
+    return 0;
+  }
+  static bool alive(int pid) { return kill(pid, 0) == 0; }
+
+  fs::path dir;
+};
+
+const char* three_services = R"(version: v1
+deployment: stack
+services:
+  db:
+    image: {name: local/test}
+    command: {entrypoint: ["sleep", "300"]}
+    stop_grace_period: 5s
+  api:
+    image: {name: local/test}
+    command: {entrypoint: ["sleep", "300"]}
+    scale: {mode: fixed, replicas: 2}
+    depends: [{service: db, condition: healthy, timeout: 30s}]
+    stop_grace_period: 5s
+  web:
+    image: {name: local/test}
+    command: {entrypoint: ["sleep", "300"]}
+    depends: [{service: api, condition: started, timeout: 30s}]
+    stop_grace_period: 5s
+)";
+
+TEST_F(Run, StartsInDependencyOrderStopsInReverseOnSigtermAndLeavesNoChild) {
+  auto spec = write_spec(three_services);
+  nodevisor_process nv{{"run", spec, "--trace", trace_path()}};
+  ASSERT_TRUE(nv.wait_for_stdout("/stack: healthy")) << nv.stdout_text << nv.stderr_text;
+  kill(nv.pid, SIGTERM);
+  ASSERT_EQ(nv.wait_exit(), 0) << nv.stderr_text;
+  auto db = first("/stack/db", "state", "healthy");
+  auto api = first("/stack/api/api-rep-1", "spawn");
+  auto web = first("/stack/web/web-rep-1", "spawn");
+  ASSERT_NE(db, 0u);
+  EXPECT_LT(db, api);
+  EXPECT_LT(first("/stack/api", "state", "running"), web);
+  auto web_stop = first("/stack/web", "state", "stopped");
+  auto api_stop = first("/stack/api", "state", "stopped");
+  auto db_stop = first("/stack/db", "state", "stopped");
+  ASSERT_NE(db_stop, 0u);
+  EXPECT_LT(web_stop, api_stop);
+  EXPECT_LT(api_stop, db_stop);
+  auto all = pids();
+  EXPECT_EQ(all.size(), 4u);
+  for (int pid : all)
+    EXPECT_FALSE(alive(pid)) << "pid " << pid << " outlived nodevisor run";
+}
+
+TEST_F(Run, CrashLoopEscalatesTheOriginalErrorToTheDeployment) {
+  auto spec = write_spec(R"(version: v1
+deployment: crashy
+supervision: {max_restarts: 0}
+services:
+  worker:
+    image: {name: local/test}
+    command: {entrypoint: ["sh", "-c", "sleep 0.2; exit 3"]}
+    supervision: {max_restarts: 2, window: 60s, backoff: {initial: 100ms, max: 1s}}
+)");
+  nodevisor_process nv{{"run", spec, "--trace", trace_path()}};
+  // Like the daemon, run stays up after the deployment failed, and says so.
+  ASSERT_TRUE(nv.wait_for_stdout("deployment failed")) << nv.stdout_text << nv.stderr_text;
+  kill(nv.pid, SIGTERM);
+  EXPECT_EQ(nv.wait_exit(), 0);
+  EXPECT_NE(nv.stdout_text.find("Container 'worker-rep-1' exited unexpectedly with code 3"),
+            std::string::npos)
+      << nv.stdout_text;
+  int restarts = 0;
+  std::vector<int64_t> delays;
+  for (auto& e : trace())
+    if (e["event"] == "restart" && e["child"] == "/crashy/worker/worker-rep-1") {
+      ++restarts;
+      delays.push_back(e["delay_ms"].get<int64_t>());
+    }
+  EXPECT_EQ(restarts, 2);
+  ASSERT_EQ(delays.size(), 2u);
+  EXPECT_EQ(delays[0], 0) << "the first restart is immediate";
+  EXPECT_EQ(delays[1], 100) << "the second waits the initial backoff";
+  EXPECT_NE(first("/crashy/worker", "escalate"), 0u);
+  for (int pid : pids())
+    EXPECT_FALSE(alive(pid));
+}
+
+TEST_F(Run, DependencyThatNeverBecomesHealthyTimesOutWithTheSeedsText) {
+  auto spec = write_spec(R"(version: v1
+deployment: stack
+supervision: {max_restarts: 0}
+services:
+  db:
+    image: {name: local/test}
+    command: {entrypoint: ["/nonexistent/db-server"]}
+    supervision: {max_restarts: 100, backoff: {initial: 100ms, max: 200ms}}
+  api:
+    image: {name: local/test}
+    command: {entrypoint: ["sleep", "300"]}
+    depends: [{service: db, condition: healthy, timeout: 1s}]
+)");
+  nodevisor_process nv{{"run", spec, "--until", "healthy", "--trace", trace_path()}};
+  EXPECT_EQ(nv.wait_exit(), 1) << nv.stdout_text << nv.stderr_text;
+  EXPECT_NE(nv.stdout_text.find("Dependency timeout: 'api' waiting for 'db' (healthy) after 1s"),
+            std::string::npos)
+      << nv.stdout_text;
+  EXPECT_EQ(first("/stack/api/api-rep-1", "spawn"), 0u) << "api never started";
+}
+
+TEST_F(Run, WarnStartsTheDependentAnyway) {
+  auto spec = write_spec(R"(version: v1
+deployment: stack
+services:
+  db:
+    image: {name: local/test}
+    command: {entrypoint: ["/nonexistent/db-server"]}
+    supervision: {max_restarts: 100, backoff: {initial: 100ms, max: 200ms}}
+  api:
+    image: {name: local/test}
+    command: {entrypoint: ["sleep", "300"]}
+    depends: [{service: db, condition: healthy, timeout: 500ms, on_timeout: warn}]
+)");
+  nodevisor_process nv{{"run", spec, "--trace", trace_path()}};
+  for (int i = 0; i < 300 && first("/stack/api/api-rep-1", "state", "running") == 0; ++i)
+    nv.pump(100ms);
+  EXPECT_NE(first("/stack/api/api-rep-1", "state", "running"), 0u) << nv.stderr_text;
+  EXPECT_NE(nv.stderr_text.find("on_timeout: warn"), std::string::npos);
+  kill(nv.pid, SIGINT);
+  EXPECT_EQ(nv.wait_exit(), 0);
+}
+
+TEST_F(Run, AProcessThatIgnoresSigtermIsKilledAfterItsGrace) {
+  auto spec = write_spec(R"(version: v1
+deployment: stubborn
+services:
+  mule:
+    image: {name: local/test}
+    command: {entrypoint: ["sh", "-c", "trap '' TERM; while true; do sleep 1; done"]}
+    stop_grace_period: 1s
+)");
+  nodevisor_process nv{{"run", spec, "--until", "healthy", "--trace", trace_path()}};
+  EXPECT_EQ(nv.wait_exit(), 0) << nv.stderr_text;
+  auto all = pids();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_FALSE(alive(*all.begin()));
+}
+
+TEST_F(Run, WindowsServiceRoutesToPeerWhileTheOthersRun) {
+  auto spec = write_spec(R"(version: v1
+deployment: mixed
+services:
+  web:
+    image: {name: local/test}
+    command: {entrypoint: ["sleep", "300"]}
+  iis:
+    image: {name: local/test}
+    command: {entrypoint: ["cmd.exe"]}
+    platform: {os: windows}
+)");
+  nodevisor_process nv{{"run", spec, "--trace", trace_path()}};
+  ASSERT_TRUE(nv.wait_for_stdout("Remedies")) << nv.stdout_text << nv.stderr_text;
+  EXPECT_NE(nv.stdout_text.find("route-to-peer: service 'iis' requires OS 'windows'"),
+            std::string::npos);
+  EXPECT_EQ(nv.stdout_text.find("Failed to create"), std::string::npos) << "never CreateFailed";
+  for (int i = 0; i < 100 && first("/mixed/web", "state", "healthy") == 0; ++i)
+    nv.pump(100ms);
+  EXPECT_NE(first("/mixed/web", "state", "healthy"), 0u) << "the other service runs";
+  bool routed = false;
+  for (auto& e : trace())
+    routed |= e["event"] == "route" && e["service"] == "iis" && e["peer"].is_null();
+  EXPECT_TRUE(routed);
+  kill(nv.pid, SIGTERM);
+  EXPECT_EQ(nv.wait_exit(), 0);
+}
+
+TEST_F(Run, ValidateRejectsABadSpecWithFieldPaths) {
+  auto spec = write_spec(R"(version: v1
+deployment: bad
+services:
+  api:
+    image: {name: local/test}
+    command: {entrypoint: ["sleep", "1"]}
+    depends_on: [db]
+    health: {interval: ten, check: {type: tcp, port: 1}}
+)");
+  nodevisor_process nv{{"validate", spec}};
+  EXPECT_EQ(nv.wait_exit(), 2);
+  EXPECT_NE(nv.stderr_text.find("services.api.depends_on"), std::string::npos) << nv.stderr_text;
+  EXPECT_NE(nv.stderr_text.find("services.api.health.interval"), std::string::npos);
+}
+
+} // namespace
