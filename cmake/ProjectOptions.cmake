@@ -21,3 +21,13 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_G
   target_compile_options(nodevisor_options INTERFACE -Wno-array-bounds -Wno-stringop-overflow
                          -Wno-stringop-overread -Wno-restrict)
 endif()
+
+# A fuzz build instruments all project code for coverage, so libFuzzer sees inside the
+# libraries it drives, not only the fuzz target's own file.
+if(NODEVISOR_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "NODEVISOR_FUZZ needs clang: configure with CXX=clang++")
+  endif()
+  target_compile_options(nodevisor_options INTERFACE -fsanitize=fuzzer-no-link,address,undefined)
+  target_link_options(nodevisor_options INTERFACE -fsanitize=address,undefined)
+endif()

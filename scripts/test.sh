@@ -3,13 +3,13 @@
 # its own dependencies (scripts/setup.sh), then:
 #   1. builds Release in build/ and runs its tests;
 #   2. builds Debug with ASan+UBSan in build-asan/ and runs its tests;
-#   3. runs fuzz targets when NODEVISOR_FUZZ_SECONDS is set (hook; none yet).
+#   3. builds the libFuzzer target with clang and fuzzes the spec loader for 60 s.
 # Prints the time each phase took at the end, also on failure.
 #
 # Environment:
 #   NODEVISOR_JOBS          parallel build jobs (default: nproc)
 #   NODEVISOR_TEST_TIMEOUT  per-test timeout in seconds for tests that set none (default: 300)
-#   NODEVISOR_FUZZ_SECONDS  if set, seconds to run each fuzz target
+#   NODEVISOR_FUZZ_SECONDS  seconds to fuzz the spec loader (default 60; 0 skips it)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -17,8 +17,9 @@ root="$PWD"
 
 jobs="${NODEVISOR_JOBS:-$(nproc)}"
 test_timeout="${NODEVISOR_TEST_TIMEOUT:-300}"
-if [[ -n "${NODEVISOR_FUZZ_SECONDS:-}" && ! "$NODEVISOR_FUZZ_SECONDS" =~ ^[0-9]+$ ]]; then
-  echo "test.sh: NODEVISOR_FUZZ_SECONDS must be a whole number of seconds, got '$NODEVISOR_FUZZ_SECONDS'" >&2
+fuzz_seconds="${NODEVISOR_FUZZ_SECONDS:-60}"
+if [[ ! "$fuzz_seconds" =~ ^[0-9]+$ ]]; then
+  echo "test.sh: NODEVISOR_FUZZ_SECONDS must be a whole number of seconds, got '$fuzz_seconds'" >&2
   exit 2
 fi
 
@@ -96,21 +97,25 @@ phase "asan: configure+build" configure_and_build build-asan \
   -DCMAKE_BUILD_TYPE=Debug -DNODEVISOR_SANITIZE=ON -DNODEVISOR_BUILD_BENCH=OFF -DNODEVISOR_BUILD_TESTS=ON
 phase "asan: tests" run_tests build-asan
 
-# --- 3. fuzzing (HOOK) ----------------------------------------------------------
-# >>> FUZZ HOOK: no fuzz target exists yet; a later change adds one. <<<
-# When it does, build it here (clang, -fsanitize=fuzzer) and list its binaries
-# in fuzz_targets; each runs for NODEVISOR_FUZZ_SECONDS seconds.
-run_fuzzers() {
-  local fuzz_targets=() # e.g. (build-fuzz/fuzz/agent_error_fuzz)
-  if ((${#fuzz_targets[@]} == 0)); then
-    echo "NODEVISOR_FUZZ_SECONDS is set but there are no fuzz targets yet; skipping"
-    return 0
-  fi
-  local target
-  for target in "${fuzz_targets[@]}"; do
-    "$target" -max_total_time="$NODEVISOR_FUZZ_SECONDS"
-  done
+# --- 3. fuzzing ------------------------------------------------------------------
+# The spec loader must never crash or hang on any input: a clang build instrumented for
+# libFuzzer (build-fuzz/) runs each target for NODEVISOR_FUZZ_SECONDS (0 skips it).
+fuzz_build() {
+  local generator=()
+  [[ -f build-fuzz/CMakeCache.txt ]] || generator=(-G Ninja)
+  CXX=clang++ cmake -S . -B build-fuzz "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DNODEVISOR_FUZZ=ON -DNODEVISOR_BUILD_BENCH=OFF -DNODEVISOR_BUILD_TESTS=ON
+  cmake --build build-fuzz -j"$jobs" --target spec_loader_fuzz
 }
-if [[ -n "${NODEVISOR_FUZZ_SECONDS:-}" ]]; then
-  phase "fuzz (${NODEVISOR_FUZZ_SECONDS}s per target)" run_fuzzers
+run_fuzzers() {
+  local corpus
+  corpus=$(mktemp -d)
+  cp tests/fuzz/corpus/* "$corpus"/
+  build-fuzz/tests/fuzz/spec_loader_fuzz -max_total_time="$fuzz_seconds" -timeout=10 \
+    -rss_limit_mb=2048 -print_final_stats=1 "$corpus"
+  rm -rf "$corpus"
+}
+if ((fuzz_seconds > 0)); then
+  phase "fuzz: build (clang)" fuzz_build
+  phase "fuzz: spec loader (${fuzz_seconds}s)" run_fuzzers
 fi

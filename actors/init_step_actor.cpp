@@ -1,0 +1,187 @@
+#include "actors/init_step_actor.hpp"
+
+#include <algorithm>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "messages/atoms.hpp"
+#include "supervisor/supervisor.hpp"
+
+namespace nv {
+
+namespace {
+
+using try_atom = caf::atom_constant<caf::atom("try")>;
+using attempt_atom = caf::atom_constant<caf::atom("attempt")>;
+
+// Waits try again at least this often (design §5), and failed attempts are this far apart.
+constexpr duration retry_every = std::chrono::milliseconds{500};
+// The longest single try of a wait, as ZLayer's per-request client timeout: a server that
+// accepts but hangs is asked again rather than waited for until the action's timeout.
+constexpr duration max_try = std::chrono::seconds{5};
+
+bool is_wait(const init_step_state& st) {
+  return !std::holds_alternative<run_action>(st.cfg.action);
+}
+
+duration action_timeout(const init_action& action) {
+  return std::visit([](const auto& a) { return a.timeout; }, action);
+}
+
+void try_once(init_step_actor_t* self) {
+  auto& st = self->state;
+  auto me = caf::actor_cast<caf::actor>(self);
+  st.try_started = check_clock::now();
+  auto limit = std::min(max_try, duration{st.action_deadline - st.try_started});
+  if (auto* tcp = std::get_if<wait_tcp_action>(&st.cfg.action))
+    st.ticket = st.cfg.runner->submit(tcp_request{tcp->host, tcp->port}, limit, me);
+  else {
+    const auto& http = std::get<wait_http_action>(st.cfg.action);
+    st.ticket = st.cfg.runner->submit(http_request{http.url, http.expect_status}, limit, me);
+  }
+}
+
+void begin_attempt(init_step_actor_t* self) {
+  auto& st = self->state;
+  ++st.attempt;
+  if (auto* run = std::get_if<run_action>(&st.cfg.action)) {
+    st.ticket = st.cfg.runner->submit(shell_request{run->command, st.cfg.env, st.cfg.workdir},
+                                      run->timeout, caf::actor_cast<caf::actor>(self));
+    return;
+  }
+  st.action_deadline = check_clock::now() + action_timeout(st.cfg.action);
+  st.last_reason.clear();
+  try_once(self);
+}
+
+void give_up(init_step_actor_t* self, AgentError error) {
+  auto& st = self->state;
+  switch (st.cfg.on_failure) {
+  case step_failure_action::fail:
+    fail_child(self, st.ctx, std::move(error));
+    return;
+  case step_failure_action::warn:
+    spdlog::warn("[{}] {}; going on (on_failure: warn)", st.ctx.path, to_string(error));
+    self->quit();
+    return;
+  case step_failure_action::proceed:
+    self->quit();
+    return;
+  }
+}
+
+void attempt_failed(init_step_actor_t* self, std::string reason) {
+  auto& st = self->state;
+  if (st.attempt <= st.cfg.retry.value_or(0)) {
+    spdlog::info("[{}] attempt {} failed: {}", st.ctx.path, st.attempt, reason);
+    self->delayed_send(self, retry_every, attempt_atom::value);
+    return;
+  }
+  give_up(self, InitActionFailed{st.cfg.id, std::move(reason)});
+}
+
+// A wait whose action timeout expired: the timeout, and why the last try that ran failed.
+void wait_expired(init_step_actor_t* self) {
+  auto& st = self->state;
+  auto reason = timeout_reason(action_timeout(st.cfg.action));
+  if (!st.last_reason.empty())
+    reason.append(": ").append(st.last_reason);
+  attempt_failed(self, std::move(reason));
+}
+
+void on_done(init_step_actor_t* self, check_done& done) {
+  auto& st = self->state;
+  if (done.ticket != st.ticket)
+    return;
+  st.ticket = 0;
+  auto& result = done.result;
+  if (result.ok) {
+    spdlog::info("[{}] done", st.ctx.path);
+    self->quit();
+    return;
+  }
+  if (!is_wait(st)) {
+    attempt_failed(self, std::move(result.reason));
+    return;
+  }
+  if (!result.timed_out) // a try cut short by the action's deadline says nothing new
+    st.last_reason = std::move(result.reason);
+  auto now = check_clock::now();
+  if (now >= st.action_deadline) {
+    wait_expired(self);
+    return;
+  }
+  auto next = std::max(duration::zero(), duration{st.try_started + retry_every - now});
+  self->delayed_send(self, std::min(next, duration{st.action_deadline - now}), try_atom::value);
+}
+
+} // namespace
+
+init_step_state::~init_step_state() {
+  if (ticket != 0)
+    cfg.runner->cancel(ticket);
+}
+
+caf::behavior init_step_actor(init_step_actor_t* self, child_context ctx, init_step_config cfg) {
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  st.cfg = std::move(cfg);
+  // Without its parent nobody would hear from it, and its command would run on unwatched.
+  auto parent = caf::actor_cast<caf::actor>(st.ctx.parent);
+  if (!parent) {
+    self->quit();
+    return {};
+  }
+  self->monitor(parent);
+  self->set_down_handler([self](caf::down_msg&) { self->quit(); });
+  self->delayed_send(self, st.cfg.timeout, deadline_atom::value);
+  begin_attempt(self);
+  return {
+      [self](check_done& done) { on_done(self, done); },
+      [self](try_atom) {
+        if (check_clock::now() >= self->state.action_deadline)
+          wait_expired(self);
+        else
+          try_once(self);
+      },
+      [self](attempt_atom) { begin_attempt(self); },
+      [self](deadline_atom) {
+        auto& st = self->state;
+        if (st.ticket != 0) {
+          st.cfg.runner->cancel(st.ticket);
+          st.ticket = 0;
+        }
+        give_up(self, Timeout{st.cfg.timeout});
+      },
+  };
+}
+
+child_spec init_step_child(init_step_config cfg) {
+  child_spec spec;
+  spec.id = "init:" + cfg.id;
+  spec.restart = restart_type::temporary;
+  spec.shutdown.grace = std::chrono::seconds{1};
+  spec.start = [cfg = std::move(cfg)](caf::local_actor* self, const child_context& ctx) {
+    return self->spawn(init_step_actor, ctx, cfg);
+  };
+  return spec;
+}
+
+std::optional<duration> init_retry_delay(init_failure_policy policy, uint32_t failures) {
+  constexpr uint32_t max_retries = 3; // ZLayer's DEFAULT_MAX_INIT_RETRIES
+  if (failures < 1 || failures > max_retries)
+    return std::nullopt;
+  switch (policy) {
+  case init_failure_policy::fail:
+    return std::nullopt;
+  case init_failure_policy::restart:
+    return std::chrono::milliseconds{100};
+  case init_failure_policy::backoff:
+    return std::min<duration>(std::chrono::seconds{1} * (1u << (failures - 1)),
+                              std::chrono::seconds{60});
+  }
+  return std::nullopt;
+}
+
+} // namespace nv

@@ -1,0 +1,110 @@
+// One init step of a service (design §1: `init:<step-id>`); the service runs its steps one after
+// another, each as a child that exits normally when the service may go on.
+//
+// Actions: wait_tcp and wait_http try until their own timeout, a new try at most 500 ms after
+// the previous one started (a single try is bounded by 5 s, so a server that hangs is tried
+// again); run executes `sh -c command` with the service's environment, once per attempt,
+// bounded by its timeout. All of them run on the shared check_runner.
+//
+// An attempt fails when the action does (wait: its timeout expired; run: a non-zero exit, a
+// spawn error or its timeout); `retry` more attempts follow, 500 ms apart. The step's own
+// `timeout` bounds all attempts together.
+//
+// Outcome, towards the parent (the service actor):
+// - success: exits normally (exit_reason::normal).
+// - failure (attempts exhausted, or the step's timeout expired), by `on_failure`:
+//   fail: fail_child with InitActionFailed{step id, reason} — reason as "exit code 3: <last
+//   output line>", or "Timeout after 30s: connection refused to db:5432" for a wait whose action
+//   timeout expired — or Timeout{step timeout} when the step's own timeout expired; the actor
+//   then exits with escalated_exit_reason().
+//   warn: logs a warning naming the error and exits normally. proceed (the spec's `continue`):
+//   exits normally.
+// The parent stops a step by any exit message; a command still running is killed (its process
+// group, SIGKILL). A step also stops when its parent goes down (it monitors it).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <caf/stateful_actor.hpp>
+
+#include "actors/checks/check_bounds.hpp"
+#include "actors/checks/check_runner.hpp"
+#include "supervisor/child_spec.hpp"
+
+namespace nv {
+
+struct wait_tcp_action {
+  std::string host;
+  uint16_t port = 0;
+  duration timeout = std::chrono::seconds{30};
+};
+
+struct wait_http_action {
+  std::string url;
+  std::optional<uint16_t> expect_status; // none: any 2xx
+  duration timeout = std::chrono::seconds{30};
+};
+
+struct run_action {
+  std::string command; // run with `sh -c`
+  duration timeout = std::chrono::seconds{300};
+};
+
+using init_action = std::variant<wait_tcp_action, wait_http_action, run_action>;
+
+// The spec's on_failure: fail | warn | continue.
+enum class step_failure_action : uint8_t { fail, warn, proceed };
+
+struct init_step_config {
+  std::string id; // the step id; the child is `init:<id>`
+  init_action action;
+  duration timeout = std::chrono::seconds{300}; // bounds the whole step, all attempts
+  step_failure_action on_failure = step_failure_action::fail;
+  std::optional<uint32_t> retry; // extra attempts after a failed one
+  // For run: the service's complete environment ("NAME=value", as child_environment builds it)
+  // and its working directory (empty: the daemon's).
+  std::vector<std::string> env;
+  std::string workdir;
+  check_runner* runner = nullptr; // outlives the step
+};
+
+struct init_step_state {
+  child_context ctx;
+  init_step_config cfg;
+  uint32_t attempt = 0;                      // attempts started
+  check_clock::time_point action_deadline;   // wait actions: the current attempt's end
+  check_clock::time_point try_started;       // wait actions: the current try's start
+  std::string last_reason;                   // wait actions: why the last try that ran failed
+  uint64_t ticket = 0;                       // the check in flight, 0 when none
+
+  init_step_state() = default;
+  init_step_state(const init_step_state&) = delete;
+  init_step_state& operator=(const init_step_state&) = delete;
+  ~init_step_state(); // cancels the check in flight
+
+  static inline const char* name = "nv.init_step";
+};
+
+using init_step_actor_t = caf::stateful_actor<init_step_state>;
+
+caf::behavior init_step_actor(init_step_actor_t* self, child_context ctx, init_step_config cfg);
+
+// The child spec of a step: id `init:<step id>`, temporary (the service decides what a failed
+// sequence means, with init_retry_delay), stopped with a short grace: it kills its own command.
+child_spec init_step_child(init_step_config cfg);
+
+// The service's `errors.on_init_failure`: what to do once the init sequence has failed.
+enum class init_failure_policy : uint8_t {
+  fail,    // no retry
+  restart, // 3 retries, 100 ms apart
+  backoff, // 3 retries after 1s, 2s, 4s (doubling, capped at 60s)
+};
+
+// The delay before running the sequence again after its `failures`-th failure (1 after the
+// first), or nullopt when `policy` allows no further retry.
+std::optional<duration> init_retry_delay(init_failure_policy policy, uint32_t failures);
+
+} // namespace nv

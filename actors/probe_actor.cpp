@@ -1,0 +1,141 @@
+#include "actors/probe_actor.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/checks/run_shell.hpp"
+#include "messages/atoms.hpp"
+#include "supervisor/supervisor.hpp"
+#include "trace/emit.hpp"
+
+namespace nv {
+
+namespace {
+
+using check_atom = caf::atom_constant<caf::atom("check")>;
+
+// The runner and the runtime enforce a check's timeout themselves and answer right after it;
+// the probe's own deadline comes this much later and only catches a worker or a runtime that
+// never answers.
+constexpr auto guard_slack = std::chrono::milliseconds{500};
+
+void set_health(probe_actor_t* self, lifecycle to, uint64_t cause) {
+  auto& st = self->state;
+  auto from = st.health;
+  st.health = to;
+  if (to == lifecycle::healthy)
+    spdlog::info("[{}] healthy", st.ctx.path);
+  else
+    spdlog::warn("[{}] unhealthy", st.ctx.path);
+  trace::state(st.ctx.trace, st.ctx.path, from, to, cause);
+  if (auto parent = caf::actor_cast<caf::actor>(st.ctx.parent))
+    self->send(parent, state_change{st.ctx.path, from, to});
+}
+
+void start_check(probe_actor_t* self) {
+  auto& st = self->state;
+  st.checking = true;
+  ++st.seq;
+  st.started = check_clock::now();
+  auto me = caf::actor_cast<caf::actor>(self);
+  if (auto* tcp = std::get_if<tcp_probe>(&st.cfg.check)) {
+    st.ticket = st.cfg.runner->submit(tcp_request{tcp->host, tcp->port}, st.cfg.timeout, me);
+  } else if (auto* http = std::get_if<http_probe>(&st.cfg.check)) {
+    st.ticket =
+        st.cfg.runner->submit(http_request{http->url, http->expect_status}, st.cfg.timeout, me);
+  } else {
+    ++st.execs_pending;
+    st.cfg.rt->exec(st.cfg.replica_id, {"sh", "-c", std::get<command_probe>(st.cfg.check).command},
+                    st.cfg.timeout, me);
+  }
+  self->delayed_send(self, st.cfg.timeout + guard_slack, deadline_atom::value, st.seq);
+}
+
+void finish_check(probe_actor_t* self, check_result result) {
+  auto& st = self->state;
+  st.checking = false;
+  st.ticket = 0;
+  auto latency_us = std::chrono::duration_cast<std::chrono::microseconds>(result.latency);
+  auto cause = trace::probe(st.ctx.trace, st.ctx.path, result.ok,
+                            static_cast<uint64_t>(latency_us.count()), result.reason);
+  if (result.ok) {
+    st.failures = 0;
+    if (st.health != lifecycle::healthy)
+      set_health(self, lifecycle::healthy, cause);
+  } else {
+    ++st.failures;
+    if (st.health == lifecycle::healthy)
+      set_health(self, lifecycle::unhealthy, cause);
+    if (st.failures >= st.cfg.retries) {
+      fail_child(self, st.ctx, HealthCheckFailed{st.cfg.replica_id, std::move(result.reason)}, 0,
+                 cause);
+      return;
+    }
+  }
+  self->delayed_send(self, st.cfg.interval, check_atom::value);
+}
+
+check_result from_exec(const exec_result& answer, duration timeout, duration latency) {
+  if (answer.timed_out)
+    return check_result{false, true, timeout_reason(timeout), latency};
+  if (answer.code == 0)
+    return check_result{true, false, {}, latency};
+  // -1: the runtime could not exec at all; its output is the reason.
+  auto reason = answer.code == -1 ? answer.output : exit_code_reason(answer.code, answer.output);
+  return check_result{false, false, std::move(reason), latency};
+}
+
+} // namespace
+
+probe_state::~probe_state() {
+  if (ticket != 0)
+    cfg.runner->cancel(ticket);
+}
+
+caf::behavior probe_actor(probe_actor_t* self, child_context ctx, probe_config cfg) {
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  st.cfg = std::move(cfg);
+  // Without its parent nobody would hear from it, and its timers would keep it alive.
+  auto parent = caf::actor_cast<caf::actor>(st.ctx.parent);
+  if (!parent) {
+    self->quit();
+    return {};
+  }
+  self->monitor(parent);
+  self->set_down_handler([self](caf::down_msg&) { self->quit(); });
+  self->delayed_send(self, st.cfg.start_grace, check_atom::value);
+  return {
+      [self](check_atom) { start_check(self); },
+      [self](check_done& done) {
+        if (self->state.checking && done.ticket == self->state.ticket)
+          finish_check(self, std::move(done.result));
+      },
+      [self](exec_result& answer) {
+        auto& st = self->state;
+        if (st.execs_pending == 0)
+          return; // not ours
+        // Ours only while no abandoned exec is still out; otherwise this may be that one's.
+        bool current = st.checking && st.execs_pending == 1;
+        --st.execs_pending;
+        if (current)
+          finish_check(self, from_exec(answer, st.cfg.timeout, check_clock::now() - st.started));
+      },
+      [self](deadline_atom, uint64_t seq) {
+        auto& st = self->state;
+        if (!st.checking || seq != st.seq)
+          return; // that check has its outcome already
+        if (st.ticket != 0)
+          st.cfg.runner->cancel(st.ticket);
+        finish_check(self, check_result{false, true, timeout_reason(st.cfg.timeout),
+                                        check_clock::now() - st.started});
+      },
+  };
+}
+
+child_context probe_context(const child_context& replica, caf::actor_addr replica_addr) {
+  return child_context{child_path(replica.path, "probe"), "probe", std::move(replica_addr),
+                       replica.trace};
+}
+
+} // namespace nv

@@ -1,0 +1,97 @@
+// The health probe of one replica (design §1: `<replica path>/probe`), spawned and owned by the
+// replica's container actor once its container runs. It waits `start_grace`, then checks; each
+// check is bounded by `timeout` and the next starts `interval` after the previous one ended.
+// tcp and http checks run on the shared check_runner; command checks are `sh -c command`
+// exec'd inside the container by the runtime. Nothing here blocks a scheduler thread.
+//
+// Protocol with the parent (the container actor):
+// - probe -> parent `state_change{probe path, from, to}` on every health change: the first
+//   passing check, and every pass after a failure, reports `healthy` (from `running` the first
+//   time, else from `unhealthy`); the first failing check after a pass reports `unhealthy`.
+//   Failures before the first pass change nothing: the replica is simply not healthy yet.
+// - probe -> parent `failure{probe path, HealthCheckFailed{replica_id, reason of the last
+//   failed check}}` after `retries` consecutive failed checks (one pass resets the count),
+//   sent with fail_child: the probe then exits with escalated_exit_reason() and checks no more.
+//   A check that exceeds `timeout` fails with reason `Timeout after <timeout>`. When the probe
+//   was healthy, the `unhealthy` state_change comes first.
+// - parent -> probe: nothing but stopping it, by any exit message (send_exit(probe,
+//   exit_reason::user_shutdown)); the probe also stops by itself when its parent goes down (it
+//   monitors it). A check in flight is abandoned: a pool check is cancelled, a late exec answer
+//   is dropped.
+// Trace: a `probe` event (ok, latency_us, reason) per check, a `state` event per health change
+// (caused by that check's event), and fail_child's `failure` event.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+
+#include <caf/stateful_actor.hpp>
+
+#include "actors/checks/check_bounds.hpp"
+#include "actors/checks/check_runner.hpp"
+#include "messages/lifecycle.hpp"
+#include "runtimes/runtime.hpp"
+#include "supervisor/child_spec.hpp"
+
+namespace nv {
+
+struct tcp_probe {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+};
+
+struct http_probe {
+  std::string url;
+  uint16_t expect_status = 200;
+};
+
+struct command_probe {
+  std::string command; // run with `sh -c` inside the container
+};
+
+using probe_check = std::variant<tcp_probe, http_probe, command_probe>;
+
+struct probe_config {
+  // The replica id (`api-rep-1`): HealthCheckFailed names it, and command checks exec in the
+  // runtime's container of that id (container_spec::id is the replica id).
+  std::string replica_id;
+  probe_check check;
+  duration start_grace = std::chrono::seconds{5};
+  duration interval = std::chrono::seconds{10}; // from the end of one check to the next start
+  duration timeout = std::chrono::seconds{5};   // per check; may exceed interval
+  uint32_t retries = 3;                         // consecutive failed checks that fail the replica
+  check_runner* runner = nullptr;               // tcp and http checks; outlives the probe
+  runtime* rt = nullptr;                        // command checks; outlives the probe
+};
+
+struct probe_state {
+  child_context ctx;
+  probe_config cfg;
+  lifecycle health = lifecycle::running; // running (no pass yet) | healthy | unhealthy
+  uint32_t failures = 0;                 // consecutive failed checks
+  uint64_t seq = 0;                      // number of the current (or last) check
+  bool checking = false;                 // check `seq` has no outcome yet
+  uint64_t ticket = 0;                   // its check_runner ticket; 0 for execs
+  // Execs sent and not answered, abandoned ones included: runtimes answer each exec exactly
+  // once but the answer carries no sequence number.
+  uint32_t execs_pending = 0;
+  check_clock::time_point started; // of the current check
+
+  probe_state() = default;
+  probe_state(const probe_state&) = delete;
+  probe_state& operator=(const probe_state&) = delete;
+  ~probe_state(); // cancels a pool check in flight
+
+  static inline const char* name = "nv.probe";
+};
+
+using probe_actor_t = caf::stateful_actor<probe_state>;
+
+caf::behavior probe_actor(probe_actor_t* self, child_context ctx, probe_config cfg);
+
+// The context of the probe of a replica: path `<replica path>/probe`, id `probe`, the replica
+// (the container actor at `replica_addr`) as parent, the replica's trace sink.
+child_context probe_context(const child_context& replica, caf::actor_addr replica_addr);
+
+} // namespace nv

@@ -1,0 +1,500 @@
+// Health probes against real sockets on 127.0.0.1 and real processes, on the real scheduler:
+// tcp, http and command checks, the failure threshold and its reset, timeouts, and the check
+// functions and runner underneath. Deadlines are generous; nothing asserts how fast the
+// machine is.
+#include <atomic>
+#include <condition_variable>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <arpa/inet.h>
+#include <caf/all.hpp>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <nlohmann/json.hpp>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "actors/checks/check_runner.hpp"
+#include "actors/checks/http_get.hpp"
+#include "actors/checks/run_shell.hpp"
+#include "actors/checks/tcp_connect.hpp"
+#include "actors/probe_actor.hpp"
+#include "messages/register_types.hpp"
+#include "runtimes/sim/sim_runtime.hpp"
+#include "supervisor/supervisor.hpp"
+#include "trace/trace_sink.hpp"
+
+using namespace nv;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A TCP listener on 127.0.0.1. `tcp` accepts and closes; `http` answers each GET with the
+// status its path maps to (404 otherwise); `silent` never accepts, so the kernel completes the
+// handshake and the client waits for an answer that never comes.
+class test_server {
+public:
+  enum class mode { tcp, http, silent };
+
+  explicit test_server(mode m, uint16_t port = 0, std::map<std::string, int> routes = {})
+      : mode_(m), routes_(std::move(routes)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(fd_, 64) != 0)
+      throw std::runtime_error("cannot listen on 127.0.0.1:" + std::to_string(port));
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    if (::pipe2(stop_, O_CLOEXEC) != 0)
+      throw std::runtime_error("pipe");
+    if (mode_ != mode::silent)
+      thread_ = std::thread{[this] { serve(); }};
+  }
+  ~test_server() {
+    ::write(stop_[1], "x", 1);
+    if (thread_.joinable())
+      thread_.join();
+    ::close(fd_);
+    ::close(stop_[0]);
+    ::close(stop_[1]);
+  }
+
+  uint16_t port() const { return port_; }
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  int accepted() const { return accepted_; }
+
+private:
+  void serve() {
+    for (;;) {
+      pollfd fds[2] = {{fd_, POLLIN, 0}, {stop_[0], POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0 || fds[1].revents != 0)
+        return;
+      int conn = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (conn < 0)
+        continue;
+      ++accepted_;
+      if (mode_ == mode::http)
+        answer(conn);
+      ::close(conn);
+    }
+  }
+  void answer(int conn) {
+    std::string request;
+    char buf[1024];
+    while (request.find("\r\n\r\n") == std::string::npos) {
+      pollfd p{conn, POLLIN, 0};
+      if (::poll(&p, 1, 2000) <= 0)
+        return;
+      auto n = ::read(conn, buf, sizeof buf);
+      if (n <= 0)
+        return;
+      request.append(buf, static_cast<std::size_t>(n));
+    }
+    auto start = request.find(' ') + 1;
+    auto path = request.substr(start, request.find(' ', start) - start);
+    auto route = routes_.find(path);
+    int status = route == routes_.end() ? 404 : route->second;
+    auto response = "HTTP/1.1 " + std::to_string(status) +
+                    " X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    ::write(conn, response.data(), response.size());
+  }
+
+  mode mode_;
+  std::map<std::string, int> routes_;
+  int fd_ = -1;
+  int stop_[2] = {-1, -1};
+  uint16_t port_ = 0;
+  std::atomic<int> accepted_{0};
+  std::thread thread_;
+};
+
+// A port nothing listens on (it did a moment ago, so nothing else is likely to have taken it).
+uint16_t closed_port() {
+  test_server s{test_server::mode::silent};
+  return s.port();
+}
+
+// What the parent of the actor under test saw.
+struct record {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<state_change> states;
+  std::vector<failure> failures;
+  bool exited = false;
+  caf::error exit_reason;
+
+  template <class Pred>
+  bool wait_until(Pred pred, std::chrono::seconds limit = 10s) {
+    std::unique_lock g{mu};
+    return cv.wait_for(g, limit, [&] { return pred(*this); });
+  }
+  bool reached(lifecycle s) {
+    return std::any_of(states.begin(), states.end(), [s](auto& c) { return c.to == s; });
+  }
+};
+
+using start_fn_t = std::function<caf::actor(caf::event_based_actor*, const child_context&)>;
+
+// Spawns the child under test as its parent would, holds it, and records what it reports.
+caf::behavior parent_actor(caf::event_based_actor* self, record* r, std::string child_path,
+                           trace_sink* trace, start_fn_t start) {
+  auto child = start(self, child_context{child_path, "probe", self->address(), trace});
+  self->monitor(child);
+  self->set_down_handler([r](caf::down_msg& m) {
+    std::lock_guard g{r->mu};
+    r->exited = true;
+    r->exit_reason = m.reason;
+    r->cv.notify_all();
+  });
+  return {
+      [r, child](state_change& c) {
+        std::lock_guard g{r->mu};
+        r->states.push_back(c);
+        r->cv.notify_all();
+      },
+      [r](failure& f) {
+        std::lock_guard g{r->mu};
+        r->failures.push_back(f);
+        r->cv.notify_all();
+      },
+  };
+}
+
+constexpr const char* probe_path = "/stack/api/api-rep-1/probe";
+
+class Probe : public ::testing::Test {
+protected:
+  Probe() {
+    register_message_types(cfg);
+    cfg.set("scheduler.policy", caf::atom("sharing"));
+    cfg.set("scheduler.max-threads", 2);
+    sys = std::make_unique<caf::actor_system>(cfg);
+  }
+  ~Probe() override {
+    if (parent)
+      caf::anon_send_exit(parent, caf::exit_reason::user_shutdown);
+    sys->await_all_actors_done();
+    sys.reset();
+    if (trace)
+      trace.reset();
+    fs::remove(trace_file);
+  }
+
+  probe_config config(probe_check check) {
+    probe_config c;
+    c.replica_id = "api-rep-1";
+    c.check = std::move(check);
+    c.start_grace = 0s;
+    c.interval = 50ms;
+    c.timeout = 2s;
+    c.retries = 3;
+    c.runner = &runner;
+    c.rt = &rt;
+    return c;
+  }
+  void start(probe_config c) {
+    parent = sys->spawn(parent_actor, &r, probe_path, trace.get(),
+                        [c](caf::event_based_actor* self, const child_context& ctx) {
+                          return self->spawn(probe_actor, ctx, c);
+                        });
+  }
+  void start_traced(probe_config c) {
+    trace_file = fs::temp_directory_path() / ("nv-probe-test-" + std::to_string(::getpid()));
+    trace = std::make_unique<trace_sink>(trace_file, "t1");
+    start(std::move(c));
+  }
+  // ok flags of the probe's checks, in order.
+  std::vector<bool> checks() {
+    trace->flush();
+    std::vector<bool> out;
+    std::ifstream in{trace_file};
+    for (std::string line; std::getline(in, line);) {
+      auto e = nlohmann::json::parse(line);
+      if (e["event"] == "probe" && e["actor"] == probe_path)
+        out.push_back(e["ok"].get<bool>());
+    }
+    return out;
+  }
+  bool wait_failure() {
+    return r.wait_until([](record& x) { return !x.failures.empty() && x.exited; });
+  }
+  bool wait_state(lifecycle s) {
+    return r.wait_until([s](record& x) { return x.reached(s); });
+  }
+  HealthCheckFailed only_failure() {
+    std::lock_guard g{r.mu};
+    EXPECT_EQ(r.failures.size(), 1u);
+    EXPECT_EQ(r.failures.at(0).path, probe_path);
+    EXPECT_EQ(r.exit_reason, escalated_exit_reason());
+    auto* e = std::get_if<HealthCheckFailed>(&r.failures.at(0).error);
+    EXPECT_NE(e, nullptr) << to_string(r.failures.at(0).error);
+    return e ? *e : HealthCheckFailed{};
+  }
+
+  check_runner runner; // before the actor system: it outlives every actor that uses it
+  sim_runtime rt;
+  fs::path trace_file;
+  std::unique_ptr<trace_sink> trace;
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  record r;
+  caf::actor parent;
+};
+
+TEST_F(Probe, TcpListenerIsHealthy) {
+  test_server server{test_server::mode::tcp};
+  start(config(tcp_probe{"127.0.0.1", server.port()}));
+  ASSERT_TRUE(wait_state(lifecycle::healthy));
+  std::lock_guard g{r.mu};
+  EXPECT_EQ(r.states.front().path, probe_path);
+  EXPECT_EQ(r.states.front().from, lifecycle::running);
+  EXPECT_TRUE(r.failures.empty());
+}
+
+TEST_F(Probe, TcpClosedPortFailsAfterRetriesConsecutiveFailures) {
+  auto port = closed_port();
+  start_traced(config(tcp_probe{"127.0.0.1", port}));
+  ASSERT_TRUE(wait_failure());
+  auto e = only_failure();
+  EXPECT_EQ(e.id, "api-rep-1");
+  EXPECT_EQ(e.reason, "connection refused to 127.0.0.1:" + std::to_string(port));
+  EXPECT_EQ(checks(), (std::vector<bool>{false, false, false}))
+      << "exactly `retries` checks, then no more";
+  std::lock_guard g{r.mu};
+  EXPECT_TRUE(r.states.empty()) << "never healthy, so never unhealthy either";
+}
+
+TEST_F(Probe, OnePassResetsTheFailureCount) {
+  std::optional<test_server> server{std::in_place, test_server::mode::tcp};
+  auto port = server->port();
+  auto c = config(tcp_probe{"127.0.0.1", port});
+  c.retries = 4;
+  c.interval = 100ms;
+  start_traced(c);
+  ASSERT_TRUE(wait_state(lifecycle::healthy));
+  server.reset(); // closed: the next check fails
+  ASSERT_TRUE(wait_state(lifecycle::unhealthy));
+  // Open again well before `retries` failures (three more intervals): one pass must reset.
+  server.emplace(test_server::mode::tcp, port);
+  ASSERT_TRUE(r.wait_until([](record& x) {
+    return std::count_if(x.states.begin(), x.states.end(),
+                         [](auto& s) { return s.to == lifecycle::healthy; }) == 2;
+  }));
+  server.reset();
+  ASSERT_TRUE(wait_failure());
+  EXPECT_EQ(only_failure().reason, "connection refused to 127.0.0.1:" + std::to_string(port));
+  // pass+ fail{k} pass+ fail{retries}: k + retries failures in all, more than `retries`, yet
+  // the probe failed only after `retries` in a row.
+  auto ok = checks();
+  ASSERT_GE(ok.size(), 4u + 3u);
+  auto trailing = std::find(ok.rbegin(), ok.rend(), true) - ok.rbegin();
+  EXPECT_EQ(trailing, 4);
+  auto failures = std::count(ok.begin(), ok.end(), false);
+  EXPECT_GT(failures, 4) << "a failure run before the second pass";
+  std::lock_guard g{r.mu};
+  std::vector<lifecycle> seen;
+  for (auto& s : r.states)
+    seen.push_back(s.to);
+  EXPECT_EQ(seen, (std::vector<lifecycle>{lifecycle::healthy, lifecycle::unhealthy,
+                                          lifecycle::healthy, lifecycle::unhealthy}));
+}
+
+TEST_F(Probe, HttpOkIsHealthy) {
+  test_server server{test_server::mode::http, 0, {{"/health", 200}}};
+  start(config(http_probe{server.url("/health"), 200}));
+  ASSERT_TRUE(wait_state(lifecycle::healthy));
+  std::lock_guard g{r.mu};
+  EXPECT_TRUE(r.failures.empty());
+}
+
+TEST_F(Probe, Http404FailsNamingTheStatus) {
+  test_server server{test_server::mode::http, 0, {{"/health", 200}}};
+  start(config(http_probe{server.url("/missing"), 200}));
+  ASSERT_TRUE(wait_failure());
+  EXPECT_EQ(only_failure().reason,
+            "HTTP 404 from " + server.url("/missing") + ", expected 200");
+}
+
+TEST_F(Probe, HttpServerThatNeverAnswersTimesOut) {
+  test_server server{test_server::mode::silent};
+  auto c = config(http_probe{server.url("/health"), 200});
+  c.timeout = 500ms;
+  c.retries = 2;
+  start(c);
+  ASSERT_TRUE(wait_failure()) << "the probe must not hang on a server that never answers";
+  auto e = only_failure();
+  EXPECT_EQ(e.reason, "Timeout after 500ms");
+  EXPECT_EQ(to_string(AgentError{e}), "Health check failed for 'api-rep-1': Timeout after 500ms");
+}
+
+TEST_F(Probe, CommandProbeExecsInTheContainer) {
+  container_spec spec;
+  spec.service = "api";
+  spec.id = "api-rep-1";
+  spec.sim.unhealthy_after = 400ms; // exec answers 0 until then, 1 after
+  rt.create(spec, caf::actor{});
+  rt.start(spec.id, caf::actor{});
+  start(config(command_probe{"curl -fs localhost/health"}));
+  ASSERT_TRUE(wait_state(lifecycle::healthy));
+  ASSERT_TRUE(wait_failure());
+  EXPECT_EQ(only_failure().reason, "exit code 1: unhealthy");
+  std::lock_guard g{r.mu};
+  ASSERT_EQ(r.states.size(), 2u);
+  EXPECT_EQ(r.states[1].from, lifecycle::healthy);
+  EXPECT_EQ(r.states[1].to, lifecycle::unhealthy);
+}
+
+TEST_F(Probe, CommandProbeOfAMissingContainerFailsWithTheRuntimesReason) {
+  auto c = config(command_probe{"true"});
+  c.retries = 1;
+  start(c);
+  ASSERT_TRUE(wait_failure());
+  EXPECT_EQ(only_failure().reason, "Container 'api-rep-1' not found: no such container");
+}
+
+TEST_F(Probe, StopsWhenAskedAndWhenItsParentGoes) {
+  test_server server{test_server::mode::tcp};
+  start(config(tcp_probe{"127.0.0.1", server.port()}));
+  ASSERT_TRUE(wait_state(lifecycle::healthy));
+  caf::anon_send_exit(parent, caf::exit_reason::user_shutdown);
+  parent = nullptr;
+  // The fixture's await_all_actors_done would hang if the probe kept running.
+}
+
+// The check functions and the runner underneath the probe.
+
+check_bounds within(duration timeout) {
+  return check_bounds{timeout, check_clock::now() + timeout, -1};
+}
+
+TEST(Checks, TcpConnect) {
+  test_server server{test_server::mode::tcp};
+  EXPECT_TRUE(tcp_connect("127.0.0.1", server.port(), within(2s)).ok);
+  EXPECT_TRUE(tcp_connect("localhost", server.port(), within(2s)).ok);
+  auto port = closed_port();
+  auto r = tcp_connect("127.0.0.1", port, within(2s));
+  EXPECT_FALSE(r.ok);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.reason, "connection refused to 127.0.0.1:" + std::to_string(port));
+  r = tcp_connect("no-such-host.invalid", 80, within(2s));
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.reason.rfind("cannot resolve 'no-such-host.invalid': ", 0), 0u) << r.reason;
+}
+
+TEST(Checks, HttpGetAnyTwoHundred) {
+  test_server server{test_server::mode::http, 0, {{"/a", 204}, {"/b", 503}}};
+  EXPECT_TRUE(http_get(server.url("/a"), std::nullopt, within(2s)).ok);
+  EXPECT_FALSE(http_get(server.url("/a"), 200, within(2s)).ok);
+  EXPECT_EQ(http_get(server.url("/b"), std::nullopt, within(2s)).reason,
+            "HTTP 503 from " + server.url("/b") + ", expected 2xx");
+  auto refused = http_get("http://127.0.0.1:" + std::to_string(closed_port()) + "/", 200,
+                          within(2s));
+  EXPECT_FALSE(refused.ok);
+  EXPECT_EQ(refused.reason.rfind("GET http://127.0.0.1:", 0), 0u) << refused.reason;
+}
+
+TEST(Checks, RunShell) {
+  std::vector<std::string> env{"PATH=/usr/bin:/bin", "WORD=boom"};
+  EXPECT_TRUE(run_shell("true", env, "", within(5s)).ok);
+  auto r = run_shell("echo starting; echo \"$WORD\" >&2; exit 3", env, "", within(5s));
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.reason, "exit code 3: boom");
+  EXPECT_EQ(run_shell("exit 4", env, "", within(5s)).reason, "exit code 4");
+  EXPECT_TRUE(run_shell("test \"$(pwd)\" = /", env, "/", within(5s)).ok);
+  EXPECT_EQ(run_shell("true", env, "/no/such/dir", within(5s)).reason,
+            "workdir '/no/such/dir': No such file or directory");
+}
+
+TEST(Checks, RunShellKillsTheGroupAtItsTimeout) {
+  auto pid_file = fs::temp_directory_path() / ("nv-probe-pid-" + std::to_string(::getpid()));
+  std::vector<std::string> env{"PATH=/usr/bin:/bin"};
+  // A grandchild in the same group must die with it.
+  auto r = run_shell("sleep 30 & echo $! > " + pid_file.string() + "; wait", env, "",
+                     within(300ms));
+  EXPECT_TRUE(r.timed_out);
+  EXPECT_EQ(r.reason, "Timeout after 300ms");
+  std::ifstream in{pid_file};
+  pid_t pid = 0;
+  in >> pid;
+  ASSERT_GT(pid, 0);
+  bool gone = false;
+  for (int i = 0; i < 200 && !gone; ++i) {
+    gone = ::kill(pid, 0) != 0; // the orphan is reaped by init once killed
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(gone) << "sleep " << pid << " survived";
+  fs::remove(pid_file);
+}
+
+TEST(Checks, ExitCodeReasonTakesTheLastNonEmptyLine) {
+  EXPECT_EQ(exit_code_reason(3, "one\ntwo\n\n"), "exit code 3: two");
+  EXPECT_EQ(exit_code_reason(1, "only\r\n"), "exit code 1: only");
+  EXPECT_EQ(exit_code_reason(2, " \n"), "exit code 2");
+}
+
+// Collects check_done messages for a thread outside the actor system.
+struct inbox {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<check_done> done;
+};
+
+caf::behavior inbox_actor(caf::event_based_actor*, inbox* in) {
+  return {[in](check_done& d) {
+    std::lock_guard g{in->mu};
+    in->done.push_back(std::move(d));
+    in->cv.notify_all();
+  }};
+}
+
+TEST(CheckRunner, AnswersOnceAndNotAfterCancel) {
+  check_runner runner{1, 2};
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.policy", caf::atom("sharing"));
+  caf::actor_system sys{cfg};
+  inbox in;
+  auto a = sys.spawn(inbox_actor, &in);
+  std::vector<std::string> env{"PATH=/usr/bin:/bin"};
+  auto slow = runner.submit(shell_request{"sleep 30", env, ""}, 60s, a); // occupies the worker
+  auto queued1 = runner.submit(shell_request{"true", env, ""}, 60s, a);
+  auto queued2 = runner.submit(shell_request{"true", env, ""}, 60s, a);
+  auto busy = runner.submit(shell_request{"true", env, ""}, 60s, a); // over the limit of 2
+  EXPECT_NE(slow, queued1);
+  {
+    std::unique_lock g{in.mu};
+    ASSERT_TRUE(in.cv.wait_for(g, 10s, [&] { return !in.done.empty(); }));
+    EXPECT_EQ(in.done[0].ticket, busy);
+    EXPECT_EQ(in.done[0].result.reason, "check runner busy: 2 checks queued");
+  }
+  runner.cancel(queued1); // dropped from the queue
+  runner.cancel(slow);    // killed; the worker moves on to queued2
+  {
+    std::unique_lock g{in.mu};
+    ASSERT_TRUE(in.cv.wait_for(g, 10s, [&] { return in.done.size() == 2; }));
+    EXPECT_EQ(in.done[1].ticket, queued2);
+    EXPECT_TRUE(in.done[1].result.ok);
+  }
+  std::this_thread::sleep_for(100ms);
+  {
+    std::lock_guard g{in.mu};
+    EXPECT_EQ(in.done.size(), 2u) << "nothing for the cancelled checks";
+  }
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
+} // namespace
