@@ -9,11 +9,13 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unistd.h>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/node_actor.hpp"
+#include "app/live_status.hpp"
 #include "app/plan_from_spec.hpp"
 #include "messages/register_types.hpp"
 #include "runtimes/composite/composite_runtime.hpp"
@@ -33,12 +35,14 @@ struct run_options {
   std::string trace_file;
   bool until_healthy = false;
   std::optional<duration> timeout;
-  std::string log_level = "info";
+  std::string log_level; // default: info, or warn under the live status
+  bool live = false;     // stdout is a terminal: draw the live status instead of state lines
   std::string log_dir;
 };
 
 // What the CLI learns from the node, shared between the observer actor and main.
 struct outcome {
+  bool quiet = false; // the live status shows states; print only failures
   std::mutex mu;
   std::condition_variable cv;
   lifecycle deployment = lifecycle::pending;
@@ -58,8 +62,10 @@ caf::behavior observer(caf::event_based_actor* self, outcome* out) {
       [out](state_change& c) {
         if (c.path == "/")
           return; // the node itself
-        std::printf("%s: %s\n", c.path.c_str(), std::string{to_string(c.to)}.c_str());
-        std::fflush(stdout);
+        if (!out->quiet) {
+          std::printf("%s: %s\n", c.path.c_str(), std::string{to_string(c.to)}.c_str());
+          std::fflush(stdout);
+        }
         std::lock_guard<std::mutex> g{out->mu};
         out->deployment = c.to;
         out->cv.notify_all();
@@ -149,6 +155,9 @@ int run_command(int argc, char** argv) {
   auto opts = parse(argc, argv);
   if (!opts)
     return 2;
+  opts->live = isatty(STDOUT_FILENO) == 1;
+  if (opts->log_level.empty())
+    opts->log_level = opts->live ? "warn" : "info";
   spdlog::set_level(spdlog::level::from_str(opts->log_level));
 
   auto loaded = spec::load_spec_file(opts->spec_file);
@@ -190,6 +199,7 @@ int run_command(int argc, char** argv) {
   {
     caf::actor_system sys{cfg};
     outcome out;
+    out.quiet = opts->live;
     // The observer is the node's parent: spawn it first, hand it the node once it exists.
     caf::actor node;
     auto obs = sys.spawn(observer, &out);
@@ -199,6 +209,9 @@ int run_command(int argc, char** argv) {
     nc.trace = trace.get();
     node = sys.spawn(node_actor, std::move(nc));
     caf::anon_send(obs, node);
+    caf::actor status;
+    if (opts->live)
+      status = sys.spawn(live_status_actor, node);
 
     auto started = std::chrono::steady_clock::now();
     for (;;) {
@@ -225,6 +238,9 @@ int run_command(int argc, char** argv) {
         break;
       }
     }
+    if (status)
+      caf::anon_send_exit(status, caf::exit_reason::user_shutdown);
+    status = nullptr;
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
     {
       std::unique_lock<std::mutex> g{out.mu};
