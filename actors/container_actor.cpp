@@ -61,8 +61,16 @@ void finish(container_actor_t* self, caf::error reason) {
   self->quit(std::move(reason));
 }
 
+void stop_probe(container_actor_t* self) {
+  auto& st = self->state;
+  if (st.probe)
+    self->send_exit(st.probe, caf::exit_reason::user_shutdown);
+  st.probe = nullptr;
+}
+
 void fail(container_actor_t* self, AgentError error) {
   auto& st = self->state;
+  stop_probe(self);
   spdlog::warn("[{}] {}", st.ctx.path, to_string(error));
   if (st.created)
     st.cfg.rt->remove(st.cfg.spec.id, caf::actor{});
@@ -102,11 +110,18 @@ void on_reply(container_actor_t* self, runtime_reply& reply) {
     if (st.stop_requested)
       return call(self, runtime_op::stop);
     set_state(self, lifecycle::running);
-    if (!st.cfg.probe)
+    if (st.cfg.health)
+      st.probe = self->spawn(probe_actor, probe_context(st.ctx, self->address()), *st.cfg.health);
+    else
       set_state(self, lifecycle::healthy);
     return;
   case runtime_op::stop:
   case runtime_op::remove:
+    if (st.stopping_for && !st.stop_requested) {
+      // Stopped because its probe gave up: now fail with the probe's error.
+      fail(self, std::move(*st.stopping_for));
+      return;
+    }
     finish(self, st.stop_requested ? st.quit_reason : caf::error{});
     return;
   }
@@ -114,7 +129,7 @@ void on_reply(container_actor_t* self, runtime_reply& reply) {
 
 void on_exited(container_actor_t* self, container_exited& ev) {
   auto& st = self->state;
-  if (ev.id != st.cfg.spec.id || st.stop_requested)
+  if (ev.id != st.cfg.spec.id || st.stop_requested || st.stopping_for)
     return; // a stop we asked for: its reply follows
   st.started = false;
   if (st.cfg.job && ev.code == 0) {
@@ -124,10 +139,23 @@ void on_exited(container_actor_t* self, container_exited& ev) {
   fail(self, UnexpectedExit{st.cfg.spec.id, ev.code});
 }
 
+// The probe gave up (HealthCheckFailed): stop the container (grace, then kill), then fail.
+void on_probe_failure(container_actor_t* self, failure& report) {
+  auto& st = self->state;
+  if (st.stop_requested || st.stopping_for || !st.started)
+    return;
+  st.probe = nullptr; // it exits after reporting
+  spdlog::warn("[{}] {}; stopping the container", st.ctx.path, to_string(report.error));
+  st.stopping_for = std::move(report.error);
+  if (!st.busy)
+    call(self, runtime_op::stop);
+}
+
 void on_stop_request(container_actor_t* self, caf::exit_msg& msg) {
   auto& st = self->state;
   if (st.stop_requested)
     return;
+  stop_probe(self);
   st.stop_requested = true;
   st.quit_reason = std::move(msg.reason);
   if (st.busy && st.in_flight == runtime_op::start) {
@@ -155,7 +183,20 @@ caf::behavior container_actor(container_actor_t* self, child_context ctx, contai
   return {
       [self](runtime_reply& reply) { on_reply(self, reply); },
       [self](container_exited& ev) { on_exited(self, ev); },
+      [self](state_change& health) {
+        // From the probe: healthy after a pass, unhealthy after a failing check.
+        auto& st = self->state;
+        if (!st.stop_requested && !st.stopping_for && st.probe &&
+            (health.to == lifecycle::healthy || health.to == lifecycle::unhealthy))
+          set_state(self, health.to);
+      },
+      [self](failure& report) { on_probe_failure(self, report); },
   };
+}
+
+container_actor_state::~container_actor_state() {
+  if (probe)
+    caf::anon_send_exit(probe, caf::exit_reason::kill);
 }
 
 child_spec container_child(container_config cfg) {

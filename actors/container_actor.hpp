@@ -5,6 +5,7 @@
 
 #include <caf/stateful_actor.hpp>
 
+#include "actors/probe_actor.hpp"
 #include "messages/container_spec.hpp"
 #include "messages/lifecycle.hpp"
 #include "runtimes/runtime.hpp"
@@ -19,7 +20,7 @@ struct container_config {
   restart_type restart = restart_type::permanent; // from restart_policy, else rtype
   duration stop_grace = std::chrono::seconds{30};
   // A health probe decides `healthy`; without one, running means healthy.
-  bool probe = false;
+  std::optional<probe_config> health;
 };
 
 struct container_actor_state {
@@ -33,6 +34,13 @@ struct container_actor_state {
   bool created = false; // the runtime holds a container for us: remove it when done
   bool started = false;
   int32_t pid = 0;
+  caf::actor probe;                   // while the container runs, when it has a health check
+  std::optional<AgentError> stopping_for; // the probe gave up: stop the container, then fail
+
+  container_actor_state() = default;
+  container_actor_state(const container_actor_state&) = delete;
+  container_actor_state& operator=(const container_actor_state&) = delete;
+  ~container_actor_state(); // stops the probe, should the container actor be killed
 
   static inline const char* name = "nv.container";
 };

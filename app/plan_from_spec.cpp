@@ -53,10 +53,32 @@ panic_action panic_of(spec::panic_action a) {
   return panic_action::restart;
 }
 
+std::optional<probe_config> probe_of(const spec::service_spec& s, const std::string& replica,
+                                     runtime* rt, check_runner* runner) {
+  if (!s.health)
+    return std::nullopt;
+  auto& h = *s.health;
+  probe_config p;
+  p.replica_id = replica;
+  p.start_grace = h.start_grace;
+  p.interval = h.interval;
+  p.timeout = h.timeout;
+  p.retries = h.retries;
+  p.runner = runner;
+  p.rt = rt;
+  if (auto* tcp = std::get_if<spec::tcp_check>(&h.check))
+    p.check = tcp_probe{"127.0.0.1", tcp->port};
+  else if (auto* http = std::get_if<spec::http_check>(&h.check))
+    p.check = http_probe{http->url, http->expect_status};
+  else
+    p.check = command_probe{std::get<spec::command_check>(h.check).command};
+  return p;
+}
+
 } // namespace
 
 plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string& runtime_name,
-                           runtime* rt) {
+                           runtime* rt, check_runner* runner) {
   plan_result out;
   out.plan.name = spec.name;
   out.plan.flags = flags_of(spec.supervision);
@@ -97,7 +119,7 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
       c.job = s.rtype == spec::service_kind::job;
       c.restart = spec::restart_type_of(s);
       c.stop_grace = s.stop_grace_period;
-      c.probe = false; // health probes are not wired yet: running means healthy
+      c.health = probe_of(s, c.spec.id, rt, runner);
       sp.replicas.push_back(std::move(c));
     }
     out.plan.services.push_back(std::move(sp));

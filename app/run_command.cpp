@@ -180,7 +180,8 @@ int run_command(int argc, char** argv) {
     local = std::make_unique<process_runtime>(process_runtime_options{opts->log_dir, 1000});
   composite_runtime rt{{local.get()}};
 
-  auto planned = plan_from_spec(*loaded.spec, opts->runtime, &rt);
+  check_runner runner;
+  auto planned = plan_from_spec(*loaded.spec, opts->runtime, &rt, &runner);
   for (auto& e : planned.errors)
     std::fprintf(stderr, "%s: %s\n", opts->spec_file.c_str(), e.c_str());
   if (!planned.errors.empty())

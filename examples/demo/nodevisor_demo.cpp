@@ -2,10 +2,11 @@
 // needs nothing a fresh machine lacks. It can misbehave on purpose, to show supervision:
 //
 //   nodevisor-demo --port P [--name N] [--start-delay S] [--crash-after S] [--exit-code C]
-//                  [--unhealthy-after S] [--ignore-sigterm]
+//                  [--unhealthy-after S] [--ignore-sigterm] [--no-answer]
 //
-// GET /health answers 200 while healthy and 503 after --unhealthy-after; any other path
-// answers 200 with a greeting. Times are in seconds (fractions allowed).
+// GET /health answers 200 while healthy and 503 after --unhealthy-after; GET / answers 200
+// with a greeting; any other path 404. --no-answer accepts connections and never answers
+// (a hung server). Times are in seconds (fractions allowed).
 #include <arpa/inet.h>
 #include <chrono>
 #include <csignal>
@@ -18,6 +19,7 @@
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 namespace {
 
@@ -33,6 +35,7 @@ struct options {
   double start_delay = 0, crash_after = -1, unhealthy_after = -1;
   int exit_code = 1;
   bool ignore_sigterm = false;
+  bool no_answer = false;
 };
 
 bool parse(int argc, char** argv, options& o) {
@@ -42,6 +45,10 @@ bool parse(int argc, char** argv, options& o) {
     const char* v = nullptr;
     if (a == "--ignore-sigterm") {
       o.ignore_sigterm = true;
+      continue;
+    }
+    if (a == "--no-answer") {
+      o.no_answer = true;
       continue;
     }
     if (!(v = next())) {
@@ -78,12 +85,16 @@ void answer(int fd, bool healthy, const options& o) {
   if (n <= 0)
     return;
   buf[n] = 0;
-  bool health_path = std::strncmp(buf, "GET /health", 11) == 0;
-  int status = health_path && !healthy ? 503 : 200;
+  bool health_path = std::strncmp(buf, "GET /health ", 12) == 0;
+  bool root_path = std::strncmp(buf, "GET / ", 6) == 0;
+  int status = health_path ? (healthy ? 200 : 503) : root_path ? 200 : 404;
   std::string body =
       health_path ? (healthy ? "ok\n" : "unhealthy\n") : "hello from " + o.name + "\n";
   std::string reply =
-      "HTTP/1.1 " + std::to_string(status) + (status == 200 ? " OK" : " Service Unavailable") +
+      "HTTP/1.1 " + std::to_string(status) +
+      (status == 200   ? " OK"
+       : status == 404 ? " Not Found"
+                       : " Service Unavailable") +
       "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
       "\r\nConnection: close\r\n\r\n" + body;
   [[maybe_unused]] auto w = ::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
@@ -118,6 +129,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::printf("%s: listening on 127.0.0.1:%d\n", o.name.c_str(), o.port);
+  std::vector<int> hung;
   while (!stop_requested) {
     if (o.crash_after >= 0 && since() >= o.start_delay + o.crash_after) {
       std::fprintf(stderr, "%s: crashing on purpose (exit %d)\n", o.name.c_str(), o.exit_code);
@@ -126,7 +138,9 @@ int main(int argc, char** argv) {
     pollfd p{s, POLLIN, 0};
     if (::poll(&p, 1, 100) > 0) {
       int c = ::accept4(s, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c >= 0) {
+      if (c >= 0 && o.no_answer) {
+        hung.push_back(c); // keep it open, say nothing
+      } else if (c >= 0) {
         bool healthy = o.unhealthy_after < 0 || since() < o.start_delay + o.unhealthy_after;
         answer(c, healthy, o);
         ::close(c);

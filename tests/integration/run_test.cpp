@@ -311,6 +311,80 @@ services:
   EXPECT_EQ(nv.wait_exit(), 0);
 }
 
+// The HealthCheckFailed failures and restarts of `replica`, from the trace.
+struct health_record {
+  std::vector<std::string> reasons;
+  int restarts = 0;
+};
+
+TEST_F(Run, HttpCheckAgainstA404RestartsTheReplica) {
+  auto spec = write_spec(R"(version: v1
+deployment: probes
+services:
+  api:
+    image: {name: local/test}
+    command: {entrypoint: [")" NV_DEMO R"(", "--name", "api", "--port", "17341"]}
+    health:
+      start_grace: 100ms
+      interval: 100ms
+      timeout: 1s
+      retries: 2
+      check: {type: http, url: "http://127.0.0.1:17341/missing", expect_status: 200}
+    supervision: {max_restarts: 100, backoff: {initial: 100ms, max: 200ms}}
+    stop_grace_period: 2s
+)");
+  nodevisor_process nv{{"run", spec, "--trace", trace_path()}};
+  auto restarted = [&] {
+    for (auto& e : trace())
+      if (e["event"] == "restart" && e["child"] == "/probes/api/api-rep-1")
+        return true;
+    return false;
+  };
+  for (int i = 0; i < 300 && !restarted(); ++i)
+    nv.pump(100ms);
+  ASSERT_TRUE(restarted()) << nv.stderr_text;
+  std::string reason;
+  for (auto& e : trace())
+    if (e["event"] == "failure" && e["error"]["kind"] == "HealthCheckFailed") {
+      reason = e["error"]["message"].get<std::string>();
+      break;
+    }
+  EXPECT_NE(reason.find("Health check failed for 'api-rep-1'"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("404"), std::string::npos) << reason;
+  kill(nv.pid, SIGTERM);
+  EXPECT_EQ(nv.wait_exit(), 0);
+  for (int pid : pids())
+    EXPECT_FALSE(alive(pid));
+}
+
+TEST_F(Run, AServerThatNeverAnswersFailsItsCheckWithTimeout) {
+  auto spec = write_spec(R"(version: v1
+deployment: probes
+services:
+  api:
+    image: {name: local/test}
+    command: {entrypoint: [")" NV_DEMO R"(", "--name", "api", "--port", "17342", "--no-answer"]}
+    health:
+      start_grace: 100ms
+      interval: 100ms
+      timeout: 500ms
+      retries: 1
+      check: {type: http, url: "http://127.0.0.1:17342/health"}
+    stop_grace_period: 2s
+)");
+  nodevisor_process nv{{"run", spec, "--trace", trace_path()}};
+  std::string reason;
+  for (int i = 0; i < 300 && reason.empty(); ++i) {
+    nv.pump(100ms);
+    for (auto& e : trace())
+      if (e["event"] == "failure" && e["error"]["kind"] == "HealthCheckFailed")
+        reason = e["error"]["reason"].get<std::string>();
+  }
+  EXPECT_EQ(reason, "Timeout after 500ms") << nv.stderr_text;
+  kill(nv.pid, SIGTERM);
+  EXPECT_EQ(nv.wait_exit(), 0);
+}
+
 TEST_F(Run, ValidateRejectsABadSpecWithFieldPaths) {
   auto spec = write_spec(R"(version: v1
 deployment: bad
