@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "actors/container_actor.hpp"
+#include "actors/init_step_actor.hpp"
 #include "supervisor/supervisor_flags.hpp"
 
 namespace nv {
@@ -27,6 +28,8 @@ struct dependency_plan {
 struct service_plan {
   std::string name;
   std::vector<dependency_plan> depends;
+  std::vector<init_step_config> init; // run one after another, after the waits
+  init_failure_policy on_init_failure = init_failure_policy::fail;
   std::vector<container_config> replicas; // one per replica, ids {name}-rep-{n}
   supervisor_flags flags;
   panic_action on_panic = panic_action::restart;

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/dependency_wait_actor.hpp"
+#include "messages/atoms.hpp"
 
 namespace nv {
 
@@ -27,7 +28,9 @@ void publish(service_actor_t* self) {
     return;
   std::vector<lifecycle> states;
   std::size_t isolated = 0;
-  for (std::size_t i = st.waits; i < st.sup.children.size(); ++i) {
+  for (std::size_t i = 0; i < st.sup.children.size(); ++i) {
+    if (st.roles[i] != child_role::replica)
+      continue;
     if (st.isolated[i])
       ++isolated;
     else
@@ -44,6 +47,7 @@ void start_replicas(service_actor_t* self) {
   st.replicas_started = true;
   for (auto& cfg : st.plan.replicas) {
     st.isolated.push_back(false);
+    st.roles.push_back(child_role::replica);
     supervisor_add_child(self, st.sup, container_child(cfg));
   }
   if (st.plan.replicas.empty())
@@ -52,22 +56,78 @@ void start_replicas(service_actor_t* self) {
     publish(self);
 }
 
-void on_child_state(service_actor_t* self, std::size_t i, lifecycle, lifecycle to) {
+// Step `k` of the init sequence: a new child the first time, the same child again when the
+// sequence is re-run after a failure.
+void run_init_step(service_actor_t* self, std::size_t k) {
   auto& st = self->state;
-  if (i < st.waits) {
-    if ((to == lifecycle::stopped || to == lifecycle::completed) && ++st.waits_done == st.waits &&
-        !st.replicas_started)
-      start_replicas(self);
+  if (k < st.init_children.size()) {
+    supervisor_restart_child(self, st.sup, st.init_children[k]);
     return;
   }
-  publish(self);
+  st.init_children.push_back(st.sup.children.size());
+  st.roles.push_back(child_role::init);
+  st.isolated.push_back(false);
+  supervisor_add_child(self, st.sup, init_step_child(st.plan.init[k]));
+}
+
+void after_waits(service_actor_t* self) {
+  auto& st = self->state;
+  if (st.plan.init.empty()) {
+    start_replicas(self);
+    return;
+  }
+  supervisor_set_state(self, st.sup, lifecycle::initializing);
+  run_init_step(self, 0);
+}
+
+bool done(lifecycle s) {
+  return s == lifecycle::stopped || s == lifecycle::completed;
+}
+
+void on_child_state(service_actor_t* self, std::size_t i, lifecycle, lifecycle to) {
+  auto& st = self->state;
+  if (st.replicas_started && st.roles[i] == child_role::replica) {
+    publish(self);
+    return;
+  }
+  if (!done(to) || st.replicas_started)
+    return;
+  if (st.roles[i] == child_role::wait) {
+    if (++st.waits_done == st.waits)
+      after_waits(self);
+    return;
+  }
+  if (st.roles[i] == child_role::init) {
+    auto k = static_cast<std::size_t>(
+        std::find(st.init_children.begin(), st.init_children.end(), i) - st.init_children.begin());
+    if (k + 1 < st.plan.init.size())
+      run_init_step(self, k + 1);
+    else
+      start_replicas(self);
+  }
+}
+
+void on_init_failure(service_actor_t* self, failure& report) {
+  auto& st = self->state;
+  auto delay = init_retry_delay(st.plan.on_init_failure, ++st.init_failures);
+  if (!delay) {
+    supervisor_give_up(self, st.sup, report);
+    return;
+  }
+  spdlog::warn("[{}] init failed ({}); running the init steps again in {}", st.sup.path,
+               to_string(report.error), format_duration(*delay));
+  self->delayed_send(self, *delay, restart_atom::value);
 }
 
 bool on_child_failure(service_actor_t* self, std::size_t i, failure& report) {
   auto& st = self->state;
-  if (i < st.waits) {
+  if (st.roles[i] == child_role::wait) {
     // A dependency that timed out with on_timeout: fail: the service does not start.
     supervisor_give_up(self, st.sup, report);
+    return true;
+  }
+  if (st.roles[i] == child_role::init) {
+    on_init_failure(self, report);
     return true;
   }
   switch (st.plan.on_panic) {
@@ -131,6 +191,7 @@ caf::behavior service_actor(service_actor_t* self, child_context ctx, service_pl
     sc.children.push_back(dependency_wait_child(st.plan.name, dep, broker));
   st.waits = sc.children.size();
   st.isolated.assign(st.waits, false);
+  st.roles.assign(st.waits, child_role::wait);
   sc.hooks.on_child_state = [self](std::size_t i, lifecycle from, lifecycle to) {
     on_child_state(self, i, from, to);
   };
@@ -139,10 +200,17 @@ caf::behavior service_actor(service_actor_t* self, child_context ctx, service_pl
   };
   auto behavior = supervisor_init(self, st.sup, std::move(sc));
   if (st.waits == 0)
-    start_replicas(self);
-  else if (!st.replicas_started)
+    after_waits(self);
+  else if (st.waits_done < st.waits)
     supervisor_set_state(self, st.sup, lifecycle::waiting);
-  return behavior;
+  caf::message_handler own{
+      [self](restart_atom) {
+        // The init sequence failed earlier and its retry delay has passed.
+        if (!self->state.replicas_started)
+          run_init_step(self, 0);
+      },
+  };
+  return caf::behavior{own.or_else(behavior)};
 }
 
 child_spec service_child(service_plan plan, caf::actor_addr broker) {

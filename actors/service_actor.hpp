@@ -1,6 +1,6 @@
 // The service supervisor: one per service. Its children are first the dependency waits (all
-// at once, in parallel), then, once every wait is done, the replicas. Its own state is
-// derived from its replicas' states and published to the deployment.
+// at once, in parallel), then the init steps (one after another), then the replicas. Its own
+// state is derived from its replicas' states and published to the deployment.
 #pragma once
 
 #include <caf/stateful_actor.hpp>
@@ -10,11 +10,16 @@
 
 namespace nv {
 
+enum class child_role : uint8_t { wait, init, replica };
+
 struct service_state {
   supervisor_state sup;
   service_plan plan;
-  std::size_t waits = 0; // children [0, waits) are dependency waits
+  std::vector<child_role> roles; // per child index
+  std::size_t waits = 0;         // children [0, waits) are dependency waits
   std::size_t waits_done = 0;
+  std::vector<std::size_t> init_children; // child index of each init step started so far
+  uint32_t init_failures = 0;             // failed runs of the init sequence
   bool replicas_started = false;
   std::vector<bool> isolated; // per child index: left stopped by on_panic: isolate
   static inline const char* name = "nv.service";

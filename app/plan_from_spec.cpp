@@ -1,7 +1,10 @@
 #include "app/plan_from_spec.hpp"
 
+#include "runtimes/process/child_env.hpp"
 #include "spec/dependency_graph.hpp"
 #include "spec/env.hpp"
+
+extern char** environ;
 
 namespace nv {
 
@@ -51,6 +54,52 @@ panic_action panic_of(spec::panic_action a) {
     return panic_action::isolate;
   }
   return panic_action::restart;
+}
+
+step_failure_action step_action_of(spec::failure_action a) {
+  switch (a) {
+  case spec::failure_action::fail:
+    return step_failure_action::fail;
+  case spec::failure_action::warn:
+    return step_failure_action::warn;
+  case spec::failure_action::continue_:
+    return step_failure_action::proceed;
+  }
+  return step_failure_action::fail;
+}
+
+init_failure_policy init_policy_of(spec::init_failure_action a) {
+  switch (a) {
+  case spec::init_failure_action::fail:
+    return init_failure_policy::fail;
+  case spec::init_failure_action::restart:
+    return init_failure_policy::restart;
+  case spec::init_failure_action::backoff:
+    return init_failure_policy::backoff;
+  }
+  return init_failure_policy::fail;
+}
+
+init_step_config init_step_of(const spec::init_step& step, const container_spec& first_replica,
+                              check_runner* runner) {
+  init_step_config c;
+  c.id = step.id;
+  c.timeout = step.timeout;
+  c.on_failure = step_action_of(step.on_failure);
+  c.retry = step.retry;
+  c.runner = runner;
+  if (auto* tcp = std::get_if<spec::init_wait_tcp>(&step.action))
+    c.action = wait_tcp_action{tcp->host, tcp->port, tcp->timeout};
+  else if (auto* http = std::get_if<spec::init_wait_http>(&step.action))
+    c.action = wait_http_action{http->url, http->expect_status, http->timeout};
+  else {
+    auto& run = std::get<spec::init_run>(step.action);
+    c.action = run_action{run.command, run.timeout};
+  }
+  // An init.run command sees what the service's first replica would see.
+  c.env = child_environment(first_replica, environ);
+  c.workdir = first_replica.workdir;
+  return c;
 }
 
 std::optional<probe_config> probe_of(const spec::service_spec& s, const std::string& replica,
@@ -122,6 +171,10 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
       c.health = probe_of(s, c.spec.id, rt, runner);
       sp.replicas.push_back(std::move(c));
     }
+    sp.on_init_failure = init_policy_of(s.errors.on_init_failure);
+    if (!sp.replicas.empty())
+      for (auto& step : s.init)
+        sp.init.push_back(init_step_of(step, sp.replicas.front().spec, runner));
     out.plan.services.push_back(std::move(sp));
   }
   return out;

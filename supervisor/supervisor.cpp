@@ -515,6 +515,15 @@ std::size_t supervisor_add_child(caf::event_based_actor* self, supervisor_state&
   return i;
 }
 
+bool supervisor_restart_child(caf::event_based_actor* self, supervisor_state& st, std::size_t index,
+                              uint64_t cause) {
+  if (index >= st.children.size() || st.children[index].handle ||
+      st.job.purpose == stop_purpose::give_up || st.job.purpose == stop_purpose::shutdown)
+    return false;
+  start_child(self, st, index, cause);
+  return true;
+}
+
 void supervisor_set_state(caf::event_based_actor* self, supervisor_state& st, lifecycle to,
                           uint64_t cause) {
   set_own_state(self, st, to, cause);

@@ -143,6 +143,10 @@ caf::behavior supervisor_init(caf::event_based_actor* self, supervisor_state& st
 std::size_t supervisor_add_child(caf::event_based_actor* self, supervisor_state& st,
                                  child_spec spec, uint64_t cause = 0);
 
+// Starts child `index` again if it is not running (OTP's restart_child); false if it runs.
+bool supervisor_restart_child(caf::event_based_actor* self, supervisor_state& st, std::size_t index,
+                              uint64_t cause = 0);
+
 // Sets this supervisor's own state: traced and sent to its parent as a state_change.
 void supervisor_set_state(caf::event_based_actor* self, supervisor_state& st, lifecycle to,
                           uint64_t cause = 0);

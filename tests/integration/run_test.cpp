@@ -385,6 +385,34 @@ services:
   EXPECT_EQ(nv.wait_exit(), 0);
 }
 
+TEST_F(Run, AFailingInitStepKeepsTheReplicasFromStarting) {
+  auto spec = write_spec(R"(version: v1
+deployment: inits
+supervision: {max_restarts: 0}
+services:
+  api:
+    image: {name: local/test}
+    command: {entrypoint: ["sleep", "300"]}
+    init:
+      steps:
+        - id: migrate
+          uses: init.run
+          with: {command: "echo migrating; exit 3"}
+    errors: {on_init_failure: {action: restart}}
+)");
+  nodevisor_process nv{{"run", spec, "--trace", trace_path()}};
+  ASSERT_TRUE(nv.wait_for_stdout("deployment failed")) << nv.stdout_text << nv.stderr_text;
+  EXPECT_NE(nv.stdout_text.find("Init action failed for 'migrate'"), std::string::npos)
+      << nv.stdout_text;
+  int runs = 0;
+  for (auto& e : trace())
+    runs += e["event"] == "spawn" && e["actor"] == "/inits/api/init:migrate";
+  EXPECT_EQ(runs, 4) << "on_init_failure restart: the first run and 3 retries";
+  EXPECT_EQ(first("/inits/api/api-rep-1", "spawn"), 0u) << "no replica starts";
+  kill(nv.pid, SIGTERM);
+  EXPECT_EQ(nv.wait_exit(), 0);
+}
+
 TEST_F(Run, ValidateRejectsABadSpecWithFieldPaths) {
   auto spec = write_spec(R"(version: v1
 deployment: bad
