@@ -112,8 +112,8 @@ void on_reply(container_actor_t* self, runtime_reply& reply) {
     set_state(self, lifecycle::running);
     if (st.cfg.health)
       st.probe = self->spawn(probe_actor, probe_context(st.ctx, self->address()), *st.cfg.health);
-    else
-      set_state(self, lifecycle::healthy);
+    else if (!st.cfg.job)
+      set_state(self, lifecycle::healthy); // a job counts only once it has completed
     return;
   case runtime_op::stop:
   case runtime_op::remove:

@@ -1,6 +1,7 @@
 // `nodevisor run` end to end: the real binary, real child processes, real signals.
 // Deadlines are generous; nothing here asserts how fast the machine is.
 #include <chrono>
+#include <cstdlib>
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
@@ -265,6 +266,56 @@ services:
   EXPECT_NE(nv.stderr_text.find("on_timeout: warn"), std::string::npos);
   kill(nv.pid, SIGINT);
   EXPECT_EQ(nv.wait_exit(), 0);
+}
+
+TEST_F(Run, TwoDependenciesTimeOutInParallel) {
+  auto spec = write_spec(R"(version: v1
+deployment: stack
+services:
+  db:
+    image: {name: local/test}
+    command: {entrypoint: ["/nonexistent/db"]}
+    supervision: {max_restarts: 100, backoff: {initial: 100ms, max: 200ms}}
+  cache:
+    image: {name: local/test}
+    command: {entrypoint: ["/nonexistent/cache"]}
+    supervision: {max_restarts: 100, backoff: {initial: 100ms, max: 200ms}}
+  api:
+    image: {name: local/test}
+    command: {entrypoint: ["sleep", "300"]}
+    depends:
+      - {service: db, timeout: 2s, on_timeout: continue}
+      - {service: cache, timeout: 2s, on_timeout: continue}
+)");
+  nodevisor_process nv{{"run", spec, "--trace", trace_path()}};
+  std::vector<int64_t> timeouts;
+  for (int i = 0; i < 300 && timeouts.size() < 2; ++i) {
+    nv.pump(100ms);
+    timeouts.clear();
+    for (auto& e : trace())
+      if (e["event"] == "wait" && e["outcome"] == "timeout_continue")
+        timeouts.push_back(e["ts_us"].get<int64_t>());
+  }
+  ASSERT_EQ(timeouts.size(), 2u) << nv.stderr_text;
+  // One after the other would put them a whole timeout (2 s) apart.
+  EXPECT_LT(std::abs(timeouts[0] - timeouts[1]), 1'000'000) << "the waits ran in parallel";
+  kill(nv.pid, SIGTERM);
+  EXPECT_EQ(nv.wait_exit(), 0);
+}
+
+TEST_F(Run, UntilHealthyCountsAJobOnlyOnceItCompleted) {
+  auto spec = write_spec(R"(version: v1
+deployment: jobs
+services:
+  migrate:
+    rtype: job
+    image: {name: local/test}
+    command: {entrypoint: ["sh", "-c", "sleep 1; exit 0"]}
+)");
+  nodevisor_process nv{{"run", spec, "--until", "healthy", "--trace", trace_path()}};
+  EXPECT_EQ(nv.wait_exit(), 0) << nv.stderr_text;
+  EXPECT_NE(first("/jobs/migrate/migrate-rep-1", "state", "completed"), 0u)
+      << "run waited for the job to finish";
 }
 
 TEST_F(Run, AProcessThatIgnoresSigtermIsKilledAfterItsGrace) {
