@@ -34,7 +34,7 @@ struct container_actor_state {
   bool created = false; // the runtime holds a container for us: remove it when done
   bool started = false;
   int32_t pid = 0;
-  caf::actor probe;                   // while the container runs, when it has a health check
+  caf::actor probe;                       // while the container runs, when it has a health check
   std::optional<AgentError> stopping_for; // the probe gave up: stop the container, then fail
 
   container_actor_state() = default;

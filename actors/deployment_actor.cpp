@@ -32,8 +32,7 @@ void notify(deployment_actor_t* self, const std::string& service, lifecycle from
 
 void publish(deployment_actor_t* self) {
   auto& st = self->state;
-  if (st.sup.state == lifecycle::stopping || st.sup.state == lifecycle::stopped ||
-      st.sup.state == lifecycle::failed)
+  if (supervisor_is_ending(st.sup))
     return; // the children's states no longer say anything about the deployment
   std::vector<lifecycle> states;
   for (auto& c : st.sup.children)

@@ -74,11 +74,11 @@ struct init_step_config {
 struct init_step_state {
   child_context ctx;
   init_step_config cfg;
-  uint32_t attempt = 0;                      // attempts started
-  check_clock::time_point action_deadline;   // wait actions: the current attempt's end
-  check_clock::time_point try_started;       // wait actions: the current try's start
-  std::string last_reason;                   // wait actions: why the last try that ran failed
-  uint64_t ticket = 0;                       // the check in flight, 0 when none
+  uint32_t attempt = 0;                    // attempts started
+  check_clock::time_point action_deadline; // wait actions: the current attempt's end
+  check_clock::time_point try_started;     // wait actions: the current try's start
+  std::string last_reason;                 // wait actions: why the last try that ran failed
+  uint64_t ticket = 0;                     // the check in flight, 0 when none
 
   init_step_state() = default;
   init_step_state(const init_step_state&) = delete;

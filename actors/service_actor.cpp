@@ -23,8 +23,7 @@ std::string parent_path_of(const std::string& path) {
 
 void publish(service_actor_t* self) {
   auto& st = self->state;
-  if (!st.replicas_started || st.sup.state == lifecycle::stopping ||
-      st.sup.state == lifecycle::stopped || st.sup.state == lifecycle::failed)
+  if (!st.replicas_started || supervisor_is_ending(st.sup))
     return;
   std::vector<lifecycle> states;
   std::size_t isolated = 0;

@@ -515,6 +515,11 @@ std::size_t supervisor_add_child(caf::event_based_actor* self, supervisor_state&
   return i;
 }
 
+bool supervisor_is_ending(const supervisor_state& st) {
+  return st.job.purpose == stop_purpose::give_up || st.job.purpose == stop_purpose::shutdown ||
+         st.state == lifecycle::stopped;
+}
+
 bool supervisor_restart_child(caf::event_based_actor* self, supervisor_state& st, std::size_t index,
                               uint64_t cause) {
   if (index >= st.children.size() || st.children[index].handle ||

@@ -143,6 +143,10 @@ caf::behavior supervisor_init(caf::event_based_actor* self, supervisor_state& st
 std::size_t supervisor_add_child(caf::event_based_actor* self, supervisor_state& st,
                                  child_spec spec, uint64_t cause = 0);
 
+// True once the supervisor is stopping for good (shut down, or gave up): its children's
+// states no longer describe it.
+bool supervisor_is_ending(const supervisor_state& st);
+
 // Starts child `index` again if it is not running (OTP's restart_child); false if it runs.
 bool supervisor_restart_child(caf::event_based_actor* self, supervisor_state& st, std::size_t index,
                               uint64_t cause = 0);

@@ -3,10 +3,9 @@
 #pragma once
 
 #include <chrono>
+#include <poll.h>
 #include <span>
 #include <string>
-
-#include <poll.h>
 
 #include "actors/checks/check_result.hpp"
 
@@ -27,11 +26,13 @@ std::string timeout_reason(duration timeout);
 // The failure of a check that exceeded bounds.timeout.
 check_result timed_out(const check_bounds& bounds);
 
+// The failure of a check for `reason`.
 check_result failed(std::string reason);
 
 // Waits until one of `fds` has an event (their revents are set); false when the deadline passed
-// or the check was cancelled first (or poll itself failed, which only lack of memory causes). A cancelled check ends as if it had timed out: the runner
-// drops the answer of a cancelled check, so nobody sees the difference.
+// or the check was cancelled first (or poll itself failed, which only lack of memory causes). A
+// cancelled check ends as if it had timed out: the runner drops the answer of a cancelled check, so
+// nobody sees the difference.
 bool wait_for(std::span<pollfd> fds, const check_bounds& bounds);
 
 // Without waiting: was the check cancelled?

@@ -15,7 +15,7 @@ struct check_result {
   bool ok = false;
   // It exceeded its timeout; `reason` is then exactly `Timeout after <timeout>`.
   bool timed_out = false;
-  std::string reason; // why it failed, e.g. "connection refused to 127.0.0.1:5432"; empty when ok
+  std::string reason;  // why it failed, e.g. "connection refused to 127.0.0.1:5432"; empty when ok
   duration latency{0}; // from the start of the check to its outcome
 };
 

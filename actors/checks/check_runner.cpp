@@ -1,9 +1,9 @@
 #include "actors/checks/check_runner.hpp"
 
 #include <algorithm>
+#include <sys/eventfd.h>
 
 #include <caf/send.hpp>
-#include <sys/eventfd.h>
 
 #include "actors/checks/http_get.hpp"
 #include "actors/checks/run_shell.hpp"

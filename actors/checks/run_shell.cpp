@@ -3,9 +3,8 @@
 #include <array>
 #include <cerrno>
 #include <csignal>
-#include <system_error>
-
 #include <fcntl.h>
+#include <system_error>
 #include <unistd.h>
 
 #include "runtimes/process/child_process.hpp"
@@ -60,7 +59,7 @@ check_result run_shell(const std::string& command, const std::vector<std::string
     exited = fds[1].revents != 0;
   }
   if (fds[0].fd >= 0)
-    drain(child.output.get(), tail); // what it wrote just before exiting
+    drain(child.output.get(), tail);    // what it wrote just before exiting
   auto status = *reap(child.pid, true); // a blocking reap always has a status
   if (status.code == 0)
     return check_result{true, false, {}, {}};

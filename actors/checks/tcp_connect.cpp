@@ -2,10 +2,9 @@
 
 #include <cerrno>
 #include <memory>
-#include <system_error>
-
 #include <netdb.h>
 #include <sys/socket.h>
+#include <system_error>
 
 #include "runtimes/process/unique_fd.hpp"
 
@@ -25,8 +24,8 @@ std::string describe(int err, const std::string& target) {
 
 check_result tcp_connect(const std::string& host, uint16_t port, const check_bounds& bounds) {
   auto service = std::to_string(port);
-  auto target = host.find(':') == std::string::npos ? host + ":" + service
-                                                    : "[" + host + "]:" + service;
+  auto target =
+      host.find(':') == std::string::npos ? host + ":" + service : "[" + host + "]:" + service;
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_NUMERICSERV;
@@ -39,8 +38,8 @@ check_result tcp_connect(const std::string& host, uint16_t port, const check_bou
   std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> list{found, &::freeaddrinfo};
   std::string reason;
   for (auto* ai = list.get(); ai != nullptr; ai = ai->ai_next) {
-    unique_fd fd{::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                          ai->ai_protocol)};
+    unique_fd fd{
+        ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol)};
     if (!fd) {
       reason = describe(errno, target);
       continue;

@@ -2,23 +2,24 @@
 // tcp, http and command checks, the failure threshold and its reset, timeouts, and the check
 // functions and runner underneath. Deadlines are generous; nothing asserts how fast the
 // machine is.
+#include <arpa/inet.h>
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <thread>
+#include <unistd.h>
 
-#include <arpa/inet.h>
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <nlohmann/json.hpp>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "actors/checks/check_runner.hpp"
 #include "actors/checks/http_get.hpp"
@@ -52,8 +53,7 @@ public:
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     addr.sin_port = htons(port);
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(fd_, 64) != 0)
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd_, 64) != 0)
       throw std::runtime_error("cannot listen on 127.0.0.1:" + std::to_string(port));
     socklen_t len = sizeof addr;
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
@@ -148,9 +148,12 @@ struct record {
   }
 };
 
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+
 using start_fn_t = std::function<caf::actor(caf::event_based_actor*, const child_context&)>;
 
-// Spawns the child under test as its parent would, holds it, and records what it reports.
+// Spawns the child under test as its parent would, holds it (in the stop handler), records what
+// it reports, and stops it on `stop`.
 caf::behavior parent_actor(caf::event_based_actor* self, record* r, std::string child_path,
                            trace_sink* trace, start_fn_t start) {
   auto child = start(self, child_context{child_path, "probe", self->address(), trace});
@@ -162,7 +165,8 @@ caf::behavior parent_actor(caf::event_based_actor* self, record* r, std::string 
     r->cv.notify_all();
   });
   return {
-      [r, child](state_change& c) {
+      [self, child](stop_atom) { self->send_exit(child, caf::exit_reason::user_shutdown); },
+      [r](state_change& c) {
         std::lock_guard g{r->mu};
         r->states.push_back(c);
         r->cv.notify_all();
@@ -326,8 +330,7 @@ TEST_F(Probe, Http404FailsNamingTheStatus) {
   test_server server{test_server::mode::http, 0, {{"/health", 200}}};
   start(config(http_probe{server.url("/missing"), 200}));
   ASSERT_TRUE(wait_failure());
-  EXPECT_EQ(only_failure().reason,
-            "HTTP 404 from " + server.url("/missing") + ", expected 200");
+  EXPECT_EQ(only_failure().reason, "HTTP 404 from " + server.url("/missing") + ", expected 200");
 }
 
 TEST_F(Probe, HttpServerThatNeverAnswersTimesOut) {
@@ -367,13 +370,24 @@ TEST_F(Probe, CommandProbeOfAMissingContainerFailsWithTheRuntimesReason) {
   EXPECT_EQ(only_failure().reason, "Container 'api-rep-1' not found: no such container");
 }
 
-TEST_F(Probe, StopsWhenAskedAndWhenItsParentGoes) {
+TEST_F(Probe, StopsOnAnExitMessage) {
   test_server server{test_server::mode::tcp};
   start(config(tcp_probe{"127.0.0.1", server.port()}));
   ASSERT_TRUE(wait_state(lifecycle::healthy));
-  caf::anon_send_exit(parent, caf::exit_reason::user_shutdown);
+  caf::anon_send(parent, stop_atom::value);
+  ASSERT_TRUE(r.wait_until([](record& x) { return x.exited; }));
+  EXPECT_EQ(r.exit_reason, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(Probe, StopsWhenItsParentGoes) {
+  test_server server{test_server::mode::tcp};
+  start(config(tcp_probe{"127.0.0.1", server.port()}));
+  ASSERT_TRUE(wait_state(lifecycle::healthy));
+  caf::anon_send_exit(parent, caf::exit_reason::kill);
   parent = nullptr;
-  // The fixture's await_all_actors_done would hang if the probe kept running.
+  for (int i = 0; i < 1000 && sys->registry().running() > 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(sys->registry().running(), 0u) << "the probe outlived its parent";
 }
 
 // The check functions and the runner underneath the probe.
@@ -402,8 +416,8 @@ TEST(Checks, HttpGetAnyTwoHundred) {
   EXPECT_FALSE(http_get(server.url("/a"), 200, within(2s)).ok);
   EXPECT_EQ(http_get(server.url("/b"), std::nullopt, within(2s)).reason,
             "HTTP 503 from " + server.url("/b") + ", expected 2xx");
-  auto refused = http_get("http://127.0.0.1:" + std::to_string(closed_port()) + "/", 200,
-                          within(2s));
+  auto refused =
+      http_get("http://127.0.0.1:" + std::to_string(closed_port()) + "/", 200, within(2s));
   EXPECT_FALSE(refused.ok);
   EXPECT_EQ(refused.reason.rfind("GET http://127.0.0.1:", 0), 0u) << refused.reason;
 }
@@ -420,12 +434,19 @@ TEST(Checks, RunShell) {
             "workdir '/no/such/dir': No such file or directory");
 }
 
+// Killed: reaped, or a zombie waiting for init (which reaps orphans at its own pace).
+bool dead(pid_t pid) {
+  std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string id, comm, state;
+  return ::kill(pid, 0) != 0 || !(stat >> id >> comm >> state) || state == "Z";
+}
+
 TEST(Checks, RunShellKillsTheGroupAtItsTimeout) {
   auto pid_file = fs::temp_directory_path() / ("nv-probe-pid-" + std::to_string(::getpid()));
   std::vector<std::string> env{"PATH=/usr/bin:/bin"};
   // A grandchild in the same group must die with it.
-  auto r = run_shell("sleep 30 & echo $! > " + pid_file.string() + "; wait", env, "",
-                     within(300ms));
+  auto r =
+      run_shell("sleep 30 & echo $! > " + pid_file.string() + "; wait", env, "", within(300ms));
   EXPECT_TRUE(r.timed_out);
   EXPECT_EQ(r.reason, "Timeout after 300ms");
   std::ifstream in{pid_file};
@@ -433,8 +454,8 @@ TEST(Checks, RunShellKillsTheGroupAtItsTimeout) {
   in >> pid;
   ASSERT_GT(pid, 0);
   bool gone = false;
-  for (int i = 0; i < 200 && !gone; ++i) {
-    gone = ::kill(pid, 0) != 0; // the orphan is reaped by init once killed
+  for (int i = 0; i < 500 && !gone; ++i) {
+    gone = dead(pid);
     std::this_thread::sleep_for(10ms);
   }
   EXPECT_TRUE(gone) << "sleep " << pid << " survived";
@@ -464,13 +485,18 @@ caf::behavior inbox_actor(caf::event_based_actor*, inbox* in) {
 
 TEST(CheckRunner, AnswersOnceAndNotAfterCancel) {
   check_runner runner{1, 2};
+  inbox in;
   caf::actor_system_config cfg;
   cfg.set("scheduler.policy", caf::atom("sharing"));
   caf::actor_system sys{cfg};
-  inbox in;
   auto a = sys.spawn(inbox_actor, &in);
   std::vector<std::string> env{"PATH=/usr/bin:/bin"};
-  auto slow = runner.submit(shell_request{"sleep 30", env, ""}, 60s, a); // occupies the worker
+  auto started = fs::temp_directory_path() / ("nv-runner-test-" + std::to_string(::getpid()));
+  auto slow = runner.submit(shell_request{"touch " + started.string() + "; exec sleep 30", env, ""},
+                            60s, a);
+  for (int i = 0; i < 1000 && !fs::exists(started); ++i)
+    std::this_thread::sleep_for(10ms); // until the only worker runs it
+  fs::remove(started);
   auto queued1 = runner.submit(shell_request{"true", env, ""}, 60s, a);
   auto queued2 = runner.submit(shell_request{"true", env, ""}, 60s, a);
   auto busy = runner.submit(shell_request{"true", env, ""}, 60s, a); // over the limit of 2

@@ -243,3 +243,41 @@ TEST_F(Tree, ACrashedReplicaIsRestartedAndIntensityEscalatesTheOriginalError) {
 }
 
 } // namespace
+
+namespace {
+
+TEST_F(Tree, OnPanicIsolateLeavesTheReplicaStoppedAndTheServiceDegraded) {
+  deployment_plan plan;
+  plan.name = "stack";
+  auto svc = service("api", 2);
+  svc.on_panic = panic_action::isolate;
+  plan.services.push_back(std::move(svc));
+  start(std::move(plan));
+  ASSERT_TRUE(o.wait_until([](observed& x) { return x.reached("/stack", lifecycle::healthy); }));
+  ASSERT_TRUE(rt.crash("api-rep-1", 1));
+  for (int i = 0; i < 500 && first("/stack/api", "state", "degraded") == 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_NE(first("/stack/api", "state", "degraded"), 0u);
+  EXPECT_EQ(first("/stack/api", "restart"), 0u) << "an isolated replica is not restarted";
+  EXPECT_EQ(rt.state("api-rep-2").state, container_state::running);
+  EXPECT_TRUE(o.failures.empty());
+}
+
+TEST_F(Tree, OnPanicShutdownFailsTheWholeService) {
+  deployment_plan plan;
+  plan.name = "stack";
+  plan.flags.max_restarts = 0;
+  auto svc = service("api", 2);
+  svc.on_panic = panic_action::shutdown;
+  plan.services.push_back(std::move(svc));
+  start(std::move(plan));
+  ASSERT_TRUE(o.wait_until([](observed& x) { return x.reached("/stack", lifecycle::healthy); }));
+  ASSERT_TRUE(rt.crash("api-rep-2", 9));
+  ASSERT_TRUE(o.wait_until([](observed& x) { return !x.failures.empty(); }));
+  EXPECT_EQ(o.failures.front().error, (AgentError{UnexpectedExit{"api-rep-2", 9}}));
+  for (int i = 0; i < 500 && rt.state("api-rep-1").state == container_state::running; ++i)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_NE(rt.state("api-rep-1").state, container_state::running) << "its sibling was stopped";
+}
+
+} // namespace

@@ -1,15 +1,18 @@
 // `nodevisor run` end to end: the real binary, real child processes, real signals.
 // Deadlines are generous; nothing here asserts how fast the machine is.
+#include <arpa/inet.h>
 #include <chrono>
 #include <cstdlib>
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <netinet/in.h>
 #include <poll.h>
 #include <set>
 #include <signal.h>
 #include <spawn.h>
 #include <string>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -362,33 +365,50 @@ services:
   EXPECT_EQ(nv.wait_exit(), 0);
 }
 
-// The HealthCheckFailed failures and restarts of `replica`, from the trace.
-struct health_record {
-  std::vector<std::string> reasons;
-  int restarts = 0;
-};
+// A port nobody listens on right now, for a demo server to take.
+std::string free_port() {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  close(s);
+  return std::to_string(ntohs(a.sin_port));
+}
+
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+    text.replace(at, from.size(), to);
+  return text;
+}
 
 TEST_F(Run, HttpCheckAgainstA404RestartsTheReplica) {
-  auto spec = write_spec(R"(version: v1
+  auto spec = write_spec(replace_all(R"(version: v1
 deployment: probes
 services:
   api:
     image: {name: local/test}
-    command: {entrypoint: [")" NV_DEMO R"(", "--name", "api", "--port", "17341"]}
+    command: {entrypoint: [")" NV_DEMO R"(", "--name", "api", "--port", "PORT"]}
     health:
       start_grace: 100ms
       interval: 100ms
       timeout: 1s
       retries: 2
-      check: {type: http, url: "http://127.0.0.1:17341/missing", expect_status: 200}
+      check: {type: http, url: "http://127.0.0.1:PORT/missing", expect_status: 200}
     supervision: {max_restarts: 100, backoff: {initial: 100ms, max: 200ms}}
     stop_grace_period: 2s
-)");
+)",
+                                     "PORT", free_port()));
   nodevisor_process nv{{"run", spec, "--trace", trace_path()}};
   auto restarted = [&] {
-    for (auto& e : trace())
-      if (e["event"] == "restart" && e["child"] == "/probes/api/api-rep-1")
+    bool health_failed = false;
+    for (auto& e : trace()) {
+      health_failed |= e["event"] == "failure" && e["error"]["kind"] == "HealthCheckFailed";
+      if (health_failed && e["event"] == "restart" && e["child"] == "/probes/api/api-rep-1")
         return true;
+    }
     return false;
   };
   for (int i = 0; i < 300 && !restarted(); ++i)
@@ -409,20 +429,21 @@ services:
 }
 
 TEST_F(Run, AServerThatNeverAnswersFailsItsCheckWithTimeout) {
-  auto spec = write_spec(R"(version: v1
+  auto spec = write_spec(replace_all(R"(version: v1
 deployment: probes
 services:
   api:
     image: {name: local/test}
-    command: {entrypoint: [")" NV_DEMO R"(", "--name", "api", "--port", "17342", "--no-answer"]}
+    command: {entrypoint: [")" NV_DEMO R"(", "--name", "api", "--port", "PORT", "--no-answer"]}
     health:
       start_grace: 100ms
       interval: 100ms
       timeout: 500ms
       retries: 1
-      check: {type: http, url: "http://127.0.0.1:17342/health"}
+      check: {type: http, url: "http://127.0.0.1:PORT/health"}
     stop_grace_period: 2s
-)");
+)",
+                                     "PORT", free_port()));
   nodevisor_process nv{{"run", spec, "--trace", trace_path()}};
   std::string reason;
   for (int i = 0; i < 300 && reason.empty(); ++i) {
