@@ -29,6 +29,18 @@ typename Inspector::result_type inspect(Inspector& f, runtime_reply& x) {
   return f(caf::meta::type_name("runtime_reply"), x.id, x.op, x.ok, x.error, x.pid);
 }
 
+inline runtime_reply reply_ok(const std::string& id, runtime_op op, int32_t pid = 0) {
+  return runtime_reply{id, op, true, AgentError{}, pid};
+}
+
+inline runtime_reply reply_failed(const std::string& id, runtime_op op, AgentError error) {
+  return runtime_reply{id, op, false, std::move(error), 0};
+}
+
+inline NotFound no_such_container(const std::string& id) {
+  return NotFound{id, "no such container"};
+}
+
 struct container_exited {
   std::string id;
   int32_t code = 0;   // exit status; 128 + signal when killed by a signal (shell convention)

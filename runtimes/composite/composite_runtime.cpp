@@ -7,8 +7,7 @@ namespace nv {
 namespace {
 
 runtime_reply not_found(const std::string& id, runtime_op op) {
-  return runtime_reply{id, op, false, NotFound{id, "no dispatch record in the composite runtime"},
-                       0};
+  return reply_failed(id, op, NotFound{id, "no dispatch record in the composite runtime"});
 }
 
 } // namespace

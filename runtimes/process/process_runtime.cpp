@@ -25,18 +25,6 @@ namespace nv {
 
 namespace {
 
-runtime_reply ok(const std::string& id, runtime_op op, int32_t pid = 0) {
-  return runtime_reply{id, op, true, AgentError{}, pid};
-}
-
-runtime_reply fail(const std::string& id, runtime_op op, AgentError error) {
-  return runtime_reply{id, op, false, std::move(error), 0};
-}
-
-NotFound not_found(const std::string& id) {
-  return NotFound{id, "no such container"};
-}
-
 [[noreturn]] void throw_errno(const char* what) {
   throw std::system_error{errno, std::generic_category(), what};
 }
@@ -132,14 +120,15 @@ bool process_runtime::runs_os(std::string_view os) const {
 
 void process_runtime::pull(const container_spec& spec, caf::actor reply_to) {
   // No images: the command runs from the host's filesystem.
-  caf::anon_send(reply_to, ok(spec.id, runtime_op::pull));
+  caf::anon_send(reply_to, reply_ok(spec.id, runtime_op::pull));
 }
 
 void process_runtime::create(const container_spec& spec, caf::actor reply_to) {
   if (spec.command.empty()) {
-    caf::anon_send(reply_to, fail(spec.id, runtime_op::create,
-                                  CreateFailed{spec.id, "no command: the process runtime needs "
-                                                        "command.entrypoint"}));
+    caf::anon_send(reply_to,
+                   reply_failed(spec.id, runtime_op::create,
+                                CreateFailed{spec.id, "no command: the process runtime needs "
+                                                      "command.entrypoint"}));
     return;
   }
   auto how = std::make_shared<const launch>(
@@ -148,12 +137,13 @@ void process_runtime::create(const container_spec& spec, caf::actor reply_to) {
   auto [it, inserted] = containers_.try_emplace(
       spec.id, container{.how = std::move(how), .log = log_ring{options_.log_lines}});
   if (!inserted) {
-    caf::anon_send(reply_to, fail(spec.id, runtime_op::create,
-                                  CreateFailed{spec.id, "a container with this id exists"}));
+    caf::anon_send(reply_to,
+                   reply_failed(spec.id, runtime_op::create,
+                                CreateFailed{spec.id, "a container with this id exists"}));
     return;
   }
   it->second.gen = next_gen_++;
-  caf::anon_send(reply_to, ok(spec.id, runtime_op::create));
+  caf::anon_send(reply_to, reply_ok(spec.id, runtime_op::create));
 }
 
 void process_runtime::start(const std::string& id, caf::actor reply_to) {
@@ -162,13 +152,13 @@ void process_runtime::start(const std::string& id, caf::actor reply_to) {
     std::lock_guard lock{mu_};
     auto it = containers_.find(id);
     if (it == containers_.end()) {
-      caf::anon_send(reply_to, fail(id, runtime_op::start, not_found(id)));
+      caf::anon_send(reply_to, reply_failed(id, runtime_op::start, no_such_container(id)));
       return;
     }
     auto& c = it->second;
     if (c.ph != phase::created) {
-      caf::anon_send(reply_to,
-                     fail(id, runtime_op::start, StartFailed{id, "container was started already"}));
+      caf::anon_send(reply_to, reply_failed(id, runtime_op::start,
+                                            StartFailed{id, "container was started already"}));
       return;
     }
     c.ph = phase::starting;
@@ -184,13 +174,13 @@ void process_runtime::stop(const std::string& id, duration grace, int signal, ca
     std::lock_guard lock{mu_};
     auto it = containers_.find(id);
     if (it == containers_.end()) {
-      caf::anon_send(reply_to, fail(id, runtime_op::stop, not_found(id)));
+      caf::anon_send(reply_to, reply_failed(id, runtime_op::stop, no_such_container(id)));
       return;
     }
     auto& c = it->second;
     if (c.ph == phase::created || c.ph == phase::exited) {
       // Nothing runs: like `docker stop`, a no-op that succeeds.
-      caf::anon_send(reply_to, ok(id, runtime_op::stop));
+      caf::anon_send(reply_to, reply_ok(id, runtime_op::stop));
       return;
     }
     gen = c.gen;
@@ -206,15 +196,15 @@ void process_runtime::remove(const std::string& id, caf::actor reply_to) {
   std::lock_guard lock{mu_};
   auto it = containers_.find(id);
   if (it == containers_.end()) {
-    caf::anon_send(reply_to, fail(id, runtime_op::remove, not_found(id)));
+    caf::anon_send(reply_to, reply_failed(id, runtime_op::remove, no_such_container(id)));
     return;
   }
   auto& c = it->second;
   switch (c.ph) {
   case phase::starting:
     // Every call gets its one answer; the I/O thread kills what it may be spawning right now.
-    caf::anon_send(c.exit_to,
-                   fail(id, runtime_op::start, StartFailed{id, "removed before it was running"}));
+    caf::anon_send(c.exit_to, reply_failed(id, runtime_op::start,
+                                           StartFailed{id, "removed before it was running"}));
     break;
   case phase::running:
   case phase::stopping:
@@ -222,14 +212,14 @@ void process_runtime::remove(const std::string& id, caf::actor reply_to) {
     // I/O thread reaps it without telling anyone.
     signal_group(c.pid, SIGKILL);
     for (const auto& waiter : c.stop_waiters)
-      caf::anon_send(waiter, ok(id, runtime_op::stop));
+      caf::anon_send(waiter, reply_ok(id, runtime_op::stop));
     break;
   case phase::created:
   case phase::exited:
     break;
   }
   removed = containers_.extract(it);
-  caf::anon_send(reply_to, ok(id, runtime_op::remove));
+  caf::anon_send(reply_to, reply_ok(id, runtime_op::remove));
 }
 
 void process_runtime::exec(const std::string& id, std::vector<std::string> cmd, duration timeout,
@@ -387,8 +377,8 @@ void process_runtime::run_start(const command& cmd) {
   if (!error.empty()) {
     if (current) {
       it->second.ph = phase::created; // may be started again
-      caf::anon_send(it->second.exit_to,
-                     fail(cmd.id, runtime_op::start, StartFailed{cmd.id, std::move(error)}));
+      caf::anon_send(it->second.exit_to, reply_failed(cmd.id, runtime_op::start,
+                                                      StartFailed{cmd.id, std::move(error)}));
     }
     return;
   }
@@ -397,7 +387,7 @@ void process_runtime::run_start(const command& cmd) {
     c.ph = phase::running;
     c.pid = proc.pid;
     c.token = token;
-    caf::anon_send(c.exit_to, ok(cmd.id, runtime_op::start, proc.pid));
+    caf::anon_send(c.exit_to, reply_ok(cmd.id, runtime_op::start, proc.pid));
   } else {
     // Removed while it was being spawned; reaped silently like any removed container's process.
     signal_group(proc.pid, SIGKILL);
@@ -410,7 +400,7 @@ void process_runtime::run_stop(const command& cmd) {
   auto it = containers_.find(cmd.id);
   if (it == containers_.end() || it->second.gen != cmd.gen) {
     // Removed since, which killed its process.
-    caf::anon_send(cmd.reply_to, ok(cmd.id, runtime_op::stop));
+    caf::anon_send(cmd.reply_to, reply_ok(cmd.id, runtime_op::stop));
     return;
   }
   auto& c = it->second;
@@ -418,7 +408,7 @@ void process_runtime::run_stop(const command& cmd) {
   case phase::created:  // its start failed
   case phase::starting: // not here: the start was queued before this stop and has run
   case phase::exited:
-    caf::anon_send(cmd.reply_to, ok(cmd.id, runtime_op::stop));
+    caf::anon_send(cmd.reply_to, reply_ok(cmd.id, runtime_op::stop));
     return;
   case phase::running:
     c.ph = phase::stopping;
@@ -438,7 +428,8 @@ void process_runtime::run_exec(command& cmd) {
     auto it = containers_.find(cmd.id);
     // exec_result carries no error, so failures to run at all are code -1 with the reason.
     if (it == containers_.end()) {
-      caf::anon_send(cmd.reply_to, exec_result{cmd.id, -1, to_string(not_found(cmd.id)), false});
+      caf::anon_send(cmd.reply_to,
+                     exec_result{cmd.id, -1, to_string(no_such_container(cmd.id)), false});
       return;
     }
     if (it->second.ph != phase::running && it->second.ph != phase::stopping) {
@@ -555,7 +546,7 @@ void process_runtime::on_exit(uint64_t token) {
       stop_waiters = std::move(c.stop_waiters);
       caf::anon_send(exit_to, container_exited{ch.id, status->code, status->signal});
       for (const auto& waiter : stop_waiters)
-        caf::anon_send(waiter, ok(ch.id, runtime_op::stop));
+        caf::anon_send(waiter, reply_ok(ch.id, runtime_op::stop));
     }
   }
   if (ch.proc.output)

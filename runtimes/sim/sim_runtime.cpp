@@ -15,18 +15,6 @@ using phase = sim_container::phase;
 
 constexpr int32_t kill_code = 128 + SIGKILL;
 
-runtime_reply ok(const std::string& id, runtime_op op, int32_t pid = 0) {
-  return runtime_reply{id, op, true, AgentError{}, pid};
-}
-
-runtime_reply fail(const std::string& id, runtime_op op, AgentError error) {
-  return runtime_reply{id, op, false, std::move(error), 0};
-}
-
-NotFound not_found(const std::string& id) {
-  return NotFound{id, "no such container"};
-}
-
 container_state public_state(phase p) {
   switch (p) {
   case phase::created:
@@ -79,24 +67,25 @@ const sim_runtime::shard& sim_runtime::shard_of(const std::string& id) const {
 
 void sim_runtime::pull(const container_spec& spec, caf::actor reply_to) {
   if (spec.sim.fail_pull.empty())
-    caf::anon_send(reply_to, ok(spec.id, runtime_op::pull));
+    caf::anon_send(reply_to, reply_ok(spec.id, runtime_op::pull));
   else
-    caf::anon_send(reply_to,
-                   fail(spec.id, runtime_op::pull, PullFailed{spec.image, spec.sim.fail_pull}));
+    caf::anon_send(reply_to, reply_failed(spec.id, runtime_op::pull,
+                                          PullFailed{spec.image, spec.sim.fail_pull}));
 }
 
 void sim_runtime::create(const container_spec& spec, caf::actor reply_to) {
   if (!spec.sim.fail_create.empty()) {
-    caf::anon_send(reply_to,
-                   fail(spec.id, runtime_op::create, CreateFailed{spec.id, spec.sim.fail_create}));
+    caf::anon_send(reply_to, reply_failed(spec.id, runtime_op::create,
+                                          CreateFailed{spec.id, spec.sim.fail_create}));
     return;
   }
   auto& s = shard_of(spec.id);
   std::lock_guard lock{s.mu};
   auto [it, inserted] = s.containers.try_emplace(spec.id);
   if (!inserted) {
-    caf::anon_send(reply_to, fail(spec.id, runtime_op::create,
-                                  CreateFailed{spec.id, "a container with this id exists"}));
+    caf::anon_send(reply_to,
+                   reply_failed(spec.id, runtime_op::create,
+                                CreateFailed{spec.id, "a container with this id exists"}));
     return;
   }
   auto& c = it->second;
@@ -108,7 +97,7 @@ void sim_runtime::create(const container_spec& spec, caf::actor reply_to) {
   c.gen = next_gen_++;
   c.exit_code_on_exit = b.exit_code;
   c.hang_on_stop = b.hang_on_stop;
-  caf::anon_send(reply_to, ok(spec.id, runtime_op::create));
+  caf::anon_send(reply_to, reply_ok(spec.id, runtime_op::create));
 }
 
 void sim_runtime::start(const std::string& id, caf::actor reply_to) {
@@ -116,19 +105,19 @@ void sim_runtime::start(const std::string& id, caf::actor reply_to) {
   std::lock_guard lock{s.mu};
   auto it = s.containers.find(id);
   if (it == s.containers.end()) {
-    caf::anon_send(reply_to, fail(id, runtime_op::start, not_found(id)));
+    caf::anon_send(reply_to, reply_failed(id, runtime_op::start, no_such_container(id)));
     return;
   }
   auto& c = it->second;
   if (!c.fail_start.empty()) {
     c.start_failed = true;
-    caf::anon_send(reply_to, fail(id, runtime_op::start, StartFailed{id, c.fail_start}));
+    caf::anon_send(reply_to, reply_failed(id, runtime_op::start, StartFailed{id, c.fail_start}));
     return;
   }
   if (c.ph != phase::created) {
     // A container starts once; a restart is remove and create.
-    caf::anon_send(reply_to,
-                   fail(id, runtime_op::start, StartFailed{id, "container was started already"}));
+    caf::anon_send(reply_to, reply_failed(id, runtime_op::start,
+                                          StartFailed{id, "container was started already"}));
     return;
   }
   c.exit_to = std::move(reply_to);
@@ -146,7 +135,7 @@ void sim_runtime::stop(const std::string& id, duration grace, int signal, caf::a
   std::lock_guard lock{s.mu};
   auto it = s.containers.find(id);
   if (it == s.containers.end()) {
-    caf::anon_send(reply_to, fail(id, runtime_op::stop, not_found(id)));
+    caf::anon_send(reply_to, reply_failed(id, runtime_op::stop, no_such_container(id)));
     return;
   }
   auto& c = it->second;
@@ -158,8 +147,8 @@ void sim_runtime::stop(const std::string& id, duration grace, int signal, caf::a
   case phase::starting:
     // The start never completed, so it fails, and no exit is reported for a process that
     // never ran.
-    caf::anon_send(c.exit_to,
-                   fail(id, runtime_op::start, StartFailed{id, "stopped before it was running"}));
+    caf::anon_send(c.exit_to, reply_failed(id, runtime_op::start,
+                                           StartFailed{id, "stopped before it was running"}));
     c.ph = phase::exited;
     c.exit_code = 128 + signal;
     c.signal = static_cast<uint8_t>(signal);
@@ -184,7 +173,7 @@ void sim_runtime::stop(const std::string& id, duration grace, int signal, caf::a
     exit_now(id, c, kill_code, SIGKILL);
     break;
   }
-  caf::anon_send(reply_to, ok(id, runtime_op::stop));
+  caf::anon_send(reply_to, reply_ok(id, runtime_op::stop));
 }
 
 void sim_runtime::remove(const std::string& id, caf::actor reply_to) {
@@ -195,18 +184,18 @@ void sim_runtime::remove(const std::string& id, caf::actor reply_to) {
   std::lock_guard lock{s.mu};
   auto it = s.containers.find(id);
   if (it == s.containers.end()) {
-    caf::anon_send(reply_to, fail(id, runtime_op::remove, not_found(id)));
+    caf::anon_send(reply_to, reply_failed(id, runtime_op::remove, no_such_container(id)));
     return;
   }
   auto& c = it->second;
   // Every call gets its one answer, also when the container goes away under it.
   if (c.ph == phase::starting)
-    caf::anon_send(c.exit_to,
-                   fail(id, runtime_op::start, StartFailed{id, "removed before it was running"}));
+    caf::anon_send(c.exit_to, reply_failed(id, runtime_op::start,
+                                           StartFailed{id, "removed before it was running"}));
   else if (c.ph == phase::stopping)
-    caf::anon_send(c.stop_to, ok(id, runtime_op::stop));
+    caf::anon_send(c.stop_to, reply_ok(id, runtime_op::stop));
   removed = s.containers.extract(it);
-  caf::anon_send(reply_to, ok(id, runtime_op::remove));
+  caf::anon_send(reply_to, reply_ok(id, runtime_op::remove));
 }
 
 void sim_runtime::exec(const std::string& id, std::vector<std::string>, duration,
@@ -216,7 +205,7 @@ void sim_runtime::exec(const std::string& id, std::vector<std::string>, duration
   auto it = s.containers.find(id);
   // exec_result carries no error, so failures to exec at all are code -1 with the reason.
   if (it == s.containers.end()) {
-    caf::anon_send(reply_to, exec_result{id, -1, to_string(not_found(id)), false});
+    caf::anon_send(reply_to, exec_result{id, -1, to_string(no_such_container(id)), false});
     return;
   }
   const auto& c = it->second;
@@ -328,7 +317,7 @@ void sim_runtime::become_running(const std::string& id, sim_container& c,
   c.ph = phase::running;
   c.running_since = now;
   c.pid = next_pid_++;
-  caf::anon_send(c.exit_to, ok(id, runtime_op::start, c.pid));
+  caf::anon_send(c.exit_to, reply_ok(id, runtime_op::start, c.pid));
   if (!c.exit_after)
     return;
   if (*c.exit_after > duration::zero())
@@ -345,7 +334,7 @@ void sim_runtime::exit_now(const std::string& id, sim_container& c, int32_t code
     c.signal = static_cast<uint8_t>(signal);
   caf::anon_send(c.exit_to, container_exited{id, code, signal});
   if (was_stopping)
-    caf::anon_send(c.stop_to, ok(id, runtime_op::stop));
+    caf::anon_send(c.stop_to, reply_ok(id, runtime_op::stop));
 }
 
 void sim_runtime::schedule(sim_clock::time_point at, uint64_t gen, const std::string& id,
