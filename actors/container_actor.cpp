@@ -78,6 +78,16 @@ void fail(container_actor_t* self, AgentError error) {
   fail_child(self, st.ctx, std::move(error));
 }
 
+// A start that failed says why in the container's own words: its last 40 log lines.
+void with_log_tail(const container_actor_state& st, StartFailed& err) {
+  auto lines = st.cfg.rt->logs(st.cfg.spec.id, 40);
+  if (lines.empty())
+    return;
+  err.reason += "\n";
+  for (auto& line : lines)
+    err.reason += line + "\n";
+}
+
 void on_reply(container_actor_t* self, runtime_reply& reply) {
   auto& st = self->state;
   if (reply.id != st.cfg.spec.id || reply.op != st.in_flight)
@@ -88,6 +98,8 @@ void on_reply(container_actor_t* self, runtime_reply& reply) {
       finish(self, st.quit_reason);
       return;
     }
+    if (auto* start = std::get_if<StartFailed>(&reply.error))
+      with_log_tail(st, *start);
     fail(self, std::move(reply.error));
     return;
   }
