@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <cstring>
 #include <fcntl.h>
+#include <poll.h>
 #include <spawn.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -308,6 +310,116 @@ int reap_own_children(int timeout_ms) {
       return reaped;
     std::this_thread::sleep_for(std::chrono::milliseconds{1});
   }
+}
+
+namespace {
+volatile sig_atomic_t self_pid = 0;
+volatile sig_atomic_t guarded_pid = 0;
+
+extern "C" void forward_signal(int sig) {
+  if (guarded_pid > 0)
+    ::kill(static_cast<pid_t>(guarded_pid), sig);
+}
+} // namespace
+
+int guard_children() {
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+    return -1; // no guardian: run unguarded
+  pid_t pid = ::fork();
+  if (pid < 0)
+    return -1;
+  if (pid == 0) {
+    ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM); // the guardian gone: stop (and clean up) too
+    return -1;
+  }
+  guarded_pid = pid;
+  struct sigaction sa {};
+  sa.sa_handler = forward_signal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP})
+    ::sigaction(sig, &sa, nullptr);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  guarded_pid = 0;
+  // Nothing spawns any more: a few passes kill and reap whatever was left behind.
+  int left = 0;
+  for (int pass = 0; pass < 50; ++pass) {
+    left = kill_own_children();
+    reap_own_children(100);
+    if (left <= 0)
+      break;
+  }
+  if (left > 0)
+    return 3;
+  if (WIFEXITED(status))
+    return WEXITSTATUS(status);
+  return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+pid_t running_self() {
+  return static_cast<pid_t>(self_pid);
+}
+
+int run_self(const std::vector<std::string>& args, std::chrono::seconds limit, std::string& out) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0)
+    return -1;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  auto argv = c_strings(args);
+  pid_t pid = 0;
+  int rc = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(fds[1]);
+  if (rc != 0) {
+    ::close(fds[0]);
+    return -1;
+  }
+  self_pid = pid;
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  char buf[4096];
+  bool open = true;
+  while (open) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0)
+      break;
+    pollfd p{fds[0], POLLIN, 0};
+    int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
+    if (n <= 0)
+      continue;
+    auto got = ::read(fds[0], buf, sizeof buf);
+    if (got > 0)
+      out.append(buf, static_cast<std::size_t>(got));
+    else if (got == 0 || errno != EINTR)
+      open = false;
+  }
+  ::close(fds[0]);
+  int status = 0;
+  bool reaped = false;
+  if (open) { // out of time: ask (its handler kills its children), then force
+    ::kill(pid, SIGTERM);
+    for (int i = 0; i < 50 && !reaped; ++i) {
+      reaped = ::waitpid(pid, &status, WNOHANG) == pid;
+      if (!reaped)
+        std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    }
+    if (!reaped)
+      ::kill(pid, SIGKILL);
+  }
+  // Its stdout closed when it exited, or it was killed above: this wait is short.
+  while (!reaped) {
+    pid_t r = ::waitpid(pid, &status, 0);
+    reaped = r == pid || (r < 0 && errno != EINTR);
+  }
+  self_pid = 0;
+  if (open || !WIFEXITED(status))
+    return -1;
+  return WEXITSTATUS(status);
 }
 
 } // namespace nv::bench

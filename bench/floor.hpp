@@ -13,6 +13,8 @@
 // signal handlers of the benchmark call it too.
 #pragma once
 
+#include <chrono>
+#include <csignal>
 #include <cstddef>
 #include <string>
 #include <sys/types.h>
@@ -69,5 +71,21 @@ int count_own_children();
 
 // Reaps every child of this process, waiting at most `timeout_ms`; returns how many it reaped.
 int reap_own_children(int timeout_ms);
+
+// Call first thing in main(), while the process has one thread. Forks: the parent becomes a
+// guardian (a child subreaper that forwards SIGINT, SIGTERM and SIGHUP) and returns the exit
+// code to leave with once the child is gone and every process left behind (reparented to it) is
+// SIGKILLed and reaped; the child returns -1 and runs the benchmark. Whatever way the benchmark
+// ends, even while it is still spawning, nothing it started keeps running.
+int guard_children();
+
+// Runs an executable (args[0], e.g. /proc/self/exe) with `args`, its stdout captured into `out`;
+// waits at most `limit`, then sends SIGTERM (so that it can kill its own children), then
+// SIGKILL. Returns its exit code, or -1 when it did not exit normally or could not be run.
+int run_self(const std::vector<std::string>& args, std::chrono::seconds limit, std::string& out);
+
+// The pid of the process run_self is running, 0 when none; for signal handlers, which should
+// SIGTERM it before they SIGKILL this process's children.
+pid_t running_self();
 
 } // namespace nv::bench
