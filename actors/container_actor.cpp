@@ -29,25 +29,25 @@ void call(container_actor_t* self, runtime_op op) {
   st.busy = true;
   st.in_flight = op;
   auto me = caf::actor_cast<caf::actor>(self);
-  auto& spec = st.cfg.spec;
+  auto& spec = st.cfg->spec;
   switch (op) {
   case runtime_op::pull:
-    st.cfg.rt->pull(spec, me);
+    st.cfg->rt->pull(spec, me);
     break;
   case runtime_op::create:
     set_state(self, lifecycle::creating);
-    st.cfg.rt->create(spec, me);
+    st.cfg->rt->create(spec, me);
     break;
   case runtime_op::start:
     set_state(self, lifecycle::starting);
-    st.cfg.rt->start(spec.id, me);
+    st.cfg->rt->start(spec.id, me);
     break;
   case runtime_op::stop:
     set_state(self, lifecycle::stopping);
-    st.cfg.rt->stop(spec.id, st.cfg.stop_grace, spec.stop_signal, me);
+    st.cfg->rt->stop(spec.id, st.cfg->stop_grace, spec.stop_signal, me);
     break;
   case runtime_op::remove:
-    st.cfg.rt->remove(spec.id, me);
+    st.cfg->rt->remove(spec.id, me);
     break;
   }
 }
@@ -56,7 +56,7 @@ void call(container_actor_t* self, runtime_op op) {
 void finish(container_actor_t* self, caf::error reason) {
   auto& st = self->state;
   if (st.created)
-    st.cfg.rt->remove(st.cfg.spec.id, caf::actor{});
+    st.cfg->rt->remove(st.cfg->spec.id, caf::actor{});
   set_state(self, reason ? lifecycle::stopped : lifecycle::completed);
   self->quit(std::move(reason));
 }
@@ -73,14 +73,14 @@ void fail(container_actor_t* self, AgentError error) {
   stop_probe(self);
   spdlog::warn("[{}] {}", st.ctx.path, to_string(error));
   if (st.created)
-    st.cfg.rt->remove(st.cfg.spec.id, caf::actor{});
+    st.cfg->rt->remove(st.cfg->spec.id, caf::actor{});
   set_state(self, lifecycle::failed);
   fail_child(self, st.ctx, std::move(error));
 }
 
 // A start that failed says why in the container's own words: its last 40 log lines.
 void with_log_tail(const container_actor_state& st, StartFailed& err) {
-  auto lines = st.cfg.rt->logs(st.cfg.spec.id, 40);
+  auto lines = st.cfg->rt->logs(st.cfg->spec.id, 40);
   if (lines.empty())
     return;
   err.reason += "\n";
@@ -90,7 +90,7 @@ void with_log_tail(const container_actor_state& st, StartFailed& err) {
 
 void on_reply(container_actor_t* self, runtime_reply& reply) {
   auto& st = self->state;
-  if (reply.id != st.cfg.spec.id || reply.op != st.in_flight)
+  if (reply.id != st.cfg->spec.id || reply.op != st.in_flight)
     return;
   st.busy = false;
   if (!reply.ok) {
@@ -122,9 +122,9 @@ void on_reply(container_actor_t* self, runtime_reply& reply) {
     if (st.stop_requested)
       return call(self, runtime_op::stop);
     set_state(self, lifecycle::running);
-    if (st.cfg.health)
-      st.probe = self->spawn(probe_actor, probe_context(st.ctx, self->address()), *st.cfg.health);
-    else if (!st.cfg.job)
+    if (st.cfg->health)
+      st.probe = self->spawn(probe_actor, probe_context(st.ctx, self->address()), *st.cfg->health);
+    else if (!st.cfg->job)
       set_state(self, lifecycle::healthy); // a job counts only once it has completed
     return;
   case runtime_op::stop:
@@ -141,14 +141,14 @@ void on_reply(container_actor_t* self, runtime_reply& reply) {
 
 void on_exited(container_actor_t* self, container_exited& ev) {
   auto& st = self->state;
-  if (ev.id != st.cfg.spec.id || st.stop_requested || st.stopping_for)
+  if (ev.id != st.cfg->spec.id || st.stop_requested || st.stopping_for)
     return; // a stop we asked for: its reply follows
   st.started = false;
-  if (st.cfg.job && ev.code == 0) {
+  if (st.cfg->job && ev.code == 0) {
     finish(self, caf::error{});
     return;
   }
-  fail(self, UnexpectedExit{st.cfg.spec.id, ev.code});
+  fail(self, UnexpectedExit{st.cfg->spec.id, ev.code});
 }
 
 // The probe gave up (HealthCheckFailed): stop the container (grace, then kill), then fail.
@@ -186,7 +186,8 @@ void on_stop_request(container_actor_t* self, caf::exit_msg& msg) {
 
 } // namespace
 
-caf::behavior container_actor(container_actor_t* self, child_context ctx, container_config cfg) {
+caf::behavior container_actor(container_actor_t* self, child_context ctx,
+                              std::shared_ptr<const container_config> cfg) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.cfg = std::move(cfg);
@@ -218,8 +219,9 @@ child_spec container_child(container_config cfg) {
   spec.shutdown.grace = cfg.stop_grace + stop_margin;
   spec.kind = child_kind::worker;
   spec.reports_state = true;
-  spec.start = [cfg = std::move(cfg)](caf::local_actor* self, const child_context& ctx) {
-    return self->spawn(container_actor, ctx, cfg);
+  spec.start = [shared = std::make_shared<const container_config>(std::move(cfg))](
+                   caf::local_actor* self, const child_context& ctx) {
+    return self->spawn(container_actor, ctx, shared);
   };
   return spec;
 }

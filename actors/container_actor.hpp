@@ -3,6 +3,8 @@
 // (signal, grace, kill) when its supervisor asks it to stop.
 #pragma once
 
+#include <memory>
+
 #include <caf/stateful_actor.hpp>
 
 #include "actors/probe_actor.hpp"
@@ -25,7 +27,8 @@ struct container_config {
 
 struct container_actor_state {
   child_context ctx;
-  container_config cfg;
+  // Shared with the child spec that restarts it: one copy per replica, however often it restarts.
+  std::shared_ptr<const container_config> cfg;
   lifecycle state = lifecycle::pending;
   bool stop_requested = false;
   caf::error quit_reason; // the reason the parent asked us to exit with
@@ -47,7 +50,8 @@ struct container_actor_state {
 
 using container_actor_t = caf::stateful_actor<container_actor_state>;
 
-caf::behavior container_actor(container_actor_t* self, child_context ctx, container_config cfg);
+caf::behavior container_actor(container_actor_t* self, child_context ctx,
+                              std::shared_ptr<const container_config> cfg);
 
 // The child spec of a replica: a permanent (service) or transient (job) worker whose
 // shutdown grace covers the container's own stop grace.

@@ -44,12 +44,12 @@ void publish(service_actor_t* self) {
 void start_replicas(service_actor_t* self) {
   auto& st = self->state;
   st.replicas_started = true;
-  for (auto& cfg : st.plan.replicas) {
+  for (auto& cfg : st.plan->replicas) {
     st.isolated.push_back(false);
     st.roles.push_back(child_role::replica);
     supervisor_add_child(self, st.sup, container_child(cfg));
   }
-  if (st.plan.replicas.empty())
+  if (st.plan->replicas.empty())
     supervisor_set_state(self, st.sup, lifecycle::healthy);
   else
     publish(self);
@@ -66,12 +66,12 @@ void run_init_step(service_actor_t* self, std::size_t k) {
   st.init_children.push_back(st.sup.children.size());
   st.roles.push_back(child_role::init);
   st.isolated.push_back(false);
-  supervisor_add_child(self, st.sup, init_step_child(st.plan.init[k]));
+  supervisor_add_child(self, st.sup, init_step_child(st.plan->init[k]));
 }
 
 void after_waits(service_actor_t* self) {
   auto& st = self->state;
-  if (st.plan.init.empty()) {
+  if (st.plan->init.empty()) {
     start_replicas(self);
     return;
   }
@@ -99,7 +99,7 @@ void on_child_state(service_actor_t* self, std::size_t i, lifecycle, lifecycle t
   if (st.roles[i] == child_role::init) {
     auto k = static_cast<std::size_t>(
         std::find(st.init_children.begin(), st.init_children.end(), i) - st.init_children.begin());
-    if (k + 1 < st.plan.init.size())
+    if (k + 1 < st.plan->init.size())
       run_init_step(self, k + 1);
     else
       start_replicas(self);
@@ -108,7 +108,7 @@ void on_child_state(service_actor_t* self, std::size_t i, lifecycle, lifecycle t
 
 void on_init_failure(service_actor_t* self, failure& report) {
   auto& st = self->state;
-  auto delay = init_retry_delay(st.plan.on_init_failure, ++st.init_failures);
+  auto delay = init_retry_delay(st.plan->on_init_failure, ++st.init_failures);
   if (!delay) {
     supervisor_give_up(self, st.sup, report);
     return;
@@ -129,7 +129,7 @@ bool on_child_failure(service_actor_t* self, std::size_t i, failure& report) {
     on_init_failure(self, report);
     return true;
   }
-  switch (st.plan.on_panic) {
+  switch (st.plan->on_panic) {
   case panic_action::restart:
     return false;
   case panic_action::shutdown:
@@ -174,20 +174,20 @@ lifecycle service_state_of(const std::vector<lifecycle>& replicas, std::size_t i
   return out;
 }
 
-caf::behavior service_actor(service_actor_t* self, child_context ctx, service_plan plan,
-                            caf::actor_addr broker) {
+caf::behavior service_actor(service_actor_t* self, child_context ctx,
+                            std::shared_ptr<const service_plan> plan, caf::actor_addr broker) {
   auto& st = self->state;
   st.plan = std::move(plan);
   supervisor_config sc;
   sc.path = ctx.path;
   sc.parent = ctx.parent;
   sc.parent_path = parent_path_of(ctx.path);
-  sc.flags = st.plan.flags;
+  sc.flags = st.plan->flags;
   sc.flags.parallel_stop = true; // replicas stop in parallel
   sc.trace = ctx.trace;
   sc.own_state_is_running = false;
-  for (auto& dep : st.plan.depends)
-    sc.children.push_back(dependency_wait_child(st.plan.name, dep, broker));
+  for (auto& dep : st.plan->depends)
+    sc.children.push_back(dependency_wait_child(st.plan->name, dep, broker));
   st.waits = sc.children.size();
   st.isolated.assign(st.waits, false);
   st.roles.assign(st.waits, child_role::wait);
@@ -222,8 +222,8 @@ child_spec service_child(service_plan plan, caf::actor_addr broker) {
   for (auto& r : plan.replicas)
     grace = std::max(grace, r.stop_grace);
   spec.shutdown.grace = grace + std::chrono::seconds{10};
-  spec.start = [plan = std::move(plan), broker = std::move(broker)](caf::local_actor* self,
-                                                                    const child_context& ctx) {
+  spec.start = [plan = std::make_shared<const service_plan>(std::move(plan)),
+                broker = std::move(broker)](caf::local_actor* self, const child_context& ctx) {
     return self->spawn(service_actor, ctx, plan, broker);
   };
   return spec;

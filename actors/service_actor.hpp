@@ -14,9 +14,9 @@ enum class child_role : uint8_t { wait, init, replica };
 
 struct service_state {
   supervisor_state sup;
-  service_plan plan;
-  std::vector<child_role> roles; // per child index
-  std::size_t waits = 0;         // children [0, waits) are dependency waits
+  std::shared_ptr<const service_plan> plan; // shared with the child spec that restarts it
+  std::vector<child_role> roles;            // per child index
+  std::size_t waits = 0;                    // children [0, waits) are dependency waits
   std::size_t waits_done = 0;
   std::vector<std::size_t> init_children; // child index of each init step started so far
   uint32_t init_failures = 0;             // failed runs of the init sequence
@@ -28,8 +28,8 @@ struct service_state {
 using service_actor_t = caf::stateful_actor<service_state>;
 
 // `broker`: the deployment, which publishes the states of the services waited for.
-caf::behavior service_actor(service_actor_t* self, child_context ctx, service_plan plan,
-                            caf::actor_addr broker);
+caf::behavior service_actor(service_actor_t* self, child_context ctx,
+                            std::shared_ptr<const service_plan> plan, caf::actor_addr broker);
 
 child_spec service_child(service_plan plan, caf::actor_addr broker);
 

@@ -131,8 +131,13 @@ void process_runtime::create(const container_spec& spec, caf::actor reply_to) {
                                                       "command.entrypoint"}));
     return;
   }
-  auto how = std::make_shared<const launch>(
-      launch{spec.command, child_environment(spec, environ), spec.workdir});
+  container_spec env_source;
+  env_source.deployment = spec.deployment;
+  env_source.service = spec.service;
+  env_source.replica = spec.replica;
+  env_source.env = spec.env;
+  auto how =
+      std::make_shared<const launch>(launch{spec.command, std::move(env_source), spec.workdir});
   std::lock_guard lock{mu_};
   auto [it, inserted] = containers_.try_emplace(
       spec.id, container{.how = std::move(how), .log = log_ring{options_.log_lines}});
@@ -361,7 +366,8 @@ void process_runtime::run_start(const command& cmd) {
   }
   spawn_outcome spawned;
   if (error.empty()) {
-    spawned = spawn_child({how->argv, how->env, how->workdir, dev_null_.get()});
+    auto env = child_environment(how->env_source, environ);
+    spawned = spawn_child({how->argv, env, how->workdir, dev_null_.get()});
     error = std::move(spawned.error);
   }
   auto& proc = spawned.child;
@@ -438,7 +444,8 @@ void process_runtime::run_exec(command& cmd) {
     }
     how = it->second.how;
   }
-  auto spawned = spawn_child({cmd.argv, how->env, how->workdir, dev_null_.get()});
+  auto env = child_environment(how->env_source, environ);
+  auto spawned = spawn_child({cmd.argv, env, how->workdir, dev_null_.get()});
   if (!spawned.error.empty()) {
     caf::anon_send(cmd.reply_to, exec_result{cmd.id, -1, std::move(spawned.error), false});
     return;

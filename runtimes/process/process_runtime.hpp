@@ -92,7 +92,10 @@ private:
   // that it spawns without holding the lock.
   struct launch {
     std::vector<std::string> argv;
-    std::vector<std::string> env;
+    // What the environment is made from (deployment, service, replica, the spec's env). The
+    // full environment, the daemon's own included, is built at each spawn and dropped after:
+    // kept per container it would cost kilobytes each.
+    container_spec env_source;
     std::string workdir;
   };
 
