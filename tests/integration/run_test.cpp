@@ -125,8 +125,12 @@ protected:
   std::vector<nlohmann::json> trace() const {
     std::vector<nlohmann::json> events;
     std::ifstream in{trace_path()};
-    for (std::string line; std::getline(in, line);)
-      events.push_back(nlohmann::json::parse(line));
+    for (std::string line; std::getline(in, line);) {
+      // A run still writing may have its last line half written: skip it.
+      auto event = nlohmann::json::parse(line, nullptr, false);
+      if (!event.is_discarded())
+        events.push_back(std::move(event));
+    }
     return events;
   }
   // The pids every replica ever ran with, from the trace's state events.
@@ -357,9 +361,14 @@ services:
   for (int i = 0; i < 100 && first("/mixed/web", "state", "healthy") == 0; ++i)
     nv.pump(100ms);
   EXPECT_NE(first("/mixed/web", "state", "healthy"), 0u) << "the other service runs";
+  // The trace is written behind the run's own output: wait for it too.
   bool routed = false;
-  for (auto& e : trace())
-    routed |= e["event"] == "route" && e["service"] == "iis" && e["peer"].is_null();
+  for (int i = 0; i < 100 && !routed; ++i) {
+    for (auto& e : trace())
+      routed |= e["event"] == "route" && e["service"] == "iis" && e["peer"].is_null();
+    if (!routed)
+      nv.pump(100ms);
+  }
   EXPECT_TRUE(routed);
   kill(nv.pid, SIGTERM);
   EXPECT_EQ(nv.wait_exit(), 0);
@@ -476,13 +485,14 @@ services:
   ASSERT_TRUE(nv.wait_for_stdout("deployment failed")) << nv.stdout_text << nv.stderr_text;
   EXPECT_NE(nv.stdout_text.find("Init action failed for 'migrate'"), std::string::npos)
       << nv.stdout_text;
+  kill(nv.pid, SIGTERM);
+  EXPECT_EQ(nv.wait_exit(), 0);
+  // Read once the run has exited: the trace is complete then.
   int runs = 0;
   for (auto& e : trace())
     runs += e["event"] == "spawn" && e["actor"] == "/inits/api/init:migrate";
   EXPECT_EQ(runs, 4) << "on_init_failure restart: the first run and 3 retries";
   EXPECT_EQ(first("/inits/api/api-rep-1", "spawn"), 0u) << "no replica starts";
-  kill(nv.pid, SIGTERM);
-  EXPECT_EQ(nv.wait_exit(), 0);
 }
 
 TEST_F(Run, ValidateRejectsABadSpecWithFieldPaths) {
