@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <netinet/in.h>
 #include <poll.h>
 #include <set>
@@ -493,6 +494,42 @@ services:
     runs += e["event"] == "spawn" && e["actor"] == "/inits/api/init:migrate";
   EXPECT_EQ(runs, 4) << "on_init_failure restart: the first run and 3 retries";
   EXPECT_EQ(first("/inits/api/api-rep-1", "spawn"), 0u) << "no replica starts";
+}
+
+TEST_F(Run, EnvReadsTheDaemonsVariablesAndTheLogDirKeepsTheOutput) {
+  setenv("NV_RUN_TEST_SECRET", "s3cret", 1);
+  auto logs = dir / "logs";
+  auto spec = write_spec(R"(version: v1
+deployment: envs
+services:
+  app:
+    rtype: job
+    image: {name: local/test}
+    command: {entrypoint: ["sh", "-c", "echo secret=$SECRET replica=$NODEVISOR_REPLICA"]}
+    env: {SECRET: "$E:NV_RUN_TEST_SECRET"}
+)");
+  nodevisor_process nv{{"run", spec, "--until", "healthy", "--log-dir", logs.string()}};
+  ASSERT_EQ(nv.wait_exit(), 0) << nv.stderr_text;
+  std::ifstream in{logs / "app-rep-1.log"};
+  std::string text{std::istreambuf_iterator<char>{in}, {}};
+  EXPECT_NE(text.find("secret=s3cret replica=1"), std::string::npos) << text;
+}
+
+TEST_F(Run, AMissingDaemonVariableStopsRunBeforeAnythingStarts) {
+  unsetenv("NV_RUN_TEST_UNSET");
+  auto spec = write_spec(R"(version: v1
+deployment: envs
+services:
+  app:
+    image: {name: local/test}
+    command: {entrypoint: ["sleep", "300"]}
+    env: {TOKEN: "$E:NV_RUN_TEST_UNSET"}
+)");
+  nodevisor_process nv{{"run", spec, "--trace", trace_path()}};
+  EXPECT_EQ(nv.wait_exit(), 2);
+  EXPECT_NE(nv.stderr_text.find("services.app.env"), std::string::npos) << nv.stderr_text;
+  EXPECT_NE(nv.stderr_text.find("NV_RUN_TEST_UNSET"), std::string::npos);
+  EXPECT_TRUE(pids().empty()) << "nothing started";
 }
 
 TEST_F(Run, ValidateRejectsABadSpecWithFieldPaths) {
