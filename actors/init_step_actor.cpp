@@ -128,13 +128,8 @@ caf::behavior init_step_actor(init_step_actor_t* self, child_context ctx, init_s
   st.ctx = std::move(ctx);
   st.cfg = std::move(cfg);
   // Without its parent nobody would hear from it, and its command would run on unwatched.
-  auto parent = caf::actor_cast<caf::actor>(st.ctx.parent);
-  if (!parent) {
-    self->quit();
+  if (!exit_with_parent(self, st.ctx))
     return {};
-  }
-  self->monitor(parent);
-  self->set_down_handler([self](caf::down_msg&) { self->quit(); });
   self->delayed_send(self, st.cfg.timeout, deadline_atom::value);
   begin_attempt(self);
   return {

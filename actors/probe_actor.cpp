@@ -97,13 +97,8 @@ caf::behavior probe_actor(probe_actor_t* self, child_context ctx, probe_config c
   st.ctx = std::move(ctx);
   st.cfg = std::move(cfg);
   // Without its parent nobody would hear from it, and its timers would keep it alive.
-  auto parent = caf::actor_cast<caf::actor>(st.ctx.parent);
-  if (!parent) {
-    self->quit();
+  if (!exit_with_parent(self, st.ctx))
     return {};
-  }
-  self->monitor(parent);
-  self->set_down_handler([self](caf::down_msg&) { self->quit(); });
   self->delayed_send(self, st.cfg.start_grace, check_atom::value);
   return {
       [self](check_atom) { start_check(self); },

@@ -544,6 +544,17 @@ caf::behavior supervisor_actor(supervisor_actor_t* self, supervisor_config cfg) 
   return supervisor_init(self, self->state, std::move(cfg));
 }
 
+bool exit_with_parent(caf::event_based_actor* self, const child_context& ctx) {
+  auto parent = caf::actor_cast<caf::actor>(ctx.parent);
+  if (!parent) {
+    self->quit();
+    return false;
+  }
+  self->monitor(parent);
+  self->set_down_handler([self](caf::down_msg&) { self->quit(); });
+  return true;
+}
+
 void fail_child(caf::event_based_actor* self, const child_context& ctx, AgentError error,
                 uint32_t attempt, uint64_t cause) {
   auto seq = trace::failure(ctx.trace, ctx.path, error, attempt, cause);

@@ -161,6 +161,10 @@ void supervisor_give_up(caf::event_based_actor* self, supervisor_state& st, fail
 // The plain supervisor actor.
 caf::behavior supervisor_actor(supervisor_actor_t* self, supervisor_config cfg);
 
+// For children that must not outlive their parent (probes, init steps): monitors the parent
+// and exits when it goes. False, and the child already exiting, when the parent is gone.
+bool exit_with_parent(caf::event_based_actor* self, const child_context& ctx);
+
 // For children: report `error` to the parent as a failure and exit. Emits the failure event.
 void fail_child(caf::event_based_actor* self, const child_context& ctx, AgentError error,
                 uint32_t attempt = 0, uint64_t cause = 0);
