@@ -52,11 +52,19 @@ void call(container_actor_t* self, runtime_op op) {
   }
 }
 
-// Leaves the runtime clean (fire and forget: nobody waits for the answer), then exits.
+// Fire and forget: nobody waits for the answer. Once only: the id may be reused by the
+// replacement replica right after.
+void remove_container(container_actor_state& st) {
+  if (!st.created)
+    return;
+  st.created = false;
+  st.cfg->rt->remove(st.cfg->spec.id, caf::actor{});
+}
+
+// Leaves the runtime clean, then exits.
 void finish(container_actor_t* self, caf::error reason) {
   auto& st = self->state;
-  if (st.created)
-    st.cfg->rt->remove(st.cfg->spec.id, caf::actor{});
+  remove_container(st);
   set_state(self, reason ? lifecycle::stopped : lifecycle::completed);
   self->quit(std::move(reason));
 }
@@ -72,8 +80,7 @@ void fail(container_actor_t* self, AgentError error) {
   auto& st = self->state;
   stop_probe(self);
   spdlog::warn("[{}] {}", st.ctx.path, to_string(error));
-  if (st.created)
-    st.cfg->rt->remove(st.cfg->spec.id, caf::actor{});
+  remove_container(st);
   set_state(self, lifecycle::failed);
   fail_child(self, st.ctx, std::move(error));
 }
@@ -210,6 +217,10 @@ caf::behavior container_actor(container_actor_t* self, child_context ctx,
 container_actor_state::~container_actor_state() {
   if (probe)
     caf::anon_send_exit(probe, caf::exit_reason::kill);
+  // Killed (its supervisor's deadline passed, or its supervisor died) before it could stop its
+  // container: remove kills it, so no process outlives the actor that owns it.
+  if (created && cfg)
+    cfg->rt->remove(cfg->spec.id, caf::actor{});
 }
 
 child_spec container_child(container_config cfg) {
