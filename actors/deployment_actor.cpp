@@ -100,11 +100,15 @@ child_spec deployment_child(deployment_plan plan) {
   spec.id = plan.name;
   spec.kind = child_kind::supervisor;
   spec.reports_state = true;
-  // Services stop one after another: the sum of their graces.
+  // Services stop one after another, each its replicas in parallel: the sum over services of
+  // their longest replica grace.
   duration grace{std::chrono::seconds{10}};
-  for (auto& s : plan.services)
+  for (auto& s : plan.services) {
+    duration longest{0};
     for (auto& r : s.replicas)
-      grace += r.stop_grace;
+      longest = std::max(longest, r.stop_grace);
+    grace += longest + std::chrono::seconds{10};
+  }
   spec.shutdown.grace = grace;
   spec.start = [plan = std::move(plan)](caf::local_actor* self, const child_context& ctx) {
     return self->spawn(deployment_actor, ctx, plan);

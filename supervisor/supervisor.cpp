@@ -23,16 +23,16 @@ struct exit_outcome {
   failure report; // abnormal: the child's own failure, or one made from its exit reason
 };
 
-const char* to_cstr(exit_kind k) {
+exit_event::reason_kind traced(exit_kind k) {
   switch (k) {
   case exit_kind::normal:
-    return "normal";
+    return exit_event::reason_kind::normal;
   case exit_kind::shutdown:
-    return "shutdown";
+    return exit_event::reason_kind::shutdown;
   case exit_kind::abnormal:
-    return "failure";
+    return exit_event::reason_kind::failure;
   }
-  return "failure";
+  return exit_event::reason_kind::failure;
 }
 
 template <class Stamps>
@@ -323,7 +323,7 @@ void handle_exit(caf::event_based_actor* self, supervisor_state& st, std::size_t
   restart(self, st, i, std::move(outcome.report));
 }
 
-exit_outcome classify(const supervisor_state& st, child_record& rec, const caf::error& reason) {
+exit_outcome classify(child_record& rec, const caf::error& reason) {
   if (rec.pending) {
     exit_outcome out{exit_kind::abnormal, std::move(*rec.pending)};
     rec.pending.reset();
@@ -334,7 +334,6 @@ exit_outcome classify(const supervisor_state& st, child_record& rec, const caf::
   if (reason == caf::exit_reason::user_shutdown)
     return {exit_kind::shutdown, {}};
   auto text = "actor '" + rec.spec.id + "' exited with " + caf::to_string(reason);
-  (void)st;
   return {exit_kind::abnormal, failure{rec.path, Internal{text}, rec.restarts, now_us(), 0}};
 }
 
@@ -350,21 +349,22 @@ void on_down(caf::event_based_actor* self, supervisor_state& st, caf::down_msg& 
     rec.stopping = false;
     if (rec.pending) {
       // It failed while we were stopping it: keep the record in the trace, do not act on it.
-      trace::exit(st.trace, rec.path, "failure", &rec.pending->error, rec.pending->cause);
+      trace::exit(st.trace, rec.path, exit_event::reason_kind::failure, &rec.pending->error,
+                  rec.pending->cause);
       rec.pending.reset();
     } else {
-      trace::exit(st.trace, rec.path, "shutdown", nullptr);
+      trace::exit(st.trace, rec.path, exit_event::reason_kind::shutdown, nullptr);
     }
     set_child_state(st, i, lifecycle::stopped);
     advance_stop(self, st);
     return;
   }
-  auto outcome = classify(st, rec, dm.reason);
+  auto outcome = classify(rec, dm.reason);
   if (outcome.kind == exit_kind::abnormal && outcome.report.cause == 0)
     outcome.report.cause =
         trace::failure(st.trace, outcome.report.path, outcome.report.error, outcome.report.attempt);
   outcome.report.cause = trace::exit(
-      st.trace, rec.path, to_cstr(outcome.kind),
+      st.trace, rec.path, traced(outcome.kind),
       outcome.kind == exit_kind::abnormal ? &outcome.report.error : nullptr, outcome.report.cause);
   if (rec.routed) {
     set_child_state(st, i, lifecycle::failed, outcome.report.cause);

@@ -1,7 +1,5 @@
 #include "trace/emit.hpp"
 
-#include <cstring>
-
 #include "trace/trace_sink.hpp"
 
 namespace nv::trace {
@@ -21,15 +19,11 @@ uint64_t spawn(trace_sink* sink, const std::string& actor, const std::string& pa
   return put(sink, actor, cause, spawn_event{parent});
 }
 
-uint64_t exit(trace_sink* sink, const std::string& actor, const char* reason,
+uint64_t exit(trace_sink* sink, const std::string& actor, exit_event::reason_kind reason,
               const AgentError* error, uint64_t cause) {
   if (!sink)
     return 0;
-  exit_event ev;
-  if (std::strcmp(reason, "failure") == 0)
-    ev.reason = exit_event::reason_kind::failure;
-  else if (std::strcmp(reason, "shutdown") == 0)
-    ev.reason = exit_event::reason_kind::shutdown;
+  exit_event ev{reason, std::nullopt};
   if (error)
     ev.error = *error;
   return put(sink, actor, cause, std::move(ev));

@@ -18,8 +18,8 @@ namespace trace {
 
 uint64_t spawn(trace_sink* sink, const std::string& actor, const std::string& parent,
                uint64_t cause = 0);
-// reason: normal | shutdown | failure; error only when it failed.
-uint64_t exit(trace_sink* sink, const std::string& actor, const char* reason,
+// error only when it failed.
+uint64_t exit(trace_sink* sink, const std::string& actor, exit_event::reason_kind reason,
               const AgentError* error, uint64_t cause = 0);
 uint64_t state(trace_sink* sink, const std::string& actor, lifecycle from, lifecycle to,
                uint64_t cause = 0, int32_t pid = 0);
