@@ -70,12 +70,19 @@ struct dropped_event {
   uint64_t count = 0;
 };
 
+// Message tracing (--trace-messages): one event when an actor sends a message to another and
+// one when the receiver takes it. `msg` is the message type, `summary` a short rendering of its
+// content (the child's path, the error's kind) for a reader, not a full dump.
 struct send_event {
+  std::string to; // path of the receiver
   std::string msg;
+  std::string summary;
 };
 
 struct recv_event {
+  std::string from; // path of the sender
   std::string msg;
+  std::string summary;
 };
 
 // The alternatives are in trace_kind order, so the variant index is the kind.

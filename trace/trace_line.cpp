@@ -192,11 +192,15 @@ void put_fields(std::string& out, const dropped_event& e) {
 }
 
 void put_fields(std::string& out, const send_event& e) {
+  put_string(out, "to", e.to);
   put_string(out, "msg", e.msg);
+  put_string(out, "summary", e.summary);
 }
 
 void put_fields(std::string& out, const recv_event& e) {
+  put_string(out, "from", e.from);
   put_string(out, "msg", e.msg);
+  put_string(out, "summary", e.summary);
 }
 
 } // namespace

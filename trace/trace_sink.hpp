@@ -47,6 +47,11 @@ public:
 
   uint64_t dropped_total() const;
 
+  // Message tracing (--trace-messages): when on, actors also emit a send/recv pair for every
+  // message between them. Set it before the first actor starts; actors read it without a lock.
+  void set_messages(bool on) { messages_ = on; }
+  bool messages() const { return messages_; }
+
 private:
   struct entry {
     uint64_t seq;
@@ -62,6 +67,7 @@ private:
   // At least 1: with 0 every event would be dropped, and with nothing ever queued the dropped
   // record would never be written.
   const std::size_t capacity_;
+  bool messages_ = false;
 
   mutable std::mutex mu_;
   std::condition_variable work_cv_;    // the queue became non-empty, or stopping_

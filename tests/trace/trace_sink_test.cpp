@@ -105,8 +105,8 @@ TEST(TraceSink, WritesEveryKindAsOneJsonLine) {
              wait_event{"db", "healthy", wait_event::outcome_kind::timeout_warn}});
   sink.emit({"/_peers", 0, route_event{"gpu", "windows", std::nullopt}});
   sink.emit({"/_peers", 0, route_event{"gpu", "windows", "n2"}});
-  sink.emit({api, 0, send_event{"start"}});
-  sink.emit({api, 0, recv_event{"ok"}});
+  sink.emit({"/web-stack/api", 0, send_event{api, "restart", "api-rep-1"}});
+  sink.emit({api, 0, recv_event{"/web-stack/api", "restart", "api-rep-1"}});
   sink.flush();
   const int64_t after = now_us();
 
@@ -156,8 +156,16 @@ TEST(TraceSink, WritesEveryKindAsOneJsonLine) {
        {"service", "gpu"},
        {"required_os", "windows"},
        {"peer", "n2"}},
-      {{"event", "send"}, {"actor", api}, {"msg", "start"}},
-      {{"event", "recv"}, {"actor", api}, {"msg", "ok"}},
+      {{"event", "send"},
+       {"actor", "/web-stack/api"},
+       {"to", api},
+       {"msg", "restart"},
+       {"summary", "api-rep-1"}},
+      {{"event", "recv"},
+       {"actor", api},
+       {"from", "/web-stack/api"},
+       {"msg", "restart"},
+       {"summary", "api-rep-1"}},
   };
   ASSERT_EQ(lines.size(), expected.size());
   for (std::size_t i = 0; i < lines.size(); ++i) {
