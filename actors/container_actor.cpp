@@ -5,6 +5,7 @@
 
 #include "supervisor/supervisor.hpp"
 #include "trace/emit.hpp"
+#include "trace/message_trace.hpp"
 
 namespace nv {
 
@@ -13,15 +14,28 @@ namespace {
 // Time the container actor needs on top of the container's grace to kill and reap it.
 constexpr auto stop_margin = std::chrono::seconds{5};
 
-void set_state(container_actor_t* self, lifecycle to, uint64_t cause = 0) {
+// Where runtime replies and exits come from, for message tracing: the runtime is not an actor.
+const std::string runtime_path = "/_runtime";
+
+// Returns the state event's seq (or `cause` when nothing changed or tracing is off), for the
+// events that follow from this change to name.
+uint64_t set_state(container_actor_t* self, lifecycle to, uint64_t cause = 0) {
   auto& st = self->state;
   if (st.state == to)
-    return;
+    return cause;
   auto from = st.state;
   st.state = to;
-  trace::state(st.ctx.trace, st.ctx.path, from, to, cause, st.pid);
-  if (auto parent = caf::actor_cast<caf::actor>(st.ctx.parent))
-    self->send(parent, state_change{st.ctx.path, from, to});
+  auto seq = trace::state(st.ctx.trace, st.ctx.path, from, to, cause, st.pid);
+  if (auto parent = caf::actor_cast<caf::actor>(st.ctx.parent)) {
+    state_change change{st.ctx.path, from, to};
+    trace::sent_to_parent(st.ctx.trace, st.ctx.path, change, seq);
+    self->send(parent, std::move(change));
+  }
+  return seq ? seq : cause;
+}
+
+std::string probe_path(const container_actor_state& st) {
+  return child_path(st.ctx.path, "probe");
 }
 
 void call(container_actor_t* self, runtime_op op) {
@@ -43,7 +57,7 @@ void call(container_actor_t* self, runtime_op op) {
     st.cfg->rt->start(spec.id, me);
     break;
   case runtime_op::stop:
-    set_state(self, lifecycle::stopping);
+    st.stop_cause = set_state(self, lifecycle::stopping, st.stop_cause);
     st.cfg->rt->stop(spec.id, st.cfg->stop_grace, spec.stop_signal, me);
     break;
   case runtime_op::remove:
@@ -65,24 +79,34 @@ void remove_container(container_actor_state& st) {
 void finish(container_actor_t* self, caf::error reason) {
   auto& st = self->state;
   remove_container(st);
-  set_state(self, reason ? lifecycle::stopped : lifecycle::completed);
+  set_state(self, reason ? lifecycle::stopped : lifecycle::completed, st.stop_cause);
   self->quit(std::move(reason));
 }
 
+// The probe is not a supervised child (it lives and dies with the container's run), so its
+// spawn and exit are traced here.
 void stop_probe(container_actor_t* self) {
   auto& st = self->state;
-  if (st.probe)
+  if (st.probe) {
+    auto path = probe_path(st);
+    trace::sent(st.ctx.trace, st.ctx.path, path, trace::exit_request{trace::shutdown_reason()},
+                st.stop_cause);
     self->send_exit(st.probe, caf::exit_reason::user_shutdown);
+    trace::exit(st.ctx.trace, path, exit_event::reason_kind::shutdown, nullptr, st.stop_cause);
+  }
   st.probe = nullptr;
 }
 
-void fail(container_actor_t* self, AgentError error) {
+// The failure event comes first, so that a reader walking causes back from the replica's exit
+// reaches the error itself (or what led to it), not the bookkeeping after it.
+void fail(container_actor_t* self, AgentError error, uint64_t cause = 0) {
   auto& st = self->state;
   stop_probe(self);
   spdlog::warn("[{}] {}", st.ctx.path, to_string(error));
   remove_container(st);
-  set_state(self, lifecycle::failed);
-  fail_child(self, st.ctx, std::move(error));
+  auto seq = trace::failure(st.ctx.trace, st.ctx.path, error, 0, cause);
+  set_state(self, lifecycle::failed, seq);
+  send_failure(self, st.ctx, failure{st.ctx.path, std::move(error), 0, now_us(), seq});
 }
 
 // A start that failed says why in the container's own words: its last 40 log lines.
@@ -99,6 +123,7 @@ void on_reply(container_actor_t* self, runtime_reply& reply) {
   auto& st = self->state;
   if (reply.id != st.cfg->spec.id || reply.op != st.in_flight)
     return;
+  trace::received(st.ctx.trace, st.ctx.path, runtime_path, reply);
   st.busy = false;
   if (!reply.ok) {
     if (st.stop_requested) {
@@ -128,17 +153,23 @@ void on_reply(container_actor_t* self, runtime_reply& reply) {
     spdlog::info("[{}] running, pid {}", st.ctx.path, st.pid);
     if (st.stop_requested)
       return call(self, runtime_op::stop);
-    set_state(self, lifecycle::running);
-    if (st.cfg->health)
-      st.probe = self->spawn(probe_actor, probe_context(st.ctx, self->address()), *st.cfg->health);
-    else if (!st.cfg->job)
+    {
+      auto running = set_state(self, lifecycle::running);
+      if (st.cfg->health) {
+        st.probe =
+            self->spawn(probe_actor, probe_context(st.ctx, self->address()), *st.cfg->health);
+        trace::spawn(st.ctx.trace, probe_path(st), st.ctx.path, running);
+        return;
+      }
+    }
+    if (!st.cfg->job)
       set_state(self, lifecycle::healthy); // a job counts only once it has completed
     return;
   case runtime_op::stop:
   case runtime_op::remove:
     if (st.stopping_for && !st.stop_requested) {
       // Stopped because its probe gave up: now fail with the probe's error.
-      fail(self, std::move(*st.stopping_for));
+      fail(self, std::move(*st.stopping_for), st.stop_cause);
       return;
     }
     finish(self, st.stop_requested ? st.quit_reason : caf::error{});
@@ -148,7 +179,10 @@ void on_reply(container_actor_t* self, runtime_reply& reply) {
 
 void on_exited(container_actor_t* self, container_exited& ev) {
   auto& st = self->state;
-  if (ev.id != st.cfg->spec.id || st.stop_requested || st.stopping_for)
+  if (ev.id != st.cfg->spec.id)
+    return;
+  trace::received(st.ctx.trace, st.ctx.path, runtime_path, ev);
+  if (st.stop_requested || st.stopping_for)
     return; // a stop we asked for: its reply follows
   st.started = false;
   if (st.cfg->job && ev.code == 0) {
@@ -164,7 +198,10 @@ void on_probe_failure(container_actor_t* self, failure& report) {
   if (st.stop_requested || st.stopping_for || !st.started)
     return;
   st.probe = nullptr; // it exits after reporting
+  trace::exit(st.ctx.trace, probe_path(st), exit_event::reason_kind::failure, &report.error,
+              report.cause);
   spdlog::warn("[{}] {}; stopping the container", st.ctx.path, to_string(report.error));
+  st.stop_cause = report.cause;
   st.stopping_for = std::move(report.error);
   if (!st.busy)
     call(self, runtime_op::stop);
@@ -174,6 +211,8 @@ void on_stop_request(container_actor_t* self, caf::exit_msg& msg) {
   auto& st = self->state;
   if (st.stop_requested)
     return;
+  st.stop_cause =
+      trace::received_from_parent(st.ctx.trace, st.ctx.path, trace::exit_request{msg.reason});
   stop_probe(self);
   st.stop_requested = true;
   st.quit_reason = std::move(msg.reason);
@@ -206,11 +245,16 @@ caf::behavior container_actor(container_actor_t* self, child_context ctx,
       [self](state_change& health) {
         // From the probe: healthy after a pass, unhealthy after a failing check.
         auto& st = self->state;
+        trace::received(st.ctx.trace, st.ctx.path, health.path, health);
         if (!st.stop_requested && !st.stopping_for && st.probe &&
             (health.to == lifecycle::healthy || health.to == lifecycle::unhealthy))
           set_state(self, health.to);
       },
-      [self](failure& report) { on_probe_failure(self, report); },
+      [self](failure& report) {
+        trace::received(self->state.ctx.trace, self->state.ctx.path, report.path, report,
+                        report.cause);
+        on_probe_failure(self, report);
+      },
   };
 }
 

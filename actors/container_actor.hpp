@@ -39,6 +39,7 @@ struct container_actor_state {
   int32_t pid = 0;
   caf::actor probe;                       // while the container runs, when it has a health check
   std::optional<AgentError> stopping_for; // the probe gave up: stop the container, then fail
+  uint64_t stop_cause = 0; // trace seq of what made us stop (the probe's failure, the request)
 
   container_actor_state() = default;
   container_actor_state(const container_actor_state&) = delete;

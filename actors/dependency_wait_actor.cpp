@@ -6,16 +6,17 @@
 #include "messages/atoms.hpp"
 #include "supervisor/supervisor.hpp"
 #include "trace/emit.hpp"
+#include "trace/message_trace.hpp"
 
 namespace nv {
 
 namespace {
 
-void finish(dependency_wait_actor_t* self, wait_event::outcome_kind outcome) {
+void finish(dependency_wait_actor_t* self, wait_event::outcome_kind outcome, uint64_t cause = 0) {
   auto& st = self->state;
   st.done = true;
   trace::wait(st.ctx.trace, st.ctx.path, st.dep.service, std::string{to_string(st.dep.condition)},
-              outcome);
+              outcome, cause);
   self->quit();
 }
 
@@ -55,13 +56,24 @@ caf::behavior dependency_wait_actor(dependency_wait_actor_t* self, child_context
   st.service = std::move(service);
   st.dep = std::move(dep);
   st.broker = std::move(broker);
-  if (auto b = caf::actor_cast<caf::actor>(st.broker))
-    self->send(b, subscribe_atom::value, st.dep.service);
+  if (auto b = caf::actor_cast<caf::actor>(st.broker)) {
+    // The broker is the deployment: the service's parent.
+    if (trace::tracing_messages(st.ctx.trace))
+      trace::sent(st.ctx.trace, st.ctx.path, parent_path_of(parent_path_of(st.ctx.path)),
+                  trace::subscription{st.dep.service});
+    self->send(b, subscribe_atom::value, st.dep.service, st.ctx.path);
+  }
   self->delayed_send(self, st.dep.timeout, deadline_atom::value);
   return {
       [self](state_change& change) {
-        if (!self->state.done && satisfies(change.to, self->state.dep.condition))
-          finish(self, wait_event::outcome_kind::satisfied);
+        auto& st = self->state;
+        // From the deployment, the parent of the service whose state it publishes.
+        auto seq =
+            trace::tracing_messages(st.ctx.trace)
+                ? trace::received(st.ctx.trace, st.ctx.path, parent_path_of(change.path), change)
+                : 0;
+        if (!st.done && satisfies(change.to, st.dep.condition))
+          finish(self, wait_event::outcome_kind::satisfied, seq);
       },
       [self](deadline_atom) { on_deadline(self); },
   };

@@ -6,6 +6,7 @@
 
 #include "actors/service_actor.hpp"
 #include "messages/atoms.hpp"
+#include "trace/message_trace.hpp"
 
 namespace nv {
 
@@ -20,11 +21,13 @@ void notify(deployment_actor_t* self, const std::string& service, lifecycle from
   auto& subs = it->second;
   // Waits that are gone (satisfied, or their service restarted) drop out here.
   subs.erase(std::remove_if(subs.begin(), subs.end(),
-                            [&](const caf::actor_addr& a) {
-                              auto h = caf::actor_cast<caf::actor>(a);
+                            [&](const subscriber& sub) {
+                              auto h = caf::actor_cast<caf::actor>(sub.addr);
                               if (!h)
                                 return true;
-                              self->send(h, state_change{path, from, to});
+                              state_change change{path, from, to};
+                              trace::sent(st.sup.trace, st.sup.path, sub.path, change);
+                              self->send(h, std::move(change));
                               return false;
                             }),
              subs.end());
@@ -80,16 +83,20 @@ caf::behavior deployment_actor(deployment_actor_t* self, child_context ctx, depl
   auto behavior = supervisor_init(self, st.sup, std::move(sc));
   publish(self);
   caf::message_handler own{
-      [self](subscribe_atom, std::string& service) {
+      [self](subscribe_atom, std::string& service, std::string& subscriber_path) {
         auto& st = self->state;
         auto sender = caf::actor_cast<caf::actor>(self->current_sender());
         if (!sender)
           return;
-        st.subscribers[service].push_back(sender.address());
+        trace::received(st.sup.trace, st.sup.path, subscriber_path, trace::subscription{service});
         // Answer at once with the state now, so a wait never misses one that already holds.
         for (auto& c : st.sup.children)
-          if (c.spec.id == service)
-            self->send(sender, state_change{c.path, c.state, c.state});
+          if (c.spec.id == service) {
+            state_change change{c.path, c.state, c.state};
+            trace::sent(st.sup.trace, st.sup.path, subscriber_path, change);
+            self->send(sender, std::move(change));
+          }
+        st.subscribers[service].push_back(subscriber{sender.address(), std::move(subscriber_path)});
       },
   };
   return caf::behavior{own.or_else(behavior)};

@@ -13,9 +13,15 @@
 
 namespace nv {
 
+// A dependency wait that asked for a service's state changes.
+struct subscriber {
+  caf::actor_addr addr;
+  std::string path; // for the trace
+};
+
 struct deployment_state {
   supervisor_state sup;
-  std::map<std::string, std::vector<caf::actor_addr>> subscribers; // service -> waits
+  std::map<std::string, std::vector<subscriber>> subscribers; // service -> waits
   static inline const char* name = "nv.deployment";
 };
 

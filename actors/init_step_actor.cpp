@@ -7,6 +7,7 @@
 
 #include "messages/atoms.hpp"
 #include "supervisor/supervisor.hpp"
+#include "trace/message_trace.hpp"
 
 namespace nv {
 
@@ -94,6 +95,7 @@ void on_done(init_step_actor_t* self, check_done& done) {
   auto& st = self->state;
   if (done.ticket != st.ticket)
     return;
+  trace::received(st.ctx.trace, st.ctx.path, "/_checks", done);
   st.ticket = 0;
   auto& result = done.result;
   if (result.ok) {

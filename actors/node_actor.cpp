@@ -5,14 +5,21 @@
 
 #include "actors/deployment_actor.hpp"
 #include "trace/emit.hpp"
+#include "trace/message_trace.hpp"
 
 namespace nv {
 
 namespace {
 
-void tell_observer(node_actor_t* self, failure report) {
-  if (auto obs = caf::actor_cast<caf::actor>(self->state.observer))
-    self->send(obs, std::move(report));
+// The observer is whoever runs the node (the CLI, the daemon's control API).
+const std::string observer_path = "/_observer";
+
+template <class Message>
+void tell_observer(node_actor_t* self, Message msg) {
+  if (auto obs = caf::actor_cast<caf::actor>(self->state.observer)) {
+    trace::sent(self->state.sup.trace, "/", observer_path, msg);
+    self->send(obs, std::move(msg));
+  }
 }
 
 } // namespace
@@ -29,12 +36,14 @@ caf::behavior node_actor(node_actor_t* self, node_config cfg) {
   supervisor_config sc;
   sc.path = "/";
   sc.parent = cfg.observer;
+  sc.parent_path = observer_path;
   sc.trace = cfg.trace;
+  // The root of the tree: nobody supervises it, so it records its own spawn.
+  trace::spawn(cfg.trace, "/", "");
   for (auto& d : cfg.deployments)
     sc.children.push_back(deployment_child(std::move(d)));
   sc.hooks.on_child_state = [self](std::size_t i, lifecycle from, lifecycle to) {
-    if (auto obs = caf::actor_cast<caf::actor>(self->state.observer))
-      self->send(obs, state_change{self->state.sup.children[i].path, from, to});
+    tell_observer(self, state_change{self->state.sup.children[i].path, from, to});
   };
   sc.hooks.on_child_failure = [self](std::size_t i, failure& report) {
     spdlog::error("[/] deployment {} failed: {} (first failure at {}); the node stays up",

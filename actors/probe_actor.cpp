@@ -7,6 +7,7 @@
 #include "messages/atoms.hpp"
 #include "supervisor/supervisor.hpp"
 #include "trace/emit.hpp"
+#include "trace/message_trace.hpp"
 
 namespace nv {
 
@@ -19,6 +20,9 @@ using check_atom = caf::atom_constant<caf::atom("check")>;
 // never answers.
 constexpr auto guard_slack = std::chrono::milliseconds{500};
 
+// Where check results come from, for message tracing: the check runner is a thread pool.
+const std::string checks_path = "/_checks";
+
 void set_health(probe_actor_t* self, lifecycle to, uint64_t cause) {
   auto& st = self->state;
   auto from = st.health;
@@ -27,9 +31,12 @@ void set_health(probe_actor_t* self, lifecycle to, uint64_t cause) {
     spdlog::info("[{}] healthy", st.ctx.path);
   else
     spdlog::warn("[{}] unhealthy", st.ctx.path);
-  trace::state(st.ctx.trace, st.ctx.path, from, to, cause);
-  if (auto parent = caf::actor_cast<caf::actor>(st.ctx.parent))
-    self->send(parent, state_change{st.ctx.path, from, to});
+  auto seq = trace::state(st.ctx.trace, st.ctx.path, from, to, cause);
+  if (auto parent = caf::actor_cast<caf::actor>(st.ctx.parent)) {
+    state_change change{st.ctx.path, from, to};
+    trace::sent_to_parent(st.ctx.trace, st.ctx.path, change, seq);
+    self->send(parent, std::move(change));
+  }
 }
 
 void start_check(probe_actor_t* self) {
@@ -103,13 +110,16 @@ caf::behavior probe_actor(probe_actor_t* self, child_context ctx, probe_config c
   return {
       [self](check_atom) { start_check(self); },
       [self](check_done& done) {
-        if (self->state.checking && done.ticket == self->state.ticket)
+        if (self->state.checking && done.ticket == self->state.ticket) {
+          trace::received(self->state.ctx.trace, self->state.ctx.path, checks_path, done);
           finish_check(self, std::move(done.result));
+        }
       },
       [self](exec_result& answer) {
         auto& st = self->state;
         if (st.execs_pending == 0)
           return; // not ours
+        trace::received(st.ctx.trace, st.ctx.path, "/_runtime", answer);
         // Ours only while no abandoned exec is still out; otherwise this may be that one's.
         bool current = st.checking && st.execs_pending == 1;
         --st.execs_pending;

@@ -7,6 +7,7 @@
 
 #include "actors/dependency_wait_actor.hpp"
 #include "messages/atoms.hpp"
+#include "trace/emit.hpp"
 
 namespace nv {
 
@@ -16,12 +17,7 @@ bool up(lifecycle s) {
   return s == lifecycle::running || s == lifecycle::healthy || s == lifecycle::completed;
 }
 
-std::string parent_path_of(const std::string& path) {
-  auto slash = path.rfind('/');
-  return slash == 0 || slash == std::string::npos ? std::string{"/"} : path.substr(0, slash);
-}
-
-void publish(service_actor_t* self) {
+void publish(service_actor_t* self, uint64_t cause = 0) {
   auto& st = self->state;
   if (!st.replicas_started || supervisor_is_ending(st.sup))
     return;
@@ -38,7 +34,7 @@ void publish(service_actor_t* self) {
   auto next = service_state_of(states, isolated);
   if (next != st.sup.state)
     spdlog::info("[{}] {}", st.sup.path, to_string(next));
-  supervisor_set_state(self, st.sup, next);
+  supervisor_set_state(self, st.sup, next, cause);
 }
 
 void start_replicas(service_actor_t* self) {
@@ -57,16 +53,16 @@ void start_replicas(service_actor_t* self) {
 
 // Step `k` of the init sequence: a new child the first time, the same child again when the
 // sequence is re-run after a failure.
-void run_init_step(service_actor_t* self, std::size_t k) {
+void run_init_step(service_actor_t* self, std::size_t k, uint64_t cause = 0) {
   auto& st = self->state;
   if (k < st.init_children.size()) {
-    supervisor_restart_child(self, st.sup, st.init_children[k]);
+    supervisor_restart_child(self, st.sup, st.init_children[k], cause);
     return;
   }
   st.init_children.push_back(st.sup.children.size());
   st.roles.push_back(child_role::init);
   st.isolated.push_back(false);
-  supervisor_add_child(self, st.sup, init_step_child(st.plan->init[k]));
+  supervisor_add_child(self, st.sup, init_step_child(st.plan->init[k]), cause);
 }
 
 void after_waits(service_actor_t* self) {
@@ -115,6 +111,9 @@ void on_init_failure(service_actor_t* self, failure& report) {
   }
   spdlog::warn("[{}] init failed ({}); running the init steps again in {}", st.sup.path,
                to_string(report.error), format_duration(*delay));
+  auto delay_ms = std::chrono::duration_cast<std::chrono::milliseconds>(*delay).count();
+  st.init_retry_cause = trace::restart(st.sup.trace, st.sup.path, report.path, "on_init_failure",
+                                       delay_ms, report.cause);
   self->delayed_send(self, *delay, restart_atom::value);
 }
 
@@ -139,7 +138,7 @@ bool on_child_failure(service_actor_t* self, std::size_t i, failure& report) {
     spdlog::warn("[{}] isolating {} (on_panic: isolate): {}", st.sup.path, report.path,
                  to_string(report.error));
     st.isolated[i] = true;
-    publish(self);
+    publish(self, report.cause);
     return true;
   }
   return false;
@@ -206,7 +205,7 @@ caf::behavior service_actor(service_actor_t* self, child_context ctx,
       [self](restart_atom) {
         // The init sequence failed earlier and its retry delay has passed.
         if (!self->state.replicas_started)
-          run_init_step(self, 0);
+          run_init_step(self, 0, self->state.init_retry_cause);
       },
   };
   return caf::behavior{own.or_else(behavior)};

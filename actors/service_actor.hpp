@@ -20,6 +20,7 @@ struct service_state {
   std::size_t waits_done = 0;
   std::vector<std::size_t> init_children; // child index of each init step started so far
   uint32_t init_failures = 0;             // failed runs of the init sequence
+  uint64_t init_retry_cause = 0;          // trace seq of the decision to run them again
   bool replicas_started = false;
   std::vector<bool> isolated; // per child index: left stopped by on_panic: isolate
   static inline const char* name = "nv.service";

@@ -23,6 +23,7 @@
 #include "runtimes/sim/sim_runtime.hpp"
 #include "spec/duration.hpp"
 #include "spec/loader.hpp"
+#include "trace/emit.hpp"
 #include "trace/trace_sink.hpp"
 
 namespace nv {
@@ -33,6 +34,7 @@ struct run_options {
   std::string spec_file;
   std::string runtime = "process";
   std::string trace_file;
+  bool trace_messages = false; // also a send/recv pair for every message between actors
   bool until_healthy = false;
   std::optional<duration> timeout;
   std::string log_level; // default: info, or warn under the live status
@@ -112,6 +114,8 @@ std::optional<run_options> parse(int argc, char** argv) {
       o.runtime = *v;
     } else if (a == "--trace") {
       o.trace_file = *v;
+    } else if (a == "--trace-messages") {
+      o.trace_messages = true;
     } else if (a == "--until") {
       if (*v != "healthy") {
         std::fprintf(stderr, "nodevisor run: --until takes 'healthy', got '%s'\n", v->c_str());
@@ -188,8 +192,10 @@ int run_command(int argc, char** argv) {
     return 2;
 
   std::unique_ptr<trace_sink> trace;
-  if (!opts->trace_file.empty())
+  if (!opts->trace_file.empty()) {
     trace = std::make_unique<trace_sink>(opts->trace_file, "n1");
+    trace->set_messages(opts->trace_messages);
+  }
 
   caf::actor_system_config cfg;
   register_message_types(cfg);
@@ -247,6 +253,7 @@ int run_command(int argc, char** argv) {
       std::unique_lock<std::mutex> g{out.mu};
       out.cv.wait(g, [&] { return out.node_down; });
     }
+    trace::exit(trace.get(), "/", exit_event::reason_kind::shutdown, nullptr);
     caf::anon_send_exit(obs, caf::exit_reason::user_shutdown);
     node = nullptr;
     obs = nullptr;

@@ -8,6 +8,7 @@
 
 #include "messages/atoms.hpp"
 #include "trace/emit.hpp"
+#include "trace/message_trace.hpp"
 
 namespace nv {
 
@@ -66,15 +67,31 @@ void set_child_state(supervisor_state& st, std::size_t i, lifecycle to, uint64_t
     st.hooks.on_child_state(i, from, to);
 }
 
-void set_own_state(caf::event_based_actor* self, supervisor_state& st, lifecycle to,
-                   uint64_t cause = 0) {
+uint64_t set_own_state(caf::event_based_actor* self, supervisor_state& st, lifecycle to,
+                       uint64_t cause = 0) {
   if (st.state == to)
-    return;
+    return cause;
   auto from = st.state;
   st.state = to;
-  trace::state(st.trace, st.path, from, to, cause);
-  if (auto parent = parent_of(st))
-    self->send(parent, state_change{st.path, from, to});
+  auto seq = trace::state(st.trace, st.path, from, to, cause);
+  if (auto parent = parent_of(st)) {
+    state_change change{st.path, from, to};
+    trace::sent(st.trace, st.path, st.parent_path, change, seq);
+    self->send(parent, std::move(change));
+  }
+  return seq ? seq : cause;
+}
+
+// Sends `report` up, traced as a message when message tracing is on.
+void send_up(caf::event_based_actor* self, supervisor_state& st, failure report) {
+  auto parent = parent_of(st);
+  if (!parent) {
+    spdlog::error("[{}] {} (from {}) reached a supervisor with no parent", st.path,
+                  to_string(report.error), report.path);
+    return;
+  }
+  trace::sent(st.trace, st.path, st.parent_path, report, report.cause);
+  self->send(parent, std::move(report));
 }
 
 void advance_stop(caf::event_based_actor* self, supervisor_state& st);
@@ -156,8 +173,12 @@ void begin_stop(caf::event_based_actor* self, supervisor_state& st, stop_job job
 void ask_to_stop(caf::event_based_actor* self, supervisor_state& st, std::size_t i) {
   auto& rec = st.children[i];
   rec.stopping = true;
-  set_child_state(st, i, lifecycle::stopping);
-  if (rec.spec.shutdown.brutal_kill) {
+  set_child_state(st, i, lifecycle::stopping, st.job.cause);
+  const bool kill = rec.spec.shutdown.brutal_kill;
+  trace::sent(st.trace, st.path, rec.path,
+              trace::exit_request{kill ? trace::kill_reason() : trace::shutdown_reason()},
+              st.job.cause);
+  if (kill) {
     self->send_exit(rec.handle, caf::exit_reason::kill);
     return;
   }
@@ -176,15 +197,11 @@ void finish_stop(caf::event_based_actor* self, supervisor_state& st) {
     schedule_restart(self, st, job.restart, job.delay, job.escalation.cause);
     return;
   case stop_purpose::give_up:
-    if (auto parent = parent_of(st))
-      self->send(parent, job.escalation);
-    else
-      spdlog::error("[{}] gave up with no parent to escalate to: {} (from {})", st.path,
-                    to_string(job.escalation.error), job.escalation.path);
+    send_up(self, st, std::move(job.escalation));
     self->quit(escalated_exit_reason());
     return;
   case stop_purpose::shutdown:
-    set_own_state(self, st, lifecycle::stopped);
+    set_own_state(self, st, lifecycle::stopped, job.cause);
     self->quit(job.quit_reason);
     return;
   }
@@ -225,6 +242,7 @@ void give_up(caf::event_based_actor* self, supervisor_state& st, failure report)
   stop_job job;
   job.purpose = stop_purpose::give_up;
   job.order = reverse_order(st);
+  job.cause = report.cause;
   job.escalation = std::move(report);
   begin_stop(self, st, std::move(job));
 }
@@ -278,12 +296,14 @@ void restart(caf::event_based_actor* self, supervisor_state& st, std::size_t i, 
   job.delay = delay;
   job.escalation = std::move(report);
   job.escalation.cause = seq;
+  job.cause = seq;
   begin_stop(self, st, std::move(job));
 }
 
 void handle_exit(caf::event_based_actor* self, supervisor_state& st, std::size_t i,
                  exit_outcome outcome) {
   auto& rec = st.children[i];
+  const uint64_t ended = outcome.report.cause; // the child's exit event
   if (outcome.kind == exit_kind::abnormal && st.hooks.on_child_failure &&
       st.job.purpose != stop_purpose::give_up && st.job.purpose != stop_purpose::shutdown) {
     set_child_state(st, i, lifecycle::failed, outcome.report.cause);
@@ -291,19 +311,19 @@ void handle_exit(caf::event_based_actor* self, supervisor_state& st, std::size_t
       return;
   }
   if (st.job.purpose == stop_purpose::give_up || st.job.purpose == stop_purpose::shutdown) {
-    set_child_state(st, i,
-                    outcome.kind == exit_kind::abnormal ? lifecycle::failed : lifecycle::stopped);
+    set_child_state(
+        st, i, outcome.kind == exit_kind::abnormal ? lifecycle::failed : lifecycle::stopped, ended);
     advance_stop(self, st);
     return;
   }
   switch (rec.spec.restart) {
   case restart_type::temporary:
-    set_child_state(st, i,
-                    outcome.kind == exit_kind::abnormal ? lifecycle::failed : lifecycle::stopped);
+    set_child_state(
+        st, i, outcome.kind == exit_kind::abnormal ? lifecycle::failed : lifecycle::stopped, ended);
     return;
   case restart_type::transient:
     if (outcome.kind != exit_kind::abnormal) {
-      set_child_state(st, i, lifecycle::completed);
+      set_child_state(st, i, lifecycle::completed, ended);
       return;
     }
     break;
@@ -345,17 +365,20 @@ void on_down(caf::event_based_actor* self, supervisor_state& st, caf::down_msg& 
   auto& rec = st.children[i];
   st.index.erase(dm.source);
   rec.handle = nullptr;
+  trace::received(st.trace, st.path, rec.path, trace::down_notice{dm.reason});
   if (rec.stopping) {
     rec.stopping = false;
+    uint64_t seq = 0;
     if (rec.pending) {
       // It failed while we were stopping it: keep the record in the trace, do not act on it.
-      trace::exit(st.trace, rec.path, exit_event::reason_kind::failure, &rec.pending->error,
-                  rec.pending->cause);
+      seq = trace::exit(st.trace, rec.path, exit_event::reason_kind::failure, &rec.pending->error,
+                        rec.pending->cause);
       rec.pending.reset();
     } else {
-      trace::exit(st.trace, rec.path, exit_event::reason_kind::shutdown, nullptr);
+      seq =
+          trace::exit(st.trace, rec.path, exit_event::reason_kind::shutdown, nullptr, st.job.cause);
     }
-    set_child_state(st, i, lifecycle::stopped);
+    set_child_state(st, i, lifecycle::stopped, seq);
     advance_stop(self, st);
     return;
   }
@@ -382,6 +405,7 @@ void on_failure(caf::event_based_actor* self, supervisor_state& st, failure& rep
     return;
   }
   auto& rec = st.children[*idx];
+  trace::received(st.trace, st.path, rec.path, report, report.cause);
   if (is_reschedule_signal(report.error)) {
     // Not a failure of ours: no restart, no count. Pass it up unchanged to the level that
     // re-places services (the node's hook).
@@ -393,11 +417,7 @@ void on_failure(caf::event_based_actor* self, supervisor_state& st, failure& rep
     }
     auto to = st.parent_path.empty() ? std::string{"(none)"} : st.parent_path;
     report.cause = trace::escalate(st.trace, st.path, to, report.path, report.error, report.cause);
-    if (auto parent = parent_of(st))
-      self->send(parent, std::move(report));
-    else
-      spdlog::error("[{}] {} (from {}) reached a supervisor with no parent", st.path,
-                    to_string(report.error), report.path);
+    send_up(self, st, std::move(report));
     return;
   }
   if (report.cause == 0)
@@ -406,10 +426,13 @@ void on_failure(caf::event_based_actor* self, supervisor_state& st, failure& rep
 }
 
 void on_shutdown_request(caf::event_based_actor* self, supervisor_state& st, caf::exit_msg& msg) {
+  static const std::string root = "/";
+  auto seq = trace::received(st.trace, st.path, st.parent_path.empty() ? root : st.parent_path,
+                             trace::exit_request{msg.reason});
   if (st.job.purpose == stop_purpose::shutdown || st.job.purpose == stop_purpose::give_up)
     return;
-  set_own_state(self, st, lifecycle::stopping);
   stop_job job;
+  job.cause = set_own_state(self, st, lifecycle::stopping, seq);
   job.purpose = stop_purpose::shutdown;
   job.order = reverse_order(st);
   job.quit_reason = std::move(msg.reason);
@@ -422,12 +445,6 @@ supervisor_state::~supervisor_state() {
   for (auto& rec : children)
     if (rec.handle)
       caf::anon_send_exit(rec.handle, caf::exit_reason::kill);
-}
-
-std::string child_path(const std::string& parent_path, const std::string& id) {
-  if (parent_path.empty() || parent_path == "/")
-    return "/" + id;
-  return parent_path + "/" + id;
 }
 
 caf::error escalated_exit_reason() {
@@ -460,8 +477,10 @@ caf::behavior supervisor_init(caf::event_based_actor* self, supervisor_state& st
   return {
       [self, &st](failure& report) { on_failure(self, st, report); },
       [self, &st](state_change& change) {
-        if (auto idx = find_child(st, caf::actor_cast<caf::actor_addr>(self->current_sender())))
+        if (auto idx = find_child(st, caf::actor_cast<caf::actor_addr>(self->current_sender()))) {
+          trace::received(st.trace, st.path, change.path, change);
           set_child_state(st, *idx, change.to, 0, false);
+        }
       },
       [self, &st](restart_atom, uint64_t i, uint64_t gen, uint64_t cause) {
         if (i >= st.children.size() || st.children[i].restart_gen != gen || st.children[i].handle ||
@@ -477,6 +496,8 @@ caf::behavior supervisor_init(caf::event_based_actor* self, supervisor_state& st
           return;
         spdlog::warn("[{}] {} did not stop within {}; killing it", st.path, rec.spec.id,
                      format_duration(rec.spec.shutdown.grace));
+        trace::sent(st.trace, st.path, rec.path, trace::exit_request{trace::kill_reason()},
+                    st.job.cause);
         self->send_exit(rec.handle, caf::exit_reason::kill);
       },
       [&st](which_children_atom) {
@@ -558,10 +579,16 @@ bool exit_with_parent(caf::event_based_actor* self, const child_context& ctx) {
 void fail_child(caf::event_based_actor* self, const child_context& ctx, AgentError error,
                 uint32_t attempt, uint64_t cause) {
   auto seq = trace::failure(ctx.trace, ctx.path, error, attempt, cause);
-  if (auto parent = caf::actor_cast<caf::actor>(ctx.parent))
-    self->send(parent, failure{ctx.path, std::move(error), attempt, now_us(), seq});
-  else
-    spdlog::error("[{}] failed with no parent to tell: {}", ctx.path, to_string(error));
+  send_failure(self, ctx, failure{ctx.path, std::move(error), attempt, now_us(), seq});
+}
+
+void send_failure(caf::event_based_actor* self, const child_context& ctx, failure report) {
+  if (auto parent = caf::actor_cast<caf::actor>(ctx.parent)) {
+    trace::sent_to_parent(ctx.trace, ctx.path, report, report.cause);
+    self->send(parent, std::move(report));
+  } else {
+    spdlog::error("[{}] failed with no parent to tell: {}", ctx.path, to_string(report.error));
+  }
   self->quit(escalated_exit_reason());
 }
 

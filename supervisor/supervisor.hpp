@@ -18,6 +18,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "messages/actor_path.hpp"
 #include "messages/failure.hpp"
 #include "messages/lifecycle.hpp"
 #include "supervisor/child_spec.hpp"
@@ -107,6 +108,7 @@ struct stop_job {
   duration delay{0};                // ... after this backoff
   failure escalation;               // give_up: what goes to the parent
   caf::error quit_reason;           // shutdown: the reason we were asked to exit with
+  uint64_t cause = 0;               // trace seq of what began the stop: the cause of each exit
 };
 
 struct supervisor_state {
@@ -168,9 +170,8 @@ bool exit_with_parent(caf::event_based_actor* self, const child_context& ctx);
 // For children: report `error` to the parent as a failure and exit. Emits the failure event.
 void fail_child(caf::event_based_actor* self, const child_context& ctx, AgentError error,
                 uint32_t attempt = 0, uint64_t cause = 0);
-
-// Path of a child named `id` under `parent_path`.
-std::string child_path(const std::string& parent_path, const std::string& id);
+// The same for a child that traced its failure event itself (report.cause is that event).
+void send_failure(caf::event_based_actor* self, const child_context& ctx, failure report);
 
 // The exit reason of a supervisor that gave up and escalated.
 caf::error escalated_exit_reason();

@@ -85,20 +85,16 @@ uint64_t probe(trace_sink* sink, const std::string& actor, bool ok, uint64_t lat
   return put(sink, actor, cause, probe_event{ok, latency_us, reason});
 }
 
-bool messages_on(const trace_sink* sink) {
-  return sink && sink->messages();
-}
-
 uint64_t send(trace_sink* sink, const std::string& actor, const std::string& to, const char* msg,
               const std::string& summary, uint64_t cause) {
-  if (!messages_on(sink))
+  if (!sink || !sink->messages())
     return 0;
   return put(sink, actor, cause, send_event{to, msg, summary});
 }
 
 uint64_t recv(trace_sink* sink, const std::string& actor, const std::string& from, const char* msg,
               const std::string& summary, uint64_t cause) {
-  if (!messages_on(sink))
+  if (!sink || !sink->messages())
     return 0;
   return put(sink, actor, cause, recv_event{from, msg, summary});
 }

@@ -38,13 +38,12 @@ uint64_t route(trace_sink* sink, const std::string& actor, const std::string& se
 uint64_t probe(trace_sink* sink, const std::string& actor, bool ok, uint64_t latency_us,
                const std::string& reason, uint64_t cause = 0);
 
-// Message tracing: no-ops unless the sink has messages on, so a run without
-// --trace-messages pays one more branch per message and builds nothing.
+// Message tracing: no-ops unless the sink has messages on. Actors call them through
+// trace/message_trace.hpp, which tests the switch before building a summary.
 uint64_t send(trace_sink* sink, const std::string& actor, const std::string& to, const char* msg,
               const std::string& summary, uint64_t cause = 0);
 uint64_t recv(trace_sink* sink, const std::string& actor, const std::string& from, const char* msg,
               const std::string& summary, uint64_t cause = 0);
-bool messages_on(const trace_sink* sink);
 
 } // namespace trace
 } // namespace nv

@@ -8,6 +8,7 @@
 #include <caf/meta/type_name.hpp>
 
 #include "messages/agent_error.hpp"
+#include "trace/message_trace.hpp"
 
 namespace nv {
 
@@ -34,6 +35,11 @@ struct check_done {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, check_done& x) {
   return f(caf::meta::type_name("check_done"), x.ticket, x.result);
+}
+
+// For message tracing (trace/message_trace.hpp).
+inline trace::message_summary describe(const check_done& x) {
+  return {"check_done", x.result.ok ? std::string{"ok"} : x.result.reason};
 }
 
 } // namespace nv
