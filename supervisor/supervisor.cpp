@@ -123,7 +123,10 @@ void start_child(caf::event_based_actor* self, supervisor_state& st, std::size_t
   rec.routed = false;
   rec.stopping = false;
   auto seq = trace::spawn(st.trace, rec.path, st.path, cause);
-  set_child_state(st, i, rec.spec.reports_state ? lifecycle::starting : lifecycle::running, seq);
+  // A child that reports its own state traces it too; the supervisor's view is traced only
+  // where the child cannot speak for itself (it never reports, or it is gone).
+  set_child_state(st, i, rec.spec.reports_state ? lifecycle::starting : lifecycle::running, seq,
+                  !rec.spec.reports_state);
 }
 
 // Starts `indices` (in start order) now, or after `delay` with the child visibly in
@@ -173,7 +176,7 @@ void begin_stop(caf::event_based_actor* self, supervisor_state& st, stop_job job
 void ask_to_stop(caf::event_based_actor* self, supervisor_state& st, std::size_t i) {
   auto& rec = st.children[i];
   rec.stopping = true;
-  set_child_state(st, i, lifecycle::stopping, st.job.cause);
+  set_child_state(st, i, lifecycle::stopping, st.job.cause, !rec.spec.reports_state);
   const bool kill = rec.spec.shutdown.brutal_kill;
   trace::sent(st.trace, st.path, rec.path,
               trace::exit_request{kill ? trace::kill_reason() : trace::shutdown_reason()},
