@@ -13,25 +13,15 @@ namespace nv {
 
 namespace {
 
-bool up(lifecycle s) {
-  return s == lifecycle::running || s == lifecycle::healthy || s == lifecycle::completed;
+uint32_t& count_of(replica_counts& counts, lifecycle s) {
+  return counts[static_cast<std::size_t>(s)];
 }
 
 void publish(service_actor_t* self, uint64_t cause = 0) {
   auto& st = self->state;
   if (!st.replicas_started || supervisor_is_ending(st.sup))
     return;
-  std::vector<lifecycle> states;
-  std::size_t isolated = 0;
-  for (std::size_t i = 0; i < st.sup.children.size(); ++i) {
-    if (st.roles[i] != child_role::replica)
-      continue;
-    if (st.isolated[i])
-      ++isolated;
-    else
-      states.push_back(st.sup.children[i].state);
-  }
-  auto next = service_state_of(states, isolated);
+  auto next = service_state_of(st.counts, st.isolated_count);
   if (next != st.sup.state)
     spdlog::info("[{}] {}", st.sup.path, to_string(next));
   supervisor_set_state(self, st.sup, next, cause);
@@ -43,6 +33,7 @@ void start_replicas(service_actor_t* self) {
   for (auto& cfg : st.plan->replicas) {
     st.isolated.push_back(false);
     st.roles.push_back(child_role::replica);
+    ++count_of(st.counts, lifecycle::pending); // a new child's record starts there
     supervisor_add_child(self, st.sup, container_child(cfg));
   }
   if (st.plan->replicas.empty())
@@ -79,9 +70,13 @@ bool done(lifecycle s) {
   return s == lifecycle::stopped || s == lifecycle::completed;
 }
 
-void on_child_state(service_actor_t* self, std::size_t i, lifecycle, lifecycle to) {
+void on_child_state(service_actor_t* self, std::size_t i, lifecycle from, lifecycle to) {
   auto& st = self->state;
   if (st.replicas_started && st.roles[i] == child_role::replica) {
+    if (!st.isolated[i]) {
+      --count_of(st.counts, from);
+      ++count_of(st.counts, to);
+    }
     publish(self);
     return;
   }
@@ -138,6 +133,8 @@ bool on_child_failure(service_actor_t* self, std::size_t i, failure& report) {
     spdlog::warn("[{}] isolating {} (on_panic: isolate): {}", st.sup.path, report.path,
                  to_string(report.error));
     st.isolated[i] = true;
+    --count_of(st.counts, st.sup.children[i].state);
+    ++st.isolated_count;
     publish(self, report.cause);
     return true;
   }
@@ -146,25 +143,28 @@ bool on_child_failure(service_actor_t* self, std::size_t i, failure& report) {
 
 } // namespace
 
-lifecycle service_state_of(const std::vector<lifecycle>& replicas, std::size_t isolated) {
-  if (replicas.empty())
+lifecycle service_state_of(const replica_counts& replicas, std::size_t isolated) {
+  auto n = [&](lifecycle s) { return replicas[static_cast<std::size_t>(s)]; };
+  uint64_t total = 0;
+  for (auto c : replicas)
+    total += c;
+  if (total == 0)
     return isolated > 0 ? lifecycle::failed : lifecycle::stopped;
-  auto all = [&](auto pred) { return std::all_of(replicas.begin(), replicas.end(), pred); };
-  auto any = [&](lifecycle s) {
-    return std::find(replicas.begin(), replicas.end(), s) != replicas.end();
-  };
+  const uint64_t done = n(lifecycle::completed);
+  const uint64_t healthy = done + n(lifecycle::healthy);
+  const uint64_t up = healthy + n(lifecycle::running);
   lifecycle out;
-  if (all([](lifecycle s) { return s == lifecycle::completed; }))
+  if (done == total)
     out = lifecycle::completed;
-  else if (all([](lifecycle s) { return s == lifecycle::healthy || s == lifecycle::completed; }))
+  else if (healthy == total)
     out = lifecycle::healthy;
-  else if (all(up))
+  else if (up == total)
     out = lifecycle::running;
-  else if (any(lifecycle::crash_loop_backoff))
+  else if (n(lifecycle::crash_loop_backoff) > 0)
     out = lifecycle::crash_loop_backoff;
-  else if (any(lifecycle::failed))
+  else if (n(lifecycle::failed) > 0)
     out = lifecycle::failed;
-  else if (any(lifecycle::stopping))
+  else if (n(lifecycle::stopping) > 0)
     out = lifecycle::stopping;
   else
     out = lifecycle::starting;

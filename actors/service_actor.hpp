@@ -3,6 +3,8 @@
 // state is derived from its replicas' states and published to the deployment.
 #pragma once
 
+#include <array>
+
 #include <caf/stateful_actor.hpp>
 
 #include "actors/plan.hpp"
@@ -11,6 +13,9 @@
 namespace nv {
 
 enum class child_role : uint8_t { wait, init, replica };
+
+// How many replicas are in each lifecycle state, indexed by the state.
+using replica_counts = std::array<uint32_t, static_cast<std::size_t>(lifecycle::degraded) + 1>;
 
 struct service_state {
   supervisor_state sup;
@@ -23,6 +28,10 @@ struct service_state {
   uint64_t init_retry_cause = 0;          // trace seq of the decision to run them again
   bool replicas_started = false;
   std::vector<bool> isolated; // per child index: left stopped by on_panic: isolate
+  // The states of the replicas not isolated, kept up to date on every change, so that the
+  // service's own state costs the same however many replicas it has.
+  replica_counts counts{};
+  std::size_t isolated_count = 0;
   static inline const char* name = "nv.service";
 };
 
@@ -35,6 +44,6 @@ caf::behavior service_actor(service_actor_t* self, child_context ctx,
 child_spec service_child(service_plan plan, caf::actor_addr broker);
 
 // The state a service shows for its replicas' states (`isolated` ones excluded).
-lifecycle service_state_of(const std::vector<lifecycle>& replicas, std::size_t isolated);
+lifecycle service_state_of(const replica_counts& replicas, std::size_t isolated);
 
 } // namespace nv

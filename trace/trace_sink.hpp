@@ -23,7 +23,7 @@ namespace nv {
 
 class trace_sink {
 public:
-  static constexpr std::size_t default_capacity = 65536;
+  static constexpr std::size_t default_capacity = 262144;
 
   // Creates or truncates `file`; throws std::system_error when it cannot be opened.
   trace_sink(const std::filesystem::path& file, std::string node,
