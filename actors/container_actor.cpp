@@ -104,9 +104,10 @@ void fail(container_actor_t* self, AgentError error, uint64_t cause = 0) {
   stop_probe(self);
   spdlog::warn("[{}] {}", st.ctx.path, to_string(error));
   remove_container(st);
-  auto seq = trace::failure(st.ctx.trace, st.ctx.path, error, 0, cause);
+  auto seq = trace::failure(st.ctx.trace, st.ctx.path, error, st.ctx.attempt,
+                            cause ? cause : st.ctx.restarted_by);
   set_state(self, lifecycle::failed, seq);
-  send_failure(self, st.ctx, failure{st.ctx.path, std::move(error), 0, now_us(), seq});
+  send_failure(self, st.ctx, failure{st.ctx.path, std::move(error), st.ctx.attempt, now_us(), seq});
 }
 
 // A start that failed says why in the container's own words: its last 40 log lines.

@@ -31,7 +31,7 @@ void on_deadline(dependency_wait_actor_t* self) {
     auto seq = trace::wait(st.ctx.trace, st.ctx.path, st.dep.service, condition,
                            wait_event::outcome_kind::timeout_fail);
     fail_child(self, st.ctx,
-               DependencyTimeout{st.service, st.dep.service, condition, st.dep.timeout}, 0, seq);
+               DependencyTimeout{st.service, st.dep.service, condition, st.dep.timeout}, seq);
     return;
   }
   case timeout_action::warn:

@@ -63,8 +63,11 @@ void finish_check(probe_actor_t* self, check_result result) {
   st.checking = false;
   st.ticket = 0;
   auto latency_us = std::chrono::duration_cast<std::chrono::microseconds>(result.latency);
-  auto cause = trace::probe(st.ctx.trace, st.ctx.path, result.ok,
-                            static_cast<uint64_t>(latency_us.count()), result.reason);
+  // A failing check of a restarted replica follows from that restart: a health crash loop
+  // reads as one chain.
+  auto cause =
+      trace::probe(st.ctx.trace, st.ctx.path, result.ok, static_cast<uint64_t>(latency_us.count()),
+                   result.reason, result.ok ? 0 : st.ctx.restarted_by);
   if (result.ok) {
     st.failures = 0;
     if (st.health != lifecycle::healthy)
@@ -74,7 +77,7 @@ void finish_check(probe_actor_t* self, check_result result) {
     if (st.health == lifecycle::healthy)
       set_health(self, lifecycle::unhealthy, cause);
     if (st.failures >= st.cfg.retries) {
-      fail_child(self, st.ctx, HealthCheckFailed{st.cfg.replica_id, std::move(result.reason)}, 0,
+      fail_child(self, st.ctx, HealthCheckFailed{st.cfg.replica_id, std::move(result.reason)},
                  cause);
       return;
     }
@@ -139,8 +142,12 @@ caf::behavior probe_actor(probe_actor_t* self, child_context ctx, probe_config c
 }
 
 child_context probe_context(const child_context& replica, caf::actor_addr replica_addr) {
-  return child_context{child_path(replica.path, "probe"), "probe", std::move(replica_addr),
-                       replica.trace};
+  return child_context{child_path(replica.path, "probe"),
+                       "probe",
+                       std::move(replica_addr),
+                       replica.trace,
+                       replica.attempt,
+                       replica.restarted_by};
 }
 
 } // namespace nv

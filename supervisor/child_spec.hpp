@@ -39,6 +39,10 @@ struct child_context {
   std::string id;              // the child spec id, e.g. "api-rep-1"
   caf::actor_addr parent;      // weak: the parent owns the child, never the other way round
   trace_sink* trace = nullptr; // may be null: tracing off
+  uint32_t attempt = 0;        // restarts of this child before this incarnation
+  // Trace seq of the restart that started this incarnation (0 for a first start): the cause of
+  // a failure that has no other, so that a crash loop reads as one chain back to its first crash.
+  uint64_t restarted_by = 0;
 };
 
 // Spawns the child (from inside the supervisor, so `self` is the spawner) and returns

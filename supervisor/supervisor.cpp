@@ -101,7 +101,7 @@ void handle_exit(caf::event_based_actor* self, supervisor_state& st, std::size_t
 void start_child(caf::event_based_actor* self, supervisor_state& st, std::size_t i,
                  uint64_t cause) {
   auto& rec = st.children[i];
-  child_context ctx{rec.path, rec.spec.id, self->address(), st.trace};
+  child_context ctx{rec.path, rec.spec.id, self->address(), st.trace, rec.restarts, cause};
   caf::actor child;
   try {
     child = rec.spec.start(self, ctx);
@@ -580,9 +580,11 @@ bool exit_with_parent(caf::event_based_actor* self, const child_context& ctx) {
 }
 
 void fail_child(caf::event_based_actor* self, const child_context& ctx, AgentError error,
-                uint32_t attempt, uint64_t cause) {
-  auto seq = trace::failure(ctx.trace, ctx.path, error, attempt, cause);
-  send_failure(self, ctx, failure{ctx.path, std::move(error), attempt, now_us(), seq});
+                uint64_t cause) {
+  if (cause == 0)
+    cause = ctx.restarted_by;
+  auto seq = trace::failure(ctx.trace, ctx.path, error, ctx.attempt, cause);
+  send_failure(self, ctx, failure{ctx.path, std::move(error), ctx.attempt, now_us(), seq});
 }
 
 void send_failure(caf::event_based_actor* self, const child_context& ctx, failure report) {

@@ -167,9 +167,10 @@ caf::behavior supervisor_actor(supervisor_actor_t* self, supervisor_config cfg);
 // and exits when it goes. False, and the child already exiting, when the parent is gone.
 bool exit_with_parent(caf::event_based_actor* self, const child_context& ctx);
 
-// For children: report `error` to the parent as a failure and exit. Emits the failure event.
+// For children: report `error` to the parent as a failure and exit. Emits the failure event,
+// whose cause is `cause`, or else the restart that started this incarnation.
 void fail_child(caf::event_based_actor* self, const child_context& ctx, AgentError error,
-                uint32_t attempt = 0, uint64_t cause = 0);
+                uint64_t cause = 0);
 // The same for a child that traced its failure event itself (report.cause is that event).
 void send_failure(caf::event_based_actor* self, const child_context& ctx, failure report);
 

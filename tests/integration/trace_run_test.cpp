@@ -112,6 +112,18 @@ TEST_F(Run, AnEscalationIsWalkedBackToTheProbeCheckThatFailedFirst) {
   const json& last = steps.back();
   EXPECT_EQ(last["reason"], "failure") << text;
 
+  // Both incarnations are on the one chain: the second one's failing check follows from the
+  // restart, and each failure says how many restarts came before it.
+  std::vector<uint32_t> attempts;
+  bool through_restart = false;
+  for (auto& step : steps) {
+    through_restart |= step["event"] == "restart";
+    if (step["event"] == "failure" && step["actor"] == "/traced/api/api-rep-1")
+      attempts.push_back(step["attempt"].get<uint32_t>());
+  }
+  EXPECT_TRUE(through_restart) << text;
+  EXPECT_EQ(attempts, (std::vector<uint32_t>{0, 1})) << text;
+
   // The replica's restart follows from its first failure, and the new replica from the restart.
   bool restart_caused = false;
   for (auto& e : events)
