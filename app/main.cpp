@@ -6,14 +6,18 @@
 #include <spdlog/spdlog.h>
 
 #include "app/run_command.hpp"
+#include "app/trace_command.hpp"
 #include "app/validate_command.hpp"
 
 namespace {
 
 void usage(std::FILE* out) {
-  std::fprintf(out, "usage: nodevisor run SPEC [--runtime process|sim] [--trace FILE] "
-                    "[--until healthy] [--timeout DUR] [--log-level L] [--log-dir DIR]\n"
-                    "       nodevisor validate SPEC\n");
+  std::fprintf(out,
+               "usage: nodevisor run SPEC [--runtime process|sim] [--trace FILE] "
+               "[--until healthy] [--timeout DUR] [--log-level L] [--log-dir DIR]\n"
+               "       nodevisor validate SPEC\n"
+               "%s",
+               nv::trace_usage());
 }
 
 } // namespace
@@ -29,6 +33,8 @@ int main(int argc, char** argv) {
     return nv::run_command(argc - 2, argv + 2);
   if (!std::strcmp(argv[1], "validate"))
     return nv::validate_command(argc - 2, argv + 2);
+  if (!std::strcmp(argv[1], "trace"))
+    return nv::trace_command(argc - 2, argv + 2);
   if (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "help")) {
     usage(stdout);
     return 0;
