@@ -3,7 +3,10 @@
 // Prints the time until all run, the RSS per supervised container, the time to recover from
 // a failure storm, and the time to stop everything.
 //
-//   tree_macro N [--storm PERCENT] [--per-service K] [--trace FILE]
+//   tree_macro N [--storm PERCENT] [--per-service K] [--trace FILE [--trace-messages]]
+//
+// --trace-messages also records a send/recv event pair per message between actors (issue 4);
+// it needs --trace.
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -114,23 +117,36 @@ child_spec service(const std::string& name, int replicas, sim_runtime* rt, gauge
 } // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::fprintf(stderr,
-                 "usage: tree_macro N [--storm PERCENT] [--per-service K] [--trace FILE]\n");
+  auto usage = [] {
+    std::fprintf(stderr, "usage: tree_macro N [--storm PERCENT] [--per-service K] "
+                         "[--trace FILE [--trace-messages]]\n");
     return 2;
-  }
+  };
+  if (argc < 2)
+    return usage();
   long n = std::stol(argv[1]);
   int storm_percent = 10;
   long per_service = 1000;
   std::string trace_file;
-  for (int i = 2; i + 1 < argc; i += 2) {
+  bool trace_messages = false;
+  for (int i = 2; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--trace-messages")) {
+      trace_messages = true;
+      continue;
+    }
+    if (i + 1 >= argc)
+      return usage();
     if (!std::strcmp(argv[i], "--storm"))
-      storm_percent = std::stoi(argv[i + 1]);
+      storm_percent = std::stoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--per-service"))
-      per_service = std::stol(argv[i + 1]);
+      per_service = std::stol(argv[++i]);
     else if (!std::strcmp(argv[i], "--trace"))
-      trace_file = argv[i + 1];
+      trace_file = argv[++i];
+    else
+      return usage();
   }
+  if (trace_messages && trace_file.empty())
+    return usage();
   spdlog::set_level(spdlog::level::err); // the storm would print 10 % of N warnings
 
   long rss_start = rss_kib();
@@ -142,8 +158,10 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   {
     std::unique_ptr<trace_sink> trace;
-    if (!trace_file.empty())
+    if (!trace_file.empty()) {
       trace = std::make_unique<trace_sink>(trace_file, "bench");
+      trace->set_messages(trace_messages);
+    }
     sim_runtime rt;
     gauges g;
     caf::actor_system sys{cfg};
@@ -193,14 +211,14 @@ int main(int argc, char** argv) {
     sys.await_all_actors_done();
     double t_stop = seconds_since(t2);
 
-    std::printf("{\"n\":%ld,\"services\":%ld,\"threads\":%zu,\"trace\":%s,"
+    std::printf("{\"n\":%ld,\"services\":%ld,\"threads\":%zu,\"trace\":%s,\"trace_messages\":%s,"
                 "\"all_running\":%s,\"time_to_all_running_s\":%.3f,"
                 "\"rss_per_container_bytes\":%.0f,\"rss_running_mib\":%.1f,"
                 "\"storm_crashed\":%zu,\"storm_recovered\":%s,\"storm_recovery_s\":%.3f,"
                 "\"stop_all_s\":%.3f,\"sim_left\":%zu,\"peak_rss_mib\":%.1f,"
                 "\"rss_before_system_mib\":%.1f}\n",
                 n, services, sys.scheduler().num_workers(), trace ? "true" : "false",
-                all_up ? "true" : "false", t_running,
+                trace_messages ? "true" : "false", all_up ? "true" : "false", t_running,
                 1024.0 * static_cast<double>(rss_running - rss_base) / static_cast<double>(n),
                 rss_running / 1024.0, crashed, recovered ? "true" : "false", t_storm, t_stop,
                 rt.size(), peak_rss_kib() / 1024.0, rss_start / 1024.0);
