@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <string>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,6 +37,7 @@ struct nodevisor_process {
   int out = -1, err = -1;
   std::string stdout_text, stderr_text;
   int status = -1;
+  rusage usage{}; // its own, from wait4 (RUSAGE_CHILDREN would mix in every earlier child)
 
   nodevisor_process(std::vector<std::string> args) {
     int o[2], e[2];
@@ -94,7 +96,7 @@ struct nodevisor_process {
     for (;;) {
       pump(50ms);
       int st = 0;
-      if (waitpid(pid, &st, WNOHANG) == pid) {
+      if (wait4(pid, &st, WNOHANG, &usage) == pid) {
         status = st;
         for (int i = 0; i < 20; ++i)
           pump(10ms);

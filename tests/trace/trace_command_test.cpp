@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/integration/nodevisor_process.hpp"
 #include "tests/trace/trace_scenario.hpp"
 
 extern char** environ;
@@ -29,82 +30,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A child process with its stdout and stderr collected as they come; wait4 gives its own
-// resource usage (RUSAGE_CHILDREN would mix in every earlier child of the test).
-struct child {
-  pid_t pid = -1;
-  int out = -1, err = -1;
-  std::string stdout_text, stderr_text;
-  bool reaped = false;
-  rusage usage{};
-
-  explicit child(std::vector<std::string> args) {
-    int o[2], e[2];
-    EXPECT_EQ(pipe2(o, O_CLOEXEC), 0);
-    EXPECT_EQ(pipe2(e, O_CLOEXEC), 0);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, o[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, e[1], 2);
-    args.insert(args.begin(), NV_BINARY);
-    std::vector<char*> argv;
-    for (auto& a : args)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    EXPECT_EQ(posix_spawn(&pid, NV_BINARY, &fa, nullptr, argv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    close(o[1]);
-    close(e[1]);
-    out = o[0];
-    err = e[0];
-  }
-  ~child() {
-    if (pid > 0 && !reaped) {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-    }
-    close(out);
-    close(err);
-  }
-
-  void pump(std::chrono::milliseconds wait) {
-    pollfd fds[2] = {{out, POLLIN, 0}, {err, POLLIN, 0}};
-    if (poll(fds, 2, static_cast<int>(wait.count())) <= 0)
-      return;
-    char buf[65536];
-    for (int i = 0; i < 2; ++i)
-      if (fds[i].revents & (POLLIN | POLLHUP)) {
-        auto n = read(fds[i].fd, buf, sizeof buf);
-        if (n > 0)
-          (i == 0 ? stdout_text : stderr_text).append(buf, static_cast<std::size_t>(n));
-      }
-  }
-  bool wait_for_stdout(const std::string& text, std::chrono::seconds limit = 30s) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (stdout_text.find(text) == std::string::npos) {
-      if (std::chrono::steady_clock::now() > deadline)
-        return false;
-      pump(50ms);
-    }
-    return true;
-  }
-  // The exit code (128 + signal when killed), or -1 on timeout.
-  int wait_exit(std::chrono::seconds limit = 60s) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    for (;;) {
-      pump(20ms);
-      int st = 0;
-      if (wait4(pid, &st, WNOHANG, &usage) == pid) {
-        reaped = true;
-        for (int i = 0; i < 20; ++i)
-          pump(5ms);
-        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      }
-      if (std::chrono::steady_clock::now() > deadline)
-        return -1;
-    }
-  }
-};
+using child = nv_test::nodevisor_process;
 
 // Runs `nodevisor ARGS...` to its end.
 struct result {
