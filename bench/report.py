@@ -1,0 +1,546 @@
+#!/usr/bin/python3
+"""Writes docs/benchmarks.md and its PNG plots from the JSON lines the benchmarks printed.
+
+    bench/report.py RESULTS_DIR OUT_MD IMAGE_DIR
+
+RESULTS_DIR holds what bench/run.sh collected: machine.json, supervisor_bench.json (Google
+Benchmark's JSON), and tree_scale.jsonl, escalation.jsonl, probe.jsonl, peers.jsonl (every line
+of a benchmark's output that is a JSON object; the schemas are at the top of each benchmark's
+source). A part whose file is missing or empty is reported as not run. Every figure is a median
+over repetitions with its spread [min-max].
+"""
+import json
+import os
+import statistics
+import sys
+from collections import defaultdict
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+
+PEER_ORDER = ["nodevisor", "floor", "s6", "runit", "daemontools", "supervisord", "systemd", "otp"]
+PEERS = [p for p in PEER_ORDER if p not in ("nodevisor", "floor")]
+
+
+def read_jsonl(path):
+    rows = []
+    if not os.path.exists(path):
+        return rows
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("{"):
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError:
+                    pass
+    return rows
+
+
+def read_json(path):
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        try:
+            return json.load(f)
+        except json.JSONDecodeError:
+            return None
+
+
+def num(v, unit=""):
+    if v is None:
+        return "–"
+    if abs(v) >= 100:
+        s = f"{v:,.0f}".replace(",", " ")
+    elif abs(v) >= 10:
+        s = f"{v:.1f}"
+    else:
+        s = f"{v:.2f}"
+    return f"{s} {unit}".strip()
+
+
+def spread(values, unit="", scale=1.0):
+    values = [v * scale for v in values if v is not None]
+    if not values:
+        return "–"
+    med = statistics.median(values)
+    if len(values) == 1:
+        return num(med, unit)
+    return f"{num(med, unit)} [{num(min(values))}–{num(max(values))}]"
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def fmt_ratio(r):
+    return "–" if r is None else f"{r:.2f}×"
+
+
+class Report:
+    def __init__(self, results, images, image_ref):
+        self.results = results
+        self.images = images
+        self.image_ref = image_ref
+        self.out = []
+
+    def line(self, text=""):
+        self.out.append(text)
+
+    def table(self, header, rows):
+        self.line("| " + " | ".join(header) + " |")
+        self.line("|" + "---|" * len(header))
+        for r in rows:
+            self.line("| " + " | ".join(str(c) for c in r) + " |")
+        self.line()
+
+    def figure(self, fig, name, alt):
+        path = os.path.join(self.images, name)
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        self.line(f"![{alt}]({self.image_ref}/{name})")
+        self.line()
+
+
+# ---------------------------------------------------------------- machine and command
+
+
+def machine_section(rep, machine):
+    rep.line("# Benchmarks")
+    rep.line()
+    rep.line("Numbers are measured, never asserted by a test. This page is written by one command")
+    rep.line("(it installs the peers, builds, runs every benchmark and draws the plots):")
+    rep.line()
+    rep.line("```sh")
+    rep.line(machine.get("command", "bench/run.sh"))
+    rep.line("```")
+    rep.line()
+    rep.line("## Machine and run")
+    rep.line()
+    rep.line(f"- {machine.get('cores', '?')} cores ({machine.get('cpu', '?')}), "
+             f"{machine.get('memory', '?')} memory, kernel {machine.get('kernel', '?')}, "
+             f"{machine.get('os', '?')}, {machine.get('compiler', '?')}, Release build.")
+    rep.line(f"- Run on {machine.get('date', '?')}; the whole suite took "
+             f"{machine.get('elapsed', '?')}. Load average at start {machine.get('load_start', '?')}, "
+             f"at end {machine.get('load_end', '?')}.")
+    rep.line("- Each figure is the median over repetitions with the spread [min–max]; treat "
+             "differences within the spread as noise.")
+    rep.line()
+
+
+# ---------------------------------------------------------------- peers
+
+
+def peer_values(rows, metric, impl, n, key="value"):
+    return [r.get(key) for r in rows
+            if r.get("metric") == metric and r.get("impl") == impl and r.get("n") == n
+            and r.get("rep", 0) > 0]
+
+
+def pooled_restarts(rows, impl, n):
+    samples = []
+    for r in rows:
+        if r.get("metric") == "restart" and r.get("impl") == impl and r.get("n") == n:
+            samples.extend(r.get("samples") or [])
+    return sorted(samples)
+
+
+def percentile(sorted_values, p):
+    if not sorted_values:
+        return None
+    k = (len(sorted_values) - 1) * p / 100.0
+    lo = int(k)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
+
+
+def peers_section(rep, rows):
+    rep.line("## Real processes: nodevisor against the peers and the floor (`bench/peers`)")
+    rep.line()
+    if not rows:
+        rep.line("Not run (no `peers.jsonl`).")
+        rep.line()
+        return
+    impls = [i for i in PEER_ORDER if any(r.get("impl") == i for r in rows)]
+    ns = sorted({r["n"] for r in rows if r.get("metric") == "start" and r.get("n")})
+    big = max(ns) if ns else 1000
+    small = min(ns) if ns else 100
+
+    def med(metric, impl, n, key="value"):
+        return median(peer_values(rows, metric, impl, n, key))
+
+    # What each peer was measured as: a headline row per measurement.
+    metrics = [
+        ("cold start", "start", small, "ms", 1.10, "lower"),
+        ("cold start", "start", big, "ms", 1.10, "lower"),
+        ("restart after kill -9, median", "restart", big, "ms", 2.5, "lower"),
+        ("stop all", "stop", big, "ms", 2.0, "lower"),
+        ("supervisor PSS", "memory", big, "kB", None, "lower"),
+    ]
+    rep.line("### Headline")
+    rep.line()
+    rep.line("nodevisor / best peer and nodevisor / floor for each measurement (below 1 is "
+             "better for nodevisor). Targets (issue 5): ahead of the best peer on start, restart "
+             "and stop, within 1.1× (start), 2.5× (restart) and 2× (stop) of the floor, and under "
+             "the best peer's memory.")
+    rep.line()
+    head_rows = []
+    for label, metric, n, unit, floor_target, _ in metrics:
+        if metric == "restart":
+            get = lambda impl: percentile(pooled_restarts(rows, impl, n), 50)  # noqa: E731
+        else:
+            get = lambda impl: med(metric, impl, n)  # noqa: E731
+        nv = get("nodevisor")
+        peer_meds = {p: get(p) for p in PEERS if get(p) is not None}
+        best = min(peer_meds, key=peer_meds.get) if peer_meds else None
+        fl = get("floor") if metric != "memory" else None
+        r_peer = ratio(nv, peer_meds.get(best)) if best else None
+        r_floor = ratio(nv, fl)
+        verdicts = []
+        if r_peer is not None:
+            verdicts.append("ahead of best peer" if r_peer < 1 else "behind best peer")
+        if floor_target and r_floor is not None:
+            verdicts.append(("within" if r_floor <= floor_target else "over")
+                            + f" {floor_target}× of floor")
+        head_rows.append([f"{label} ({n})", num(nv, unit),
+                          f"{best} {num(peer_meds.get(best), unit)}" if best else "–",
+                          fmt_ratio(r_peer), num(fl, unit), fmt_ratio(r_floor),
+                          "; ".join(verdicts) or "–"])
+    rep.table(["measurement", "nodevisor", "best peer", "nv / peer", "floor", "nv / floor",
+               "verdict"], head_rows)
+
+    rep.line("### Every implementation")
+    rep.line()
+    rep.line("Median [min–max] of the repetitions. Restart pools every kill of every repetition "
+             "(median and p90). PSS sums every supervisor-side process.")
+    rep.line()
+    rows_out = []
+    for impl in impls:
+        pooled = pooled_restarts(rows, impl, big)
+        missed = sum(r.get("missed", 0) or 0 for r in rows
+                     if r.get("metric") == "restart" and r.get("impl") == impl)
+        rows_out.append([
+            impl,
+            spread(peer_values(rows, "start", impl, small), "ms"),
+            spread(peer_values(rows, "start", impl, big), "ms"),
+            f"{num(percentile(pooled, 50), 'ms')} / {num(percentile(pooled, 90), 'ms')}"
+            + (f" ({missed} missed)" if missed else ""),
+            spread(peer_values(rows, "stop", impl, big), "ms"),
+            spread(peer_values(rows, "memory", impl, big), "MiB", 1 / 1024),
+        ])
+    rep.table(["implementation", f"start {small}", f"start {big}",
+               f"restart p50 / p90 ({big} running)", f"stop {big}", f"PSS with {big}"], rows_out)
+
+    configs = [r for r in rows if r.get("metric") == "config"]
+    if configs:
+        rep.line("How each peer was configured:")
+        rep.line()
+        seen = set()
+        for r in configs:
+            k = (r.get("impl"), r.get("mode"))
+            if k in seen:
+                continue
+            seen.add(k)
+            rep.line(f"- **{r.get('impl')}** ({r.get('mode')}): {r.get('note')}")
+        rep.line()
+    errors = [r for r in rows if r.get("metric") == "error"]
+    if errors:
+        rep.line("What could not be measured:")
+        rep.line()
+        for r in errors:
+            rep.line(f"- {r.get('impl')}: {r.get('what')}")
+        rep.line()
+
+    # Plots: cold start and stop bars, restart CDF.
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, metric, title in ((axes[0], "start", f"cold start of {big}"),
+                              (axes[1], "stop", f"stop of {big}")):
+        names, meds, lo, hi = [], [], [], []
+        for impl in impls:
+            v = [x for x in peer_values(rows, metric, impl, big) if x is not None]
+            if not v:
+                continue
+            m = statistics.median(v)
+            names.append(impl)
+            meds.append(m)
+            lo.append(m - min(v))
+            hi.append(max(v) - m)
+        colors = ["tab:blue" if n == "nodevisor" else "tab:gray" if n == "floor" else "tab:orange"
+                  for n in names]
+        ax.bar(names, meds, yerr=[lo, hi], color=colors, capsize=3)
+        ax.set_title(title)
+        ax.set_ylabel("ms (median, min–max)")
+        ax.tick_params(axis="x", rotation=45)
+    rep.figure(fig, "bench-peers-start-stop.png", "cold start and stop per implementation")
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for impl in impls:
+        s = pooled_restarts(rows, impl, big)
+        if not s:
+            continue
+        ys = [(i + 1) / len(s) for i in range(len(s))]
+        ax.step(s, ys, where="post", label=impl, linewidth=2 if impl == "nodevisor" else 1)
+    ax.set_xscale("log")
+    ax.set_xlabel("restart latency after kill -9, ms (log)")
+    ax.set_ylabel("fraction of kills")
+    ax.set_title(f"restart latency with {big} children running")
+    ax.legend(fontsize=8)
+    rep.figure(fig, "bench-peers-restart.png", "restart latency distribution per implementation")
+
+    crash = [r for r in rows if r.get("metric") == "crash"]
+    if crash:
+        rep.line("### Crash loop: a child that exits 1 at once")
+        rep.line()
+        rep.line("Every implementation at its defaults, all at once, for the same window; the "
+                 "starts it made and what it said at the end.")
+        rep.line()
+        crow = []
+        for r in sorted(crash, key=lambda r: PEER_ORDER.index(r["impl"])
+                        if r.get("impl") in PEER_ORDER else 99):
+            gaps = r.get("gaps_ms") or []
+            first_gaps = ", ".join(num(g) for g in gaps[:6]) + (" …" if len(gaps) > 6 else "")
+            crow.append([r.get("impl"), num(r.get("value")), first_gaps or "–",
+                         str(r.get("state", "")).replace("|", "/").replace("\n", " ")[:120]])
+        rep.table(["implementation", f"starts in {crash[0].get('window_s', 30)} s",
+                   "first gaps between starts (ms)", "state at the end"], crow)
+        fig, ax = plt.subplots(figsize=(8, 4))
+        for r in crash:
+            starts = [s / 1000.0 for s in (r.get("starts_ms") or [])]
+            if not starts:
+                continue
+            ax.step(starts, range(1, len(starts) + 1), where="post", label=r.get("impl"),
+                    linewidth=2 if r.get("impl") == "nodevisor" else 1)
+        ax.set_yscale("log")
+        ax.set_xlabel("seconds after launch")
+        ax.set_ylabel("starts so far (log)")
+        ax.set_title("crash-loop restart schedule")
+        ax.legend(fontsize=8)
+        rep.figure(fig, "bench-peers-crashloop.png", "crash-loop restart schedules")
+
+
+# ---------------------------------------------------------------- tree at scale
+
+
+def scale_section(rep, rows):
+    rep.line("## The tree at scale (`bench/tree_scale`, sim runtime)")
+    rep.line()
+    if not rows:
+        rep.line("Not run (no `tree_scale.jsonl`).")
+        rep.line()
+        return
+    off = [r for r in rows if r.get("trace", "off") == "off"]
+    ns = sorted({r["n"] for r in off if "n" in r})
+    storms = sorted({r["storm_pct"] for r in off if "storm_pct" in r})
+
+    def vals(metric, n, storm=None, trace="off", kind=None):
+        return [r["value"] for r in rows
+                if r.get("metric") == metric and r.get("n") == n
+                and r.get("trace", "off") == trace
+                and (storm is None or r.get("storm_pct") == storm)
+                and (kind is None or r.get("kind") == kind)]
+
+    per_service = next((r.get("per_service") for r in off if r.get("per_service")), "?")
+    rep.line(f"The real actor tree on the simulated runtime, built from a generated spec as "
+             f"`nodevisor run --runtime sim` builds it: services of {per_service} replicas, "
+             f"each replica a container actor with a health-probe actor (a `command` check), and "
+             f"every third service waiting on another (`depends`, condition healthy). RSS per "
+             f"replica is the growth from the idle actor system to all healthy, divided by N.")
+    rep.line()
+    out = []
+    for n in ns:
+        out.append([f"{n:,}".replace(",", " "),
+                    spread(vals("time_to_running", n), "s"),
+                    spread(vals("time_to_healthy", n), "s"),
+                    spread(vals("rss_per_replica", n), "KiB", 1 / 1024),
+                    spread(vals("actors", n, kind="live")),
+                    spread(vals("stop_time", n), "s")])
+    rep.table(["replicas", "to all running", "to all healthy", "RSS per replica", "live actors",
+               "stop all"], out)
+
+    if storms:
+        rep.line("Failure storms: P % of the replicas crash at once; restarts/s is the crashed "
+                 "count over the time until the last of them runs again (supervision is set "
+                 "never to escalate during a storm).")
+        rep.line()
+        out = []
+        for n in ns:
+            row = [f"{n:,}".replace(",", " ")]
+            for p in storms:
+                row.append(spread(vals("storm_restarts_per_s", n, p), "/s"))
+            out.append(row)
+        rep.table(["replicas"] + [f"{p} % storm" for p in storms], out)
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for metric, label in (("time_to_running", "all running"), ("time_to_healthy", "all healthy")):
+        axes[0].plot(ns, [median(vals(metric, n)) for n in ns], marker="o", label=label)
+    axes[0].set_xscale("log")
+    axes[0].set_yscale("log")
+    axes[0].set_xlabel("replicas")
+    axes[0].set_ylabel("seconds")
+    axes[0].set_title("time to all running / healthy")
+    axes[0].legend()
+    axes[1].plot(ns, [(median(vals("rss_per_replica", n)) or 0) / 1024 for n in ns], marker="o")
+    axes[1].set_xscale("log")
+    axes[1].set_xlabel("replicas")
+    axes[1].set_ylabel("KiB per replica")
+    axes[1].set_ylim(bottom=0)
+    axes[1].set_title("RSS per replica (container + probe actor)")
+    rep.figure(fig, "bench-scale.png", "time to running and RSS per replica against N")
+
+    if storms:
+        fig, ax = plt.subplots(figsize=(6, 3.8))
+        for p in storms:
+            ax.plot(ns, [median(vals("storm_restarts_per_s", n, p)) for n in ns], marker="o",
+                    label=f"{p} % storm")
+        ax.set_xscale("log")
+        ax.set_xlabel("replicas")
+        ax.set_ylabel("restarts per second")
+        ax.set_title("restart throughput under failure storms")
+        ax.legend()
+        rep.figure(fig, "bench-storms.png", "restarts per second under failure storms")
+
+    # Tracing overhead (issue 4).
+    traced = sorted({r["n"] for r in rows if r.get("trace") in ("on", "messages")})
+    if traced:
+        rep.line("### Tracing overhead")
+        rep.line()
+        rep.line("The same workload with tracing off, on (`--trace`), and on with messages "
+                 "(`--trace-messages`), run back to back in each repetition. Throughput ratio = "
+                 "time with tracing off / time with it (1.00 = no cost). Targets (issue 4): "
+                 "tracing costs under 10 % of throughput, with messages under 30 %.")
+        rep.line()
+        out = []
+        for n in traced:
+            for metric, label in (("time_to_healthy", "start to healthy"),
+                                  ("storm_restart_time", "10 % storm restarted")):
+                storm = 10 if metric == "storm_restart_time" else None
+                base = median(vals(metric, n, storm, "off"))
+                on = median(vals(metric, n, storm, "on"))
+                msg = median(vals(metric, n, storm, "messages"))
+                out.append([f"{n:,}".replace(",", " "), label, num(base, "s"), num(on, "s"),
+                            fmt_ratio(ratio(base, on)), num(msg, "s"),
+                            fmt_ratio(ratio(base, msg))])
+            events = median(vals("trace_bytes", n, trace="messages"))
+            if events:
+                out.append([f"{n:,}".replace(",", " "), "trace file with messages",
+                            "", num(median(vals("trace_bytes", n, trace="on")), "B"), "",
+                            num(events, "B"), ""])
+        rep.table(["replicas", "phase", "off", "on", "throughput on/off", "messages",
+                   "throughput messages/off"], out)
+
+
+# ---------------------------------------------------------------- escalation, probes, micro
+
+
+def escalation_section(rep, rows):
+    rep.line("## Escalation latency (`bench/escalation_latency`)")
+    rep.line()
+    if not rows:
+        rep.line("Not run (no `escalation.jsonl`).")
+        rep.line()
+        return
+    depths = sorted({r["depth"] for r in rows})
+    samples = next((r.get("samples") for r in rows if r.get("samples")), "?")
+    rep.line(f"A failure at a leaf under D nested supervisors, each with intensity 0, until the "
+             f"top level (the deployment level) decides on the original error; {samples} samples "
+             f"per depth and repetition, wall clock on the injecting thread to the decision.")
+    rep.line()
+    out = []
+    for d in depths:
+        def v(metric):
+            return [r["value"] for r in rows if r.get("depth") == d and r.get("metric") == metric]
+        wrong = sum(v("wrong_report"))
+        out.append([d, spread(v("p50"), "µs"), spread(v("p99"), "µs"), spread(v("max"), "µs"),
+                    "0" if not wrong else f"**{wrong:.0f}**"])
+    rep.table(["depth", "p50", "p99", "max", "reports not the original error"], out)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for metric in ("p50", "p99"):
+        ax.plot(depths, [median([r["value"] for r in rows if r.get("depth") == d
+                                 and r.get("metric") == metric]) for d in depths],
+                marker="o", label=metric)
+    ax.set_xlabel("tree depth")
+    ax.set_ylabel("µs")
+    ax.set_xticks(depths)
+    ax.set_ylim(bottom=0)
+    ax.set_title("leaf failure → decision at the top")
+    ax.legend()
+    rep.figure(fig, "bench-escalation.png", "escalation latency by depth")
+
+
+def probe_section(rep, rows):
+    rep.line("## Probe throughput (`bench/probe_throughput`)")
+    rep.line()
+    if not rows:
+        rep.line("Not run (no `probe.jsonl`).")
+        rep.line()
+        return
+    rep.line("tcp checks against listeners on 127.0.0.1: `runner` keeps C checks in flight on "
+             "the check runner the probes share; `probe` runs C real probe actors checking "
+             "back to back.")
+    rep.line()
+    keys = sorted({(r["mode"], r["concurrency"]) for r in rows},
+                  key=lambda k: (k[0] != "runner", k[1]))
+    out = []
+    for mode, c in keys:
+        def v(metric):
+            return [r["value"] for r in rows if r.get("mode") == mode
+                    and r.get("concurrency") == c and r.get("metric") == metric]
+        out.append([mode, c, spread(v("checks_per_s"), "/s"),
+                    spread(v("latency_p50"), "µs") if v("latency_p50") else "–",
+                    spread(v("latency_p99"), "µs") if v("latency_p99") else "–"])
+    rep.table(["mode", "concurrency", "checks per second", "latency p50", "latency p99"], out)
+
+
+def micro_section(rep, data):
+    rep.line("## Supervisor decisions (`bench/supervisor_bench`, Google Benchmark)")
+    rep.line()
+    if not data:
+        rep.line("Not run (no `supervisor_bench.json`).")
+        rep.line()
+        return
+    rep.line("Wall time from a child's failure being sent to the decision being visible to the "
+             "benchmark thread (mostly that thread's wake-up), and the CPU time the actors spent.")
+    rep.line()
+    out = []
+    for b in data.get("benchmarks", []):
+        if b.get("aggregate_name") != "median":
+            continue
+        unit = b.get("time_unit", "ns")
+        scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3}.get(unit, 1.0)
+        out.append([b.get("run_name", b.get("name")), num(b["real_time"] * scale, "µs"),
+                    num(b["cpu_time"] * scale, "µs")])
+    rep.table(["benchmark", "wall, median", "CPU, median"], out)
+
+
+def main():
+    if len(sys.argv) != 4:
+        print(__doc__, file=sys.stderr)
+        return 2
+    results, out_md, images = sys.argv[1:]
+    os.makedirs(images, exist_ok=True)
+    image_ref = os.path.relpath(images, os.path.dirname(os.path.abspath(out_md)))
+    rep = Report(results, images, image_ref)
+    machine = read_json(os.path.join(results, "machine.json")) or {}
+    machine_section(rep, machine)
+    peers_section(rep, read_jsonl(os.path.join(results, "peers.jsonl")))
+    scale_section(rep, read_jsonl(os.path.join(results, "tree_scale.jsonl")))
+    escalation_section(rep, read_jsonl(os.path.join(results, "escalation.jsonl")))
+    probe_section(rep, read_jsonl(os.path.join(results, "probe.jsonl")))
+    micro_section(rep, read_json(os.path.join(results, "supervisor_bench.json")))
+    with open(out_md, "w") as f:
+        f.write("\n".join(rep.out).rstrip() + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
