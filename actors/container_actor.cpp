@@ -34,6 +34,7 @@ uint64_t set_state(container_actor_t* self, lifecycle to, uint64_t cause = 0) {
   return seq ? seq : cause;
 }
 
+// Worked out only where a trace event needs it: tracing off builds no string.
 std::string probe_path(const container_actor_state& st) {
   return child_path(st.ctx.path, "probe");
 }
@@ -88,11 +89,13 @@ void finish(container_actor_t* self, caf::error reason) {
 void stop_probe(container_actor_t* self) {
   auto& st = self->state;
   if (st.probe) {
-    auto path = probe_path(st);
-    trace::sent(st.ctx.trace, st.ctx.path, path, trace::exit_request{trace::shutdown_reason()},
-                st.stop_cause);
+    if (st.ctx.trace) {
+      auto path = probe_path(st);
+      trace::sent(st.ctx.trace, st.ctx.path, path, trace::exit_request{trace::shutdown_reason()},
+                  st.stop_cause);
+      trace::exit(st.ctx.trace, path, exit_event::reason_kind::shutdown, nullptr, st.stop_cause);
+    }
     self->send_exit(st.probe, caf::exit_reason::user_shutdown);
-    trace::exit(st.ctx.trace, path, exit_event::reason_kind::shutdown, nullptr, st.stop_cause);
   }
   st.probe = nullptr;
 }
@@ -159,7 +162,8 @@ void on_reply(container_actor_t* self, runtime_reply& reply) {
       if (st.cfg->health) {
         st.probe =
             self->spawn(probe_actor, probe_context(st.ctx, self->address()), *st.cfg->health);
-        trace::spawn(st.ctx.trace, probe_path(st), st.ctx.path, running);
+        if (st.ctx.trace)
+          trace::spawn(st.ctx.trace, probe_path(st), st.ctx.path, running);
         return;
       }
     }
@@ -199,8 +203,9 @@ void on_probe_failure(container_actor_t* self, failure& report) {
   if (st.stop_requested || st.stopping_for || !st.started)
     return;
   st.probe = nullptr; // it exits after reporting
-  trace::exit(st.ctx.trace, probe_path(st), exit_event::reason_kind::failure, &report.error,
-              report.cause);
+  if (st.ctx.trace)
+    trace::exit(st.ctx.trace, probe_path(st), exit_event::reason_kind::failure, &report.error,
+                report.cause);
   spdlog::warn("[{}] {}; stopping the container", st.ctx.path, to_string(report.error));
   st.stop_cause = report.cause;
   st.stopping_for = std::move(report.error);

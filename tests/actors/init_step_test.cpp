@@ -1,7 +1,6 @@
 // Init steps against real sockets on 127.0.0.1 and real processes, on the real scheduler: the
 // wait actions, init.run, the step's own timeout, on_failure, retry, and the sequence-level
 // retry schedule. Deadlines are generous; nothing asserts how fast the machine is.
-#include <arpa/inet.h>
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
@@ -10,8 +9,6 @@
 #include <fstream>
 #include <map>
 #include <mutex>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
 
@@ -24,24 +21,12 @@
 #include "tests/actors/test_server.hpp"
 
 using namespace nv;
+using nv::actor_test::closed_port;
 using nv::actor_test::test_server;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A port nothing listens on (it did a moment ago, so nothing else is likely to have taken it).
-uint16_t closed_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // What the parent of the step saw.
 struct record {

@@ -33,17 +33,12 @@
 #include "trace/trace_sink.hpp"
 
 using namespace nv;
+using nv::actor_test::closed_port;
 using nv::actor_test::test_server;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A port nothing listens on (it did a moment ago, so nothing else is likely to have taken it).
-uint16_t closed_port() {
-  test_server s{test_server::mode::silent};
-  return s.port();
-}
 
 // What the parent of the actor under test saw.
 struct record {

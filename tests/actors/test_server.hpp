@@ -101,4 +101,10 @@ private:
   std::thread thread_;
 };
 
+// A port nothing listens on (it did a moment ago, so nothing else is likely to have taken it).
+inline uint16_t closed_port() {
+  test_server s{test_server::mode::silent};
+  return s.port();
+}
+
 } // namespace nv::actor_test
