@@ -1,8 +1,11 @@
 #include "trace/trace_sink.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <cassert>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <system_error>
 #include <thread>
@@ -21,6 +24,20 @@ constexpr std::string_view sink_path = "/_trace";
 constexpr std::size_t batch_target = 1024;
 constexpr auto batch_pause = std::chrono::milliseconds{2};
 
+// What a stripe holds before each line's body: the head the writer formats.
+struct record_head {
+  uint64_t seq;
+  int64_t ts_us;
+  uint64_t length; // of the body that follows
+};
+
+// Threads take stripes in turn, so the first `count` emitting threads never share one.
+std::size_t stripe_of_this_thread(std::size_t count) {
+  static std::atomic<std::size_t> next{0};
+  thread_local const std::size_t mine = next.fetch_add(1, std::memory_order_relaxed);
+  return mine % count;
+}
+
 std::unique_ptr<std::ostream> open_trace_file(const std::filesystem::path& file) {
   auto out = std::make_unique<std::ofstream>(file, std::ios::out | std::ios::trunc);
   if (!*out)
@@ -28,6 +45,19 @@ std::unique_ptr<std::ostream> open_trace_file(const std::filesystem::path& file)
                             "cannot open trace file " + file.string());
   return out;
 }
+
+// The writer's view of one stripe: records taken from it and not yet written.
+struct stripe_cursor {
+  std::string records;
+  std::size_t pos = 0;
+
+  bool empty() const { return pos == records.size(); }
+  record_head head() const {
+    record_head h;
+    std::memcpy(&h, records.data() + pos, sizeof h);
+    return h;
+  }
+};
 
 } // namespace
 
@@ -47,78 +77,148 @@ trace_sink::~trace_sink() {
   writer_.join();
 }
 
-uint64_t trace_sink::emit(trace_event ev) {
-  uint64_t seq = 0;
-  bool was_empty = false;
-  {
-    std::lock_guard lock(mu_);
-    if (queue_.size() >= capacity_) {
-      ++dropped_total_;
-      ++dropped_unreported_;
-      return 0;
-    }
-    seq = next_seq_++;
-    was_empty = queue_.empty();
-    // The clock is read under the lock too, so ts_us never goes backwards along seq.
-    queue_.push_back({seq, now_us(), std::move(ev)});
+uint64_t trace_sink::emit(const trace_event& ev) {
+  // Formatted before any lock, into a buffer that keeps its capacity from one event to the next.
+  thread_local std::string body;
+  body.clear();
+  append_trace_body(body, node_, ev);
+  return enqueue(body, false);
+}
+
+uint64_t trace_sink::enqueue(std::string_view body, bool force) {
+  // A racy count, so the queue can overshoot `capacity_` by an event per emitting thread. The
+  // writer stores taken_seq_ after reading next_seq_, so reading them in the other order never
+  // sees more taken than numbered.
+  const uint64_t taken = taken_seq_.load(std::memory_order_acquire);
+  const uint64_t queued = next_seq_.load(std::memory_order_relaxed) - 1 - taken;
+  if (!force && queued >= capacity_) {
+    dropped_total_.fetch_add(1);
+    wake_writer();
+    return 0;
   }
-  // The writer only sleeps on an empty queue: one wake-up per batch, not per event.
-  if (was_empty)
-    work_cv_.notify_one();
+  stripe& s = stripes_[stripe_of_this_thread(stripe_count)];
+  uint64_t seq = 0;
+  {
+    std::lock_guard lock(s.mu);
+    // Taken under the stripe's lock: once the writer has read next_seq_ and then taken every
+    // stripe's lock in turn, every smaller seq is in a stripe it has taken.
+    seq = next_seq_.fetch_add(1);
+    const record_head head{seq, now_us(), body.size()};
+    s.records.append(reinterpret_cast<const char*>(&head), sizeof head);
+    s.records.append(body);
+  }
+  wake_writer();
   return seq;
 }
 
+void trace_sink::wake_writer() {
+  // Seq_cst against the writer's store of writer_idle_ and its load of next_seq_: either it sees
+  // this event before it sleeps or this sees it idle. Only the first event after an idle spell
+  // takes the lock.
+  if (writer_idle_.load()) {
+    std::lock_guard lock(mu_);
+    work_cv_.notify_one();
+  }
+}
+
 void trace_sink::flush() {
+  const uint64_t seq = next_seq_.load() - 1;
+  const uint64_t dropped = dropped_total_.load();
   std::unique_lock lock(mu_);
-  const uint64_t seq = next_seq_ - 1;
-  const uint64_t dropped = dropped_total_;
-  written_cv_.wait(lock, [&] { return written_seq_ >= seq && dropped_written_ >= dropped; });
+  written_cv_.wait(lock, [&] { return written_seq_.load() >= seq && dropped_written_ >= dropped; });
 }
 
 uint64_t trace_sink::dropped_total() const {
-  std::lock_guard lock(mu_);
-  return dropped_total_;
+  return dropped_total_.load();
 }
 
 void trace_sink::run() {
-  std::vector<entry> batch;
+  std::array<stripe_cursor, stripe_count> taken;
   std::string text;
-  std::unique_lock lock(mu_);
+  int64_t last_ts_us = 0;
+  uint64_t drops_in_flight = 0; // covered by a dropped record queued after the last round
+  const auto has_work = [this] {
+    return next_seq_.load() - 1 > written_seq_.load() || dropped_total_.load() > dropped_reported_;
+  };
   for (;;) {
-    work_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (!stopping_ && queue_.size() < batch_target) {
-      // Let a batch gather before writing: emitters signal only an empty queue, so this is one
-      // wake-up and one write per pause instead of one per event or two, which on a busy tree
-      // cost the scheduler threads more than the events themselves. A reader following the
-      // file sees each event at most this much later.
-      lock.unlock();
+    bool stopping = false;
+    {
+      std::unique_lock lock(mu_);
+      writer_idle_.store(true);
+      work_cv_.wait(lock, [&] { return stopping_ || has_work(); });
+      writer_idle_.store(false);
+      stopping = stopping_;
+      if (stopping && !has_work())
+        return;
+    }
+    if (!stopping && next_seq_.load() - 1 - taken_seq_.load() < batch_target) {
+      // Let a batch gather before writing: one wake-up and one write per pause instead of one
+      // per event or two. A reader following the file sees each event at most this much later.
       std::this_thread::sleep_for(batch_pause);
-      lock.lock();
     }
-    // Drops happen only while the queue is full, so an empty queue has no drop left to report.
-    if (queue_.empty())
-      return;
-    batch.swap(queue_);
-    const uint64_t dropped = dropped_unreported_;
-    if (dropped > 0) {
-      dropped_unreported_ = 0;
-      batch.push_back(
-          {next_seq_++, now_us(), trace_event{std::string(sink_path), 0, dropped_event{dropped}}});
-    }
-    lock.unlock();
 
+    // Every seq below the horizon is in a stripe by the time its lock is taken (see enqueue);
+    // larger ones may be there too, and wait for the next round so that the file stays in order.
+    const uint64_t horizon = next_seq_.load();
+    for (std::size_t i = 0; i < stripe_count; ++i) {
+      stripe_cursor& c = taken[i];
+      c.records.erase(0, c.pos);
+      c.pos = 0;
+      std::lock_guard lock(stripes_[i].mu);
+      if (c.records.empty())
+        c.records.swap(stripes_[i].records); // both keep their capacity for the next round
+      else
+        c.records += stripes_[i].records;
+      stripes_[i].records.clear();
+    }
+    taken_seq_.store(horizon - 1);
+
+    // Merge by seq: each stripe is in seq order, so the smallest next head is the next line.
     text.clear();
-    for (const entry& e : batch)
-      append_trace_line(text, e.seq, e.ts_us, node_, e.ev);
+    uint64_t lines = 0;
+    for (;;) {
+      stripe_cursor* next = nullptr;
+      uint64_t next_seq = horizon;
+      for (stripe_cursor& c : taken) {
+        if (!c.empty() && c.head().seq < next_seq) {
+          next_seq = c.head().seq;
+          next = &c;
+        }
+      }
+      if (!next)
+        break;
+      const record_head head = next->head();
+      // Clocks were read on different threads after their seqs were taken: keep ts_us from
+      // going backwards along seq.
+      last_ts_us = std::max(last_ts_us, head.ts_us);
+      append_trace_head(text, head.seq, last_ts_us);
+      text.append(next->records, next->pos + sizeof head, head.length);
+      next->pos += sizeof head + head.length;
+      ++lines;
+    }
+    // Gapless: every seq up to the horizon was taken, none twice.
+    assert(lines == horizon - 1 - written_seq_.load());
     out_.write(text.data(), static_cast<std::streamsize>(text.size()));
     out_.flush();
-    const uint64_t last = batch.back().seq;
-    batch.clear(); // frees the events' strings here, not under the lock
 
-    lock.lock();
-    written_seq_ = last;
-    dropped_written_ += dropped;
-    written_cv_.notify_all();
+    uint64_t drops_to_report = 0;
+    {
+      std::lock_guard lock(mu_);
+      written_seq_.store(horizon - 1);
+      dropped_written_ += drops_in_flight;
+      const uint64_t dropped = dropped_total_.load();
+      drops_to_report = dropped - dropped_reported_;
+      dropped_reported_ = dropped;
+      written_cv_.notify_all();
+    }
+    drops_in_flight = drops_to_report;
+    if (drops_to_report > 0) {
+      // Queued like any event, past the capacity that caused the drops, and written next round.
+      std::string body;
+      append_trace_body(body, node_,
+                        trace_event{std::string(sink_path), 0, dropped_event{drops_to_report}});
+      enqueue(body, true);
+    }
   }
 }
 
