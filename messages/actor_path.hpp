@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace nv {
 
@@ -13,10 +14,10 @@ inline std::string child_path(const std::string& parent_path, const std::string&
   return parent_path + "/" + id;
 }
 
-// Path of the actor that spawned `path`.
-inline std::string parent_path_of(const std::string& path) {
+// Path of the actor that spawned `path`: a prefix of it, so no string is built.
+inline std::string_view parent_path_of(std::string_view path) {
   auto slash = path.rfind('/');
-  if (slash == std::string::npos || slash == 0)
+  if (slash == std::string_view::npos || slash == 0)
     return "/";
   return path.substr(0, slash);
 }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "messages/agent_error.hpp"
 #include "messages/lifecycle.hpp"
@@ -40,10 +41,10 @@ uint64_t probe(trace_sink* sink, const std::string& actor, bool ok, uint64_t lat
 
 // Message tracing: no-ops unless the sink has messages on. Actors call them through
 // trace/message_trace.hpp, which tests the switch before building a summary.
-uint64_t send(trace_sink* sink, const std::string& actor, const std::string& to, const char* msg,
-              const std::string& summary, uint64_t cause = 0);
-uint64_t recv(trace_sink* sink, const std::string& actor, const std::string& from, const char* msg,
-              const std::string& summary, uint64_t cause = 0);
+uint64_t send(trace_sink* sink, const std::string& actor, std::string_view to, const char* msg,
+              std::string_view summary, uint64_t cause = 0);
+uint64_t recv(trace_sink* sink, const std::string& actor, std::string_view from, const char* msg,
+              std::string_view summary, uint64_t cause = 0);
 
 } // namespace trace
 } // namespace nv

@@ -1,33 +1,51 @@
 #include "trace/message_trace.hpp"
 
+#include <charconv>
+
 #include <caf/exit_reason.hpp>
 
 namespace nv::trace {
 
 namespace {
 
-std::string reason_word(const caf::error& reason) {
+void append_reason(std::string& out, const caf::error& reason) {
   if (!reason)
-    return "normal";
-  if (reason == caf::exit_reason::user_shutdown)
-    return "shutdown";
-  if (reason == caf::exit_reason::kill)
-    return "kill";
-  return caf::to_string(reason);
+    out += "normal";
+  else if (reason == caf::exit_reason::user_shutdown)
+    out += "shutdown";
+  else if (reason == caf::exit_reason::kill)
+    out += "kill";
+  else
+    out += caf::to_string(reason);
+}
+
+template <class Int>
+void append_int(std::string& out, Int value) {
+  char buf[24];
+  out.append(buf, std::to_chars(buf, buf + sizeof buf, value).ptr);
 }
 
 } // namespace
 
-message_summary describe(const exit_request& m) {
-  return {"exit", reason_word(m.reason)};
+std::string& summary_buffer() {
+  thread_local std::string summary;
+  summary.clear();
+  return summary;
 }
 
-message_summary describe(const down_notice& m) {
-  return {"down", reason_word(m.reason)};
+const char* describe(const exit_request& m, std::string& summary) {
+  append_reason(summary, m.reason);
+  return "exit";
 }
 
-message_summary describe(const subscription& m) {
-  return {"subscribe", m.service};
+const char* describe(const down_notice& m, std::string& summary) {
+  append_reason(summary, m.reason);
+  return "down";
+}
+
+const char* describe(const subscription& m, std::string& summary) {
+  summary += m.service;
+  return "subscribe";
 }
 
 const caf::error& shutdown_reason() {
@@ -40,30 +58,53 @@ const caf::error& kill_reason() {
   return reason;
 }
 
-message_summary describe(const nv::failure& m) {
-  return {"failure", std::string{kind_name(m.error)} + " of " + m.path};
+const char* describe(const nv::failure& m, std::string& summary) {
+  summary += kind_name(m.error);
+  summary += " of ";
+  summary += m.path;
+  return "failure";
 }
 
-message_summary describe(const state_change& m) {
-  return {"state",
-          m.path + " " + std::string{to_string(m.from)} + "->" + std::string{to_string(m.to)}};
+const char* describe(const state_change& m, std::string& summary) {
+  summary += m.path;
+  summary += ' ';
+  summary += to_string(m.from);
+  summary += "->";
+  summary += to_string(m.to);
+  return "state";
 }
 
-message_summary describe(const runtime_reply& m) {
-  auto s = std::string{to_string(m.op)} + " " + m.id + (m.ok ? " ok" : " failed");
-  if (!m.ok)
-    s += ": " + std::string{kind_name(m.error)};
-  else if (m.pid > 0)
-    s += " pid " + std::to_string(m.pid);
-  return {"runtime_reply", std::move(s)};
+const char* describe(const runtime_reply& m, std::string& summary) {
+  summary += to_string(m.op);
+  summary += ' ';
+  summary += m.id;
+  summary += m.ok ? " ok" : " failed";
+  if (!m.ok) {
+    summary += ": ";
+    summary += kind_name(m.error);
+  } else if (m.pid > 0) {
+    summary += " pid ";
+    append_int(summary, m.pid);
+  }
+  return "runtime_reply";
 }
 
-message_summary describe(const container_exited& m) {
-  return {"container_exited", m.id + " code " + std::to_string(m.code)};
+const char* describe(const container_exited& m, std::string& summary) {
+  summary += m.id;
+  summary += " code ";
+  append_int(summary, m.code);
+  return "container_exited";
 }
 
-message_summary describe(const exec_result& m) {
-  return {"exec_result", m.id + (m.timed_out ? " timed out" : " code " + std::to_string(m.code))};
+const char* describe(const exec_result& m, std::string& summary) {
+  summary += m.id;
+  if (m.timed_out) {
+    summary += " timed out";
+  } else {
+    summary += " code ";
+    append_int(summary, m.code);
+  }
+  return "exec_result";
 }
 
 } // namespace nv::trace

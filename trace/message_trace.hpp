@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <caf/error.hpp>
 
@@ -18,18 +19,14 @@
 
 namespace nv::trace {
 
-// What a reader needs to recognise a message: its type and the few fields that tell one
-// instance from another (never a full dump: the AgentError's text is in the failure events).
-struct message_summary {
-  const char* type;
-  std::string summary;
-};
-
-message_summary describe(const nv::failure& m);
-message_summary describe(const state_change& m);
-message_summary describe(const runtime_reply& m);
-message_summary describe(const container_exited& m);
-message_summary describe(const exec_result& m);
+// What a reader needs to recognise a message: `describe` returns its type and appends to
+// `summary` the few fields that tell one instance from another (never a full dump: the
+// AgentError's text is in the failure events).
+const char* describe(const nv::failure& m, std::string& summary);
+const char* describe(const state_change& m, std::string& summary);
+const char* describe(const runtime_reply& m, std::string& summary);
+const char* describe(const container_exited& m, std::string& summary);
+const char* describe(const exec_result& m, std::string& summary);
 
 // CAF's own messages and the subscription, by reference: nothing is built unless traced. The
 // reason reads the same on both sides: "shutdown", "kill", "normal", or CAF's rendering.
@@ -42,9 +39,9 @@ struct down_notice {
 struct subscription {
   const std::string& service;
 };
-message_summary describe(const exit_request& m);
-message_summary describe(const down_notice& m);
-message_summary describe(const subscription& m);
+const char* describe(const exit_request& m, std::string& summary);
+const char* describe(const down_notice& m, std::string& summary);
+const char* describe(const subscription& m, std::string& summary);
 
 // The reasons a supervisor sends, for exit_request.
 const caf::error& shutdown_reason();
@@ -54,22 +51,27 @@ inline bool tracing_messages(const trace_sink* sink) {
   return sink && sink->messages();
 }
 
+// This thread's summary buffer, emptied: it keeps its capacity from one message to the next.
+std::string& summary_buffer();
+
 template <class Message>
-uint64_t sent(trace_sink* sink, const std::string& from, const std::string& to, const Message& m,
+uint64_t sent(trace_sink* sink, const std::string& from, std::string_view to, const Message& m,
               uint64_t cause = 0) {
   if (!tracing_messages(sink))
     return 0;
-  auto d = describe(m);
-  return send(sink, from, to, d.type, d.summary, cause);
+  std::string& summary = summary_buffer();
+  const char* type = describe(m, summary);
+  return send(sink, from, to, type, summary, cause);
 }
 
 template <class Message>
-uint64_t received(trace_sink* sink, const std::string& at, const std::string& from,
-                  const Message& m, uint64_t cause = 0) {
+uint64_t received(trace_sink* sink, const std::string& at, std::string_view from, const Message& m,
+                  uint64_t cause = 0) {
   if (!tracing_messages(sink))
     return 0;
-  auto d = describe(m);
-  return recv(sink, at, from, d.type, d.summary, cause);
+  std::string& summary = summary_buffer();
+  const char* type = describe(m, summary);
+  return recv(sink, at, from, type, summary, cause);
 }
 
 // The same with the parent of `actor` (its path's prefix) as the peer, worked out only when

@@ -38,8 +38,9 @@ typename Inspector::result_type inspect(Inspector& f, check_done& x) {
 }
 
 // For message tracing (trace/message_trace.hpp).
-inline trace::message_summary describe(const check_done& x) {
-  return {"check_done", x.result.ok ? std::string{"ok"} : x.result.reason};
+inline const char* describe(const check_done& x, std::string& summary) {
+  summary += x.result.ok ? std::string_view{"ok"} : std::string_view{x.result.reason};
+  return "check_done";
 }
 
 } // namespace nv
