@@ -262,16 +262,16 @@ void put_fields(line_out& out, const recv_event& e) {
 
 } // namespace
 
-void append_trace_head(std::string& text, uint64_t seq, int64_t ts_us) {
+void append_trace_head(std::string& text, uint64_t seq, int64_t ts_us, std::string_view node) {
   line_out out(text);
   out.literal("{\"seq\":");
   out.integer(seq);
   put_int(out, "ts_us", ts_us);
+  put_string(out, "node", node);
 }
 
-void append_trace_body(std::string& text, std::string_view node, const trace_event& ev) {
+void append_trace_body(std::string& text, const trace_event& ev) {
   line_out out(text);
-  put_string(out, "node", node);
   put_string(out, "actor", ev.actor);
   put_string(out, "event", to_string(kind(ev)));
   if (ev.cause != 0)
@@ -282,8 +282,8 @@ void append_trace_body(std::string& text, std::string_view node, const trace_eve
 
 void append_trace_line(std::string& out, uint64_t seq, int64_t ts_us, std::string_view node,
                        const trace_event& ev) {
-  append_trace_head(out, seq, ts_us);
-  append_trace_body(out, node, ev);
+  append_trace_head(out, seq, ts_us, node);
+  append_trace_body(out, ev);
 }
 
 } // namespace nv

@@ -15,9 +15,10 @@ namespace nv {
 void append_trace_line(std::string& out, uint64_t seq, int64_t ts_us, std::string_view node,
                        const trace_event& ev);
 
-// The same line in two parts, so that the sink can format the body before it takes the seq:
-// the head is `{"seq":..,"ts_us":..`, the body `,"node":..` to the end, newline included.
-void append_trace_head(std::string& out, uint64_t seq, int64_t ts_us);
-void append_trace_body(std::string& out, std::string_view node, const trace_event& ev);
+// The same line in two parts, so that the sink can format the body on the emitting thread and
+// the head, once the line's place is known, on the writer: the head is `{"seq":..,"ts_us":..,
+// "node":..`, the body `,"actor":..` to the end, newline included.
+void append_trace_head(std::string& out, uint64_t seq, int64_t ts_us, std::string_view node);
+void append_trace_body(std::string& out, const trace_event& ev);
 
 } // namespace nv

@@ -10,6 +10,7 @@
 #include <system_error>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "messages/failure.hpp"
 #include "trace/trace_line.hpp"
@@ -81,7 +82,7 @@ uint64_t trace_sink::emit(const trace_event& ev) {
   // Formatted before any lock, into a buffer that keeps its capacity from one event to the next.
   thread_local std::string body;
   body.clear();
-  append_trace_body(body, node_, ev);
+  append_trace_body(body, ev);
   return enqueue(body, false);
 }
 
@@ -97,13 +98,14 @@ uint64_t trace_sink::enqueue(std::string_view body, bool force) {
     return 0;
   }
   stripe& s = stripes_[stripe_of_this_thread(stripe_count)];
+  const int64_t ts_us = now_us(); // outside the lock: the writer keeps ts_us in seq order
   uint64_t seq = 0;
   {
     std::lock_guard lock(s.mu);
     // Taken under the stripe's lock: once the writer has read next_seq_ and then taken every
     // stripe's lock in turn, every smaller seq is in a stripe it has taken.
     seq = next_seq_.fetch_add(1);
-    const record_head head{seq, now_us(), body.size()};
+    const record_head head{seq, ts_us, body.size()};
     s.records.append(reinterpret_cast<const char*>(&head), sizeof head);
     s.records.append(body);
   }
@@ -134,6 +136,7 @@ uint64_t trace_sink::dropped_total() const {
 
 void trace_sink::run() {
   std::array<stripe_cursor, stripe_count> taken;
+  std::vector<stripe_cursor*> active;
   std::string text;
   int64_t last_ts_us = 0;
   uint64_t drops_in_flight = 0; // covered by a dropped record queued after the last round
@@ -174,24 +177,29 @@ void trace_sink::run() {
     taken_seq_.store(horizon - 1);
 
     // Merge by seq: each stripe is in seq order, so the smallest next head is the next line.
+    // Only the stripes of threads that emitted since the last round take part.
+    active.clear();
+    for (stripe_cursor& c : taken)
+      if (!c.empty())
+        active.push_back(&c);
     text.clear();
     uint64_t lines = 0;
     for (;;) {
       stripe_cursor* next = nullptr;
       uint64_t next_seq = horizon;
-      for (stripe_cursor& c : taken) {
-        if (!c.empty() && c.head().seq < next_seq) {
-          next_seq = c.head().seq;
-          next = &c;
+      for (stripe_cursor* c : active) {
+        if (!c->empty() && c->head().seq < next_seq) {
+          next_seq = c->head().seq;
+          next = c;
         }
       }
       if (!next)
         break;
       const record_head head = next->head();
-      // Clocks were read on different threads after their seqs were taken: keep ts_us from
+      // Clocks were read on different threads before their seqs were taken: keep ts_us from
       // going backwards along seq.
       last_ts_us = std::max(last_ts_us, head.ts_us);
-      append_trace_head(text, head.seq, last_ts_us);
+      append_trace_head(text, head.seq, last_ts_us, node_);
       text.append(next->records, next->pos + sizeof head, head.length);
       next->pos += sizeof head + head.length;
       ++lines;
@@ -215,7 +223,7 @@ void trace_sink::run() {
     if (drops_to_report > 0) {
       // Queued like any event, past the capacity that caused the drops, and written next round.
       std::string body;
-      append_trace_body(body, node_,
+      append_trace_body(body,
                         trace_event{std::string(sink_path), 0, dropped_event{drops_to_report}});
       enqueue(body, true);
     }
