@@ -23,7 +23,7 @@ scripts/setup.sh --no-build
 scripts/setup-bench.sh
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j"$(nproc)" --target nodevisor supervisor_bench tree_scale \
-  escalation_latency probe_throughput peer_bench
+  trace_emit escalation_latency probe_throughput peer_bench
 
 results="$build/bench-results"
 rm -rf "$results"
@@ -46,8 +46,11 @@ measure() { # measure FILE COMMAND...
 if [[ $quick == 1 ]]; then
   "$build/bench/supervisor_bench" --benchmark_min_time=0.1 --benchmark_repetitions=1 \
     --benchmark_out="$results/supervisor_bench.json" --benchmark_out_format=json >/dev/null
-  measure tree_scale.jsonl "$build/bench/tree_scale" --n 1000,3000 --reps 1 \
-    --trace off,on,messages --trace-n 3000
+  measure tree_scale.jsonl "$build/bench/tree_scale" --n 1000,3000 --reps 1
+  measure tracing.jsonl "$build/bench/tree_scale" --n 3000 --reps 2 --storms 10 \
+    --trace off,on,messages
+  "$build/bench/trace_emit" --benchmark_min_time=0.1 \
+    --benchmark_out="$results/trace_emit.json" --benchmark_out_format=json >/dev/null
   measure escalation.jsonl "$build/bench/escalation_latency" --reps 1 --samples 200
   measure probe.jsonl "$build/bench/probe_throughput" --reps 1 --seconds 0.5 \
     --concurrency 10,100
@@ -57,8 +60,12 @@ else
   "$build/bench/supervisor_bench" --benchmark_min_time=0.5 --benchmark_repetitions=3 \
     --benchmark_report_aggregates_only=true \
     --benchmark_out="$results/supervisor_bench.json" --benchmark_out_format=json
-  measure tree_scale.jsonl "$build/bench/tree_scale" --n 1000,3000,10000,30000,100000 \
-    --reps 3 --trace off,on,messages --trace-n 10000,30000
+  measure tree_scale.jsonl "$build/bench/tree_scale" --n 1000,3000,10000,30000,100000 --reps 3
+  # Tracing's cost is a ratio of two noisy times: more repetitions, paired in the report.
+  measure tracing.jsonl "$build/bench/tree_scale" --n 10000,30000 --reps 7 --storms 10 \
+    --trace off,on,messages
+  "$build/bench/trace_emit" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+    --benchmark_out="$results/trace_emit.json" --benchmark_out_format=json
   measure escalation.jsonl "$build/bench/escalation_latency" --reps 3
   measure probe.jsonl "$build/bench/probe_throughput" --reps 3 --seconds 1
   measure peers.jsonl "$build/bench/peers/peer_bench" --n 1000 --small 100 --reps 3 \
