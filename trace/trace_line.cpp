@@ -76,7 +76,7 @@ public:
     std::memcpy(p_, s, n);
     p_ += n;
   }
-  void bytes(std::string_view s) { bytes(s.data(), s.size()); }
+  [[gnu::always_inline]] void bytes(std::string_view s) { bytes(s.data(), s.size()); }
   template <std::size_t N>
   [[gnu::always_inline]] void literal(const char (&s)[N]) {
     bytes(s, N - 1);
@@ -153,29 +153,50 @@ void line_out::quoted(std::string_view s) {
   literal("\"");
 }
 
-// Every key but "seq" follows another, so each starts with the comma.
+// `,"name":` as one literal made at compile time: every key but "seq" follows another, so each
+// starts with the comma.
 template <std::size_t N>
-void put_key(line_out& out, const char (&key)[N]) {
-  out.literal(",\"");
-  out.literal(key);
-  out.literal("\":");
+struct json_key {
+  char text[N + 3] = {};
+  constexpr json_key(const char (&name)[N]) {
+    text[0] = ',';
+    text[1] = '"';
+    for (std::size_t i = 0; i + 1 < N; ++i)
+      text[2 + i] = name[i];
+    text[N + 1] = '"';
+    text[N + 2] = ':';
+  }
+};
+
+template <json_key Key>
+void put_key(line_out& out) {
+  out.bytes(Key.text, sizeof Key.text); // no terminating NUL to leave out
 }
 
-template <std::size_t N>
-void put_string(line_out& out, const char (&key)[N], std::string_view value) {
-  put_key(out, key);
+template <json_key Key>
+void put_string(line_out& out, std::string_view value) {
+  put_key<Key>(out);
   out.quoted(value);
 }
 
-template <std::size_t N, class Int>
-void put_int(line_out& out, const char (&key)[N], Int value) {
-  put_key(out, key);
+// One of this file's own words (an event kind, a state, a reason): nothing in it to escape.
+template <json_key Key>
+void put_word(line_out& out, std::string_view word) {
+  put_key<Key>(out);
+  out.literal("\"");
+  out.bytes(word);
+  out.literal("\"");
+}
+
+template <json_key Key, class Int>
+void put_int(line_out& out, Int value) {
+  put_key<Key>(out);
   out.integer(value);
 }
 
-template <std::size_t N>
-void put_bool(line_out& out, const char (&key)[N], bool value) {
-  put_key(out, key);
+template <json_key Key>
+void put_bool(line_out& out, bool value) {
+  put_key<Key>(out);
   if (value)
     out.literal("true");
   else
@@ -183,81 +204,81 @@ void put_bool(line_out& out, const char (&key)[N], bool value) {
 }
 
 void put_error(line_out& out, const AgentError& err) {
-  put_key(out, "error");
+  put_key<"error">(out);
   out.bytes(nlohmann::json(err).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void put_fields(line_out& out, const spawn_event& e) {
-  put_string(out, "parent", e.parent);
+  put_string<"parent">(out, e.parent);
 }
 
 void put_fields(line_out& out, const exit_event& e) {
-  put_string(out, "reason", to_string(e.reason));
+  put_word<"reason">(out, to_string(e.reason));
   if (e.error)
     put_error(out, *e.error);
 }
 
 void put_fields(line_out& out, const state_event& e) {
-  put_string(out, "from", to_string(e.from));
-  put_string(out, "to", to_string(e.to));
+  put_word<"from">(out, to_string(e.from));
+  put_word<"to">(out, to_string(e.to));
   if (e.pid)
-    put_int(out, "pid", *e.pid);
+    put_int<"pid">(out, *e.pid);
 }
 
 void put_fields(line_out& out, const failure_event& e) {
   put_error(out, e.error);
-  put_int(out, "attempt", e.attempt);
+  put_int<"attempt">(out, e.attempt);
 }
 
 void put_fields(line_out& out, const restart_event& e) {
-  put_string(out, "child", e.child);
-  put_string(out, "strategy", e.strategy);
-  put_int(out, "delay_ms", e.delay_ms);
+  put_string<"child">(out, e.child);
+  put_string<"strategy">(out, e.strategy);
+  put_int<"delay_ms">(out, e.delay_ms);
 }
 
 void put_fields(line_out& out, const escalate_event& e) {
-  put_string(out, "to", e.to);
-  put_string(out, "origin", e.origin);
+  put_string<"to">(out, e.to);
+  put_string<"origin">(out, e.origin);
   put_error(out, e.error);
 }
 
 void put_fields(line_out& out, const probe_event& e) {
-  put_bool(out, "ok", e.ok);
-  put_int(out, "latency_us", e.latency_us);
-  put_string(out, "reason", e.reason);
+  put_bool<"ok">(out, e.ok);
+  put_int<"latency_us">(out, e.latency_us);
+  put_string<"reason">(out, e.reason);
 }
 
 void put_fields(line_out& out, const wait_event& e) {
-  put_string(out, "dependency", e.dependency);
-  put_string(out, "condition", e.condition);
-  put_string(out, "outcome", to_string(e.outcome));
+  put_string<"dependency">(out, e.dependency);
+  put_string<"condition">(out, e.condition);
+  put_word<"outcome">(out, to_string(e.outcome));
 }
 
 void put_fields(line_out& out, const route_event& e) {
-  put_string(out, "service", e.service);
-  put_string(out, "required_os", e.required_os);
+  put_string<"service">(out, e.service);
+  put_string<"required_os">(out, e.required_os);
   if (e.peer) {
-    put_string(out, "peer", *e.peer);
+    put_string<"peer">(out, *e.peer);
   } else {
-    put_key(out, "peer");
+    put_key<"peer">(out);
     out.literal("null");
   }
 }
 
 void put_fields(line_out& out, const dropped_event& e) {
-  put_int(out, "count", e.count);
+  put_int<"count">(out, e.count);
 }
 
 void put_fields(line_out& out, const send_event& e) {
-  put_string(out, "to", e.to);
-  put_string(out, "msg", e.msg);
-  put_string(out, "summary", e.summary);
+  put_string<"to">(out, e.to);
+  put_string<"msg">(out, e.msg);
+  put_string<"summary">(out, e.summary);
 }
 
 void put_fields(line_out& out, const recv_event& e) {
-  put_string(out, "from", e.from);
-  put_string(out, "msg", e.msg);
-  put_string(out, "summary", e.summary);
+  put_string<"from">(out, e.from);
+  put_string<"msg">(out, e.msg);
+  put_string<"summary">(out, e.summary);
 }
 
 } // namespace
@@ -266,16 +287,16 @@ void append_trace_head(std::string& text, uint64_t seq, int64_t ts_us, std::stri
   line_out out(text);
   out.literal("{\"seq\":");
   out.integer(seq);
-  put_int(out, "ts_us", ts_us);
-  put_string(out, "node", node);
+  put_int<"ts_us">(out, ts_us);
+  put_string<"node">(out, node);
 }
 
 void append_trace_body(std::string& text, const trace_event& ev) {
   line_out out(text);
-  put_string(out, "actor", ev.actor);
-  put_string(out, "event", to_string(kind(ev)));
+  put_string<"actor">(out, ev.actor);
+  put_word<"event">(out, to_string(kind(ev)));
   if (ev.cause != 0)
-    put_int(out, "cause", ev.cause);
+    put_int<"cause">(out, ev.cause);
   std::visit([&out](const auto& data) { put_fields(out, data); }, ev.data);
   out.literal("}\n");
 }
