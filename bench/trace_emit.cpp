@@ -1,6 +1,6 @@
-// What one trace event costs the actor that emits it: a state change and a traced message
-// (--trace-messages), from one thread and from two at once (the two scheduler threads of a
-// 2-core machine, sharing the seq counter), and formatting a line alone. The sink writes to
+// What one trace event costs the actor that emits it: a state change, a failure and a traced
+// message (--trace-messages), from one thread and from two at once (the two scheduler threads
+// of a 2-core machine, sharing the seq counter), and formatting a line alone. The sink writes to
 // /dev/null, so the writer's disk never slows the emitters.
 #include <fstream>
 #include <memory>
@@ -8,6 +8,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "messages/agent_error.hpp"
 #include "messages/lifecycle.hpp"
 #include "trace/emit.hpp"
 #include "trace/message_trace.hpp"
@@ -56,6 +57,17 @@ void state_change_event(benchmark::State& st) {
   close_sink(st);
 }
 BENCHMARK(state_change_event)->Threads(1)->Threads(2);
+
+// A restart carries two events with an AgentError: the failure and the exit.
+void failure_event(benchmark::State& st) {
+  open_sink(st, false);
+  const std::string path = replica_path(st);
+  const AgentError err = UnexpectedExit{"api-rep-" + std::to_string(st.thread_index() + 1), 1};
+  for (auto _ : st)
+    benchmark::DoNotOptimize(trace::failure(fixture().sink.get(), path, err, 0, 41));
+  close_sink(st);
+}
+BENCHMARK(failure_event)->Threads(1)->Threads(2);
 
 void traced_message(benchmark::State& st) {
   open_sink(st, true);

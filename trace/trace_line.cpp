@@ -1,13 +1,15 @@
 // Written by hand rather than through nlohmann::json: building a json object per event cost about
 // 1.5 µs against about 0.1 µs here, and every line is formatted on the thread of the actor that
-// emits it. Only AgentError goes through nlohmann, whose to_json is its one JSON form.
+// emits it.
 #include "trace/trace_line.hpp"
 
 #include <charconv>
 #include <cstring>
+#include <tuple>
+#include <type_traits>
 #include <variant>
 
-#include <nlohmann/json.hpp>
+#include "messages/agent_error_fields.hpp"
 
 namespace nv {
 
@@ -203,9 +205,39 @@ void put_bool(line_out& out, bool value) {
     out.literal("false");
 }
 
+template <class M>
+void put_error_field(line_out& out, std::string_view name, const M& value) {
+  out.literal(",\"");
+  out.bytes(name);
+  if constexpr (std::is_same_v<M, duration>) {
+    out.literal("_ns\":");
+    out.integer(value.count());
+  } else if constexpr (std::is_integral_v<M>) {
+    out.literal("\":");
+    out.integer(value);
+  } else {
+    out.literal("\":");
+    out.quoted(value);
+  }
+}
+
+// AgentError's JSON form (messages/agent_error.hpp), from the same field table as its to_json,
+// written straight into the line: going through nlohmann cost about 1.5 us per error, and a
+// restart carries two (the failure and the exit).
 void put_error(line_out& out, const AgentError& err) {
   put_key<"error">(out);
-  out.bytes(nlohmann::json(err).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  out.literal("{\"kind\":\"");
+  out.bytes(kind_name(err));
+  out.literal("\"");
+  std::visit(
+      [&out](const auto& alt) {
+        std::apply([&](const auto&... f) { (put_error_field(out, f.name, alt.*(f.member)), ...); },
+                   fields::table(&alt));
+      },
+      err);
+  out.literal(",\"message\":");
+  out.quoted(to_string(err));
+  out.literal("}");
 }
 
 void put_fields(line_out& out, const spawn_event& e) {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "messages/agent_error.hpp"
+#include "messages/agent_error_fields.hpp"
 #include "trace/trace_line.hpp"
 
 using namespace nv;
@@ -44,6 +45,36 @@ TEST(TraceLine, ErrorIsTheAgentErrorJson) {
   EXPECT_EQ(j["error"], json(err));
   EXPECT_EQ(j["error"]["message"],
             "Dependency timeout: 'api' waiting for 'db' (healthy) after 300s");
+}
+
+// Every kind, its fields filled from the same table the line is written from: the line's error
+// must be what AgentError's to_json gives, so a reader parses it back to the same error.
+TEST(TraceLine, EveryErrorKindIsItsJsonForm) {
+  for (std::size_t i = 0; i < agent_error_kinds; ++i) {
+    fields::with_alternative(i, [](auto* tag) {
+      using T = std::remove_pointer_t<decltype(tag)>;
+      T alt;
+      std::apply(
+          [&alt](const auto&... f) {
+            const auto fill = [&alt](const auto& field) {
+              auto& value = alt.*(field.member);
+              using M = std::remove_cvref_t<decltype(value)>;
+              if constexpr (std::is_same_v<M, std::string>)
+                value = std::string{field.name} + " \"q\" é";
+              else if constexpr (std::is_same_v<M, duration>)
+                value = std::chrono::milliseconds(1500);
+              else
+                value = -7;
+            };
+            (fill(f), ...);
+          },
+          fields::table(tag));
+      const AgentError err = alt;
+      const json j = json::parse(line({"/a", 0, failure_event{err, 2}}));
+      EXPECT_EQ(j["error"], json(err)) << fields::kind(tag);
+      EXPECT_EQ(j["error"].get<AgentError>(), err) << fields::kind(tag);
+    });
+  }
 }
 
 TEST(TraceLine, EscapesAndKeepsValidUtf8) {
