@@ -47,7 +47,7 @@ if [[ $quick == 1 ]]; then
   "$build/bench/supervisor_bench" --benchmark_min_time=0.1 --benchmark_repetitions=1 \
     --benchmark_out="$results/supervisor_bench.json" --benchmark_out_format=json >/dev/null
   measure tree_scale.jsonl "$build/bench/tree_scale" --n 1000,3000 --reps 1
-  measure tracing.jsonl "$build/bench/tree_scale" --n 3000 --reps 2 --storms 10 \
+  measure tracing.jsonl "$build/bench/tree_scale" --n 3000 --reps 2 --storms 50 \
     --trace off,on,messages
   "$build/bench/trace_emit" --benchmark_min_time=0.1 \
     --benchmark_out="$results/trace_emit.json" --benchmark_out_format=json >/dev/null
@@ -62,7 +62,7 @@ else
     --benchmark_out="$results/supervisor_bench.json" --benchmark_out_format=json
   measure tree_scale.jsonl "$build/bench/tree_scale" --n 1000,3000,10000,30000,100000 --reps 3
   # Tracing's cost is a ratio of two noisy times: more repetitions, paired in the report.
-  measure tracing.jsonl "$build/bench/tree_scale" --n 10000,30000 --reps 7 --storms 10 \
+  measure tracing.jsonl "$build/bench/tree_scale" --n 10000,30000 --reps 7 --storms 50 \
     --trace off,on,messages
   "$build/bench/trace_emit" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
     --benchmark_out="$results/trace_emit.json" --benchmark_out_format=json
