@@ -315,12 +315,17 @@ void put_fields(line_out& out, const recv_event& e) {
 
 } // namespace
 
-void append_trace_head(std::string& text, uint64_t seq, int64_t ts_us, std::string_view node) {
+node_field::node_field(std::string_view node) {
+  line_out out(text);
+  put_string<"node">(out, node);
+}
+
+void append_trace_head(std::string& text, uint64_t seq, int64_t ts_us, const node_field& node) {
   line_out out(text);
   out.literal("{\"seq\":");
   out.integer(seq);
   put_int<"ts_us">(out, ts_us);
-  put_string<"node">(out, node);
+  out.bytes(node.text);
 }
 
 void append_trace_body(std::string& text, const trace_event& ev) {
@@ -335,7 +340,7 @@ void append_trace_body(std::string& text, const trace_event& ev) {
 
 void append_trace_line(std::string& out, uint64_t seq, int64_t ts_us, std::string_view node,
                        const trace_event& ev) {
-  append_trace_head(out, seq, ts_us, node);
+  append_trace_head(out, seq, ts_us, node_field{node});
   append_trace_body(out, ev);
 }
 

@@ -18,7 +18,12 @@ void append_trace_line(std::string& out, uint64_t seq, int64_t ts_us, std::strin
 // The same line in two parts, so that the sink can format the body on the emitting thread and
 // the head, once the line's place is known, on the writer: the head is `{"seq":..,"ts_us":..,
 // "node":..`, the body `,"actor":..` to the end, newline included.
-void append_trace_head(std::string& out, uint64_t seq, int64_t ts_us, std::string_view node);
+// The node's part of every head, `,"node":"n1"`, escaped once rather than once per line.
+struct node_field {
+  explicit node_field(std::string_view node);
+  std::string text;
+};
+void append_trace_head(std::string& out, uint64_t seq, int64_t ts_us, const node_field& node);
 void append_trace_body(std::string& out, const trace_event& ev);
 
 } // namespace nv

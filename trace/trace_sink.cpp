@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <pthread.h>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -62,12 +63,13 @@ struct stripe_cursor {
 
 } // namespace
 
-trace_sink::trace_sink(const std::filesystem::path& file, std::string node, std::size_t capacity)
-    : file_(open_trace_file(file)), out_(*file_), node_(std::move(node)),
+trace_sink::trace_sink(const std::filesystem::path& file, std::string_view node,
+                       std::size_t capacity)
+    : file_(open_trace_file(file)), out_(*file_), node_(node),
       capacity_(std::max<std::size_t>(capacity, 1)) {}
 
-trace_sink::trace_sink(std::ostream& out, std::string node, std::size_t capacity)
-    : out_(out), node_(std::move(node)), capacity_(std::max<std::size_t>(capacity, 1)) {}
+trace_sink::trace_sink(std::ostream& out, std::string_view node, std::size_t capacity)
+    : out_(out), node_(node), capacity_(std::max<std::size_t>(capacity, 1)) {}
 
 trace_sink::~trace_sink() {
   {
@@ -135,6 +137,8 @@ uint64_t trace_sink::dropped_total() const {
 }
 
 void trace_sink::run() {
+  // Named, so that top, perf and gdb tell the writer from the actors' threads.
+  pthread_setname_np(pthread_self(), "nv.trace");
   std::array<stripe_cursor, stripe_count> taken;
   std::vector<stripe_cursor*> active;
   std::string text;

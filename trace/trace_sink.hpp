@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "trace/trace_event.hpp"
+#include "trace/trace_line.hpp"
 
 namespace nv {
 
@@ -33,10 +34,10 @@ public:
   static constexpr std::size_t default_capacity = 262144;
 
   // Creates or truncates `file`; throws std::system_error when it cannot be opened.
-  trace_sink(const std::filesystem::path& file, std::string node,
+  trace_sink(const std::filesystem::path& file, std::string_view node,
              std::size_t capacity = default_capacity);
   // Writes to `out`, which must outlive the sink.
-  trace_sink(std::ostream& out, std::string node, std::size_t capacity = default_capacity);
+  trace_sink(std::ostream& out, std::string_view node, std::size_t capacity = default_capacity);
   // Writes everything emitted so far, then stops the writer.
   ~trace_sink();
 
@@ -76,7 +77,7 @@ private:
 
   std::unique_ptr<std::ostream> file_; // set when the sink opened the file itself
   std::ostream& out_;
-  const std::string node_;
+  const node_field node_;
   // At least 1: with 0 every event would be dropped, and with nothing ever queued the dropped
   // record would never be written.
   const std::size_t capacity_;
