@@ -483,7 +483,7 @@ TRACING_NOTES = (
     "their own (0.79–0.86× before the stripes); formatting through a stack buffer, keys as "
     "compile-time literals and no escape scan for the sink's own words took a line from 0.20 "
     "to 0.08 µs; writing AgentError from its field table instead of through nlohmann took an "
-    "event with an error from about 1.7 to 0.2 µs (a restart has two); message summaries and "
+    "event with an error from about 1.1 to 0.2 µs (a restart has two); message summaries and "
     "parent paths in reused buffers took a traced message from 0.33 to 0.16 µs. Tried and "
     "no help: a longer batch pause for the writer (10 ms), running the writer at SCHED_IDLE. "
     "What is left on this 2-core machine, from perf: about 4 % more CPU on the scheduler "

@@ -222,7 +222,7 @@ void put_error_field(line_out& out, std::string_view name, const M& value) {
 }
 
 // AgentError's JSON form (messages/agent_error.hpp), from the same field table as its to_json,
-// written straight into the line: going through nlohmann cost about 1.5 us per error, and a
+// written straight into the line: going through nlohmann cost about 1 µs per error, and a
 // restart carries two (the failure and the exit).
 void put_error(line_out& out, const AgentError& err) {
   put_key<"error">(out);
