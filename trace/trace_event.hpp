@@ -1,5 +1,5 @@
-// One trace event (design §7) as an actor builds it. Plain data with typed fields: building one
-// costs a few string copies, and all JSON formatting is left to the sink's writer thread.
+// One trace event (design §7): what an actor emits and what the trace readers parse a line
+// into. Plain data with typed fields; trace/trace_line.hpp writes it as its JSON line.
 #pragma once
 
 #include <cstdint>

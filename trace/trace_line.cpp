@@ -59,11 +59,12 @@ bool word_needs_care(uint64_t w) {
 }
 
 // Appends through a buffer on the stack: one std::string append per line instead of one per
-// piece, which was most of a line's cost when each key and value was its own append.
+// piece, which was most of a line's cost when each key and value was its own append. finish()
+// appends what is left; it is not left to the destructor, where a failed allocation could not
+// reach the caller.
 class line_out {
 public:
   explicit line_out(std::string& out) : out_(out) {}
-  ~line_out() { flush(); }
   line_out(const line_out&) = delete;
   line_out& operator=(const line_out&) = delete;
 
@@ -90,6 +91,7 @@ public:
     p_ = std::to_chars(p_, p_ + room(), value).ptr;
   }
   void quoted(std::string_view s);
+  void finish() { flush(); }
 
 private:
   std::size_t room() const { return static_cast<std::size_t>(buf_ + sizeof buf_ - p_); }
@@ -318,6 +320,7 @@ void put_fields(line_out& out, const recv_event& e) {
 node_field::node_field(std::string_view node) {
   line_out out(text);
   put_string<"node">(out, node);
+  out.finish();
 }
 
 void append_trace_head(std::string& text, uint64_t seq, int64_t ts_us, const node_field& node) {
@@ -326,6 +329,7 @@ void append_trace_head(std::string& text, uint64_t seq, int64_t ts_us, const nod
   out.integer(seq);
   put_int<"ts_us">(out, ts_us);
   out.bytes(node.text);
+  out.finish();
 }
 
 void append_trace_body(std::string& text, const trace_event& ev) {
@@ -336,6 +340,7 @@ void append_trace_body(std::string& text, const trace_event& ev) {
     put_int<"cause">(out, ev.cause);
   std::visit([&out](const auto& data) { put_fields(out, data); }, ev.data);
   out.literal("}\n");
+  out.finish();
 }
 
 void append_trace_line(std::string& out, uint64_t seq, int64_t ts_us, std::string_view node,

@@ -104,6 +104,8 @@ uint64_t trace_sink::enqueue(std::string_view body, bool force) {
   uint64_t seq = 0;
   {
     std::lock_guard lock(s.mu);
+    // Room first: once the seq is taken nothing may throw, or the file would miss that seq.
+    s.records.reserve(s.records.size() + sizeof(record_head) + body.size());
     // Taken under the stripe's lock: once the writer has read next_seq_ and then taken every
     // stripe's lock in turn, every smaller seq is in a stripe it has taken.
     seq = next_seq_.fetch_add(1);
