@@ -6,8 +6,8 @@
 RESULTS_DIR holds what bench/run.sh collected: machine.json, supervisor_bench.json and
 trace_emit.json (Google Benchmark's JSON), and tree_scale.jsonl, tracing.jsonl, escalation.jsonl,
 probe.jsonl, peers.jsonl (every line of a benchmark's output that is a JSON object; the schemas
-are at the top of each benchmark's source). A part whose file is missing or empty is reported as not run. Every figure is a median
-over repetitions with its spread [min-max].
+are at the top of each benchmark's source). A part whose file is missing or empty is reported as
+not run. Every figure is a median over repetitions with its spread [min-max].
 """
 import json
 import os
@@ -341,10 +341,9 @@ def scale_section(rep, rows):
     ns = sorted({r["n"] for r in off if "n" in r})
     storms = sorted({r["storm_pct"] for r in off if "storm_pct" in r})
 
-    def vals(metric, n, storm=None, trace="off", kind=None):
-        return [r["value"] for r in rows
+    def vals(metric, n, storm=None, kind=None):
+        return [r["value"] for r in off
                 if r.get("metric") == metric and r.get("n") == n
-                and r.get("trace", "off") == trace
                 and (storm is None or r.get("storm_pct") == storm)
                 and (kind is None or r.get("kind") == kind)]
 
