@@ -27,7 +27,7 @@ packages=(
   build-essential g++ cmake ninja-build pkg-config
   clang libclang-rt-dev # clang + libFuzzer runtime, for fuzz targets
   libcaf-dev nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev libcurl4-openssl-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
   curl graphviz
 )
 
