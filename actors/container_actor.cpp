@@ -3,9 +3,9 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/node_services.hpp"
 #include "supervisor/supervisor.hpp"
 #include "trace/emit.hpp"
-#include "trace/message_trace.hpp"
 
 namespace nv {
 
@@ -14,24 +14,19 @@ namespace {
 // Time the container actor needs on top of the container's grace to kill and reap it.
 constexpr auto stop_margin = std::chrono::seconds{5};
 
-// Where runtime replies and exits come from, for message tracing: the runtime is not an actor.
-const std::string runtime_path = "/_runtime";
+runtime& rt(const container_actor_state& st) {
+  return *st.ctx.services->rt;
+}
 
-// Returns the state event's seq (or `cause` when nothing changed or tracing is off), for the
-// events that follow from this change to name.
-uint64_t set_state(container_actor_t* self, lifecycle to, uint64_t cause = 0) {
+void set_state(container_actor_t* self, lifecycle to) {
   auto& st = self->state;
   if (st.state == to)
-    return cause;
+    return;
   auto from = st.state;
   st.state = to;
-  auto seq = trace::state(st.ctx.trace, st.ctx.path, from, to, cause, st.pid);
-  if (auto parent = caf::actor_cast<caf::actor>(st.ctx.parent)) {
-    state_change change{st.ctx.path, from, to};
-    trace::sent_to_parent(st.ctx.trace, st.ctx.path, change, seq);
-    self->send(parent, std::move(change));
-  }
-  return seq ? seq : cause;
+  trace::state(st.ctx.path, from, to, st.pid);
+  if (auto parent = caf::actor_cast<caf::actor>(st.ctx.parent))
+    self->send(parent, state_change{st.ctx.path, from, to});
 }
 
 // Worked out only where a trace event needs it: tracing off builds no string.
@@ -47,22 +42,24 @@ void call(container_actor_t* self, runtime_op op) {
   auto& spec = st.cfg->spec;
   switch (op) {
   case runtime_op::pull:
-    st.cfg->rt->pull(spec, me);
+    rt(st).pull(spec, me);
     break;
   case runtime_op::create:
     set_state(self, lifecycle::creating);
-    st.cfg->rt->create(spec, me);
+    rt(st).create(spec, me);
     break;
   case runtime_op::start:
     set_state(self, lifecycle::starting);
-    st.cfg->rt->start(spec.id, me);
+    rt(st).start(spec.id, me);
     break;
   case runtime_op::stop:
-    st.stop_cause = set_state(self, lifecycle::stopping, st.stop_cause);
-    st.cfg->rt->stop(spec.id, st.cfg->stop_grace, spec.stop_signal, me);
+    trace::because(st.stopped_by);
+    set_state(self, lifecycle::stopping);
+    st.stopped_by = trace::current_cause();
+    rt(st).stop(spec.id, st.cfg->stop_grace, spec.stop_signal, me);
     break;
   case runtime_op::remove:
-    st.cfg->rt->remove(spec.id, me);
+    rt(st).remove(spec.id, me);
     break;
   }
 }
@@ -73,14 +70,15 @@ void remove_container(container_actor_state& st) {
   if (!st.created)
     return;
   st.created = false;
-  st.cfg->rt->remove(st.cfg->spec.id, caf::actor{});
+  rt(st).remove(st.cfg->spec.id, caf::actor{});
 }
 
 // Leaves the runtime clean, then exits.
 void finish(container_actor_t* self, caf::error reason) {
   auto& st = self->state;
   remove_container(st);
-  set_state(self, reason ? lifecycle::stopped : lifecycle::completed, st.stop_cause);
+  trace::because(st.stopped_by);
+  set_state(self, reason ? lifecycle::stopped : lifecycle::completed);
   self->quit(std::move(reason));
 }
 
@@ -89,33 +87,30 @@ void finish(container_actor_t* self, caf::error reason) {
 void stop_probe(container_actor_t* self) {
   auto& st = self->state;
   if (st.probe) {
-    if (st.ctx.trace) {
-      auto path = probe_path(st);
-      trace::sent(st.ctx.trace, st.ctx.path, path, trace::exit_request{trace::shutdown_reason()},
-                  st.stop_cause);
-      trace::exit(st.ctx.trace, path, exit_event::reason_kind::shutdown, nullptr, st.stop_cause);
-    }
+    trace::because(st.stopped_by);
     self->send_exit(st.probe, caf::exit_reason::user_shutdown);
+    trace::exit(probe_path(st), exit_event::reason_kind::shutdown, nullptr);
   }
   st.probe = nullptr;
 }
 
 // The failure event comes first, so that a reader walking causes back from the replica's exit
 // reaches the error itself (or what led to it), not the bookkeeping after it.
-void fail(container_actor_t* self, AgentError error, uint64_t cause = 0) {
+void fail(container_actor_t* self, AgentError error) {
   auto& st = self->state;
   stop_probe(self);
   spdlog::warn("[{}] {}", st.ctx.path, to_string(error));
   remove_container(st);
-  auto seq = trace::failure(st.ctx.trace, st.ctx.path, error, st.ctx.attempt,
-                            cause ? cause : st.ctx.restarted_by);
-  set_state(self, lifecycle::failed, seq);
+  if (trace::current_cause() == 0)
+    trace::because(st.ctx.restarted_by);
+  auto seq = trace::failure(st.ctx.path, error, st.ctx.attempt);
+  set_state(self, lifecycle::failed);
   send_failure(self, st.ctx, failure{st.ctx.path, std::move(error), st.ctx.attempt, now_us(), seq});
 }
 
 // A start that failed says why in the container's own words: its last 40 log lines.
 void with_log_tail(const container_actor_state& st, StartFailed& err) {
-  auto lines = st.cfg->rt->logs(st.cfg->spec.id, 40);
+  auto lines = rt(st).logs(st.cfg->spec.id, 40);
   if (lines.empty())
     return;
   err.reason += "\n";
@@ -127,7 +122,6 @@ void on_reply(container_actor_t* self, runtime_reply& reply) {
   auto& st = self->state;
   if (reply.id != st.cfg->spec.id || reply.op != st.in_flight)
     return;
-  trace::received(st.ctx.trace, st.ctx.path, runtime_path, reply);
   st.busy = false;
   if (!reply.ok) {
     if (st.stop_requested) {
@@ -157,15 +151,13 @@ void on_reply(container_actor_t* self, runtime_reply& reply) {
     spdlog::info("[{}] running, pid {}", st.ctx.path, st.pid);
     if (st.stop_requested)
       return call(self, runtime_op::stop);
-    {
-      auto running = set_state(self, lifecycle::running);
-      if (st.cfg->health) {
-        st.probe =
-            self->spawn(probe_actor, probe_context(st.ctx, self->address()), *st.cfg->health);
-        if (st.ctx.trace)
-          trace::spawn(st.ctx.trace, probe_path(st), st.ctx.path, running);
-        return;
-      }
+    set_state(self, lifecycle::running);
+    if (st.cfg->health) {
+      auto ctx = probe_context(st.ctx, self->address());
+      trace::spawn_name name{ctx.path};
+      st.probe = self->spawn(probe_actor, ctx, *st.cfg->health);
+      trace::spawn(ctx.path, st.ctx.path);
+      return;
     }
     if (!st.cfg->job)
       set_state(self, lifecycle::healthy); // a job counts only once it has completed
@@ -174,7 +166,8 @@ void on_reply(container_actor_t* self, runtime_reply& reply) {
   case runtime_op::remove:
     if (st.stopping_for && !st.stop_requested) {
       // Stopped because its probe gave up: now fail with the probe's error.
-      fail(self, std::move(*st.stopping_for), st.stop_cause);
+      trace::because(st.stopped_by);
+      fail(self, std::move(*st.stopping_for));
       return;
     }
     finish(self, st.stop_requested ? st.quit_reason : caf::error{});
@@ -186,7 +179,6 @@ void on_exited(container_actor_t* self, container_exited& ev) {
   auto& st = self->state;
   if (ev.id != st.cfg->spec.id)
     return;
-  trace::received(st.ctx.trace, st.ctx.path, runtime_path, ev);
   if (st.stop_requested || st.stopping_for)
     return; // a stop we asked for: its reply follows
   st.started = false;
@@ -203,11 +195,10 @@ void on_probe_failure(container_actor_t* self, failure& report) {
   if (st.stop_requested || st.stopping_for || !st.started)
     return;
   st.probe = nullptr; // it exits after reporting
-  if (st.ctx.trace)
-    trace::exit(st.ctx.trace, probe_path(st), exit_event::reason_kind::failure, &report.error,
-                report.cause);
+  trace::because(report.cause);
+  trace::exit(probe_path(st), exit_event::reason_kind::failure, &report.error);
   spdlog::warn("[{}] {}; stopping the container", st.ctx.path, to_string(report.error));
-  st.stop_cause = report.cause;
+  st.stopped_by = report.cause;
   st.stopping_for = std::move(report.error);
   if (!st.busy)
     call(self, runtime_op::stop);
@@ -217,8 +208,7 @@ void on_stop_request(container_actor_t* self, caf::exit_msg& msg) {
   auto& st = self->state;
   if (st.stop_requested)
     return;
-  st.stop_cause =
-      trace::received_from_parent(st.ctx.trace, st.ctx.path, trace::exit_request{msg.reason});
+  st.stopped_by = trace::current_cause();
   stop_probe(self);
   st.stop_requested = true;
   st.quit_reason = std::move(msg.reason);
@@ -240,6 +230,7 @@ void on_stop_request(container_actor_t* self, caf::exit_msg& msg) {
 
 caf::behavior container_actor(container_actor_t* self, child_context ctx,
                               std::shared_ptr<const container_config> cfg) {
+  self->trace_as(ctx.path, ctx.services->trace);
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.cfg = std::move(cfg);
@@ -251,16 +242,11 @@ caf::behavior container_actor(container_actor_t* self, child_context ctx,
       [self](state_change& health) {
         // From the probe: healthy after a pass, unhealthy after a failing check.
         auto& st = self->state;
-        trace::received(st.ctx.trace, st.ctx.path, health.path, health);
         if (!st.stop_requested && !st.stopping_for && st.probe &&
             (health.to == lifecycle::healthy || health.to == lifecycle::unhealthy))
           set_state(self, health.to);
       },
-      [self](failure& report) {
-        trace::received(self->state.ctx.trace, self->state.ctx.path, report.path, report,
-                        report.cause);
-        on_probe_failure(self, report);
-      },
+      [self](failure& report) { on_probe_failure(self, report); },
   };
 }
 
@@ -270,7 +256,7 @@ container_actor_state::~container_actor_state() {
   // Killed (its supervisor's deadline passed, or its supervisor died) before it could stop its
   // container: remove kills it, so no process outlives the actor that owns it.
   if (created && cfg)
-    cfg->rt->remove(cfg->spec.id, caf::actor{});
+    ctx.services->rt->remove(cfg->spec.id, caf::actor{});
 }
 
 child_spec container_child(container_config cfg) {
@@ -280,6 +266,7 @@ child_spec container_child(container_config cfg) {
   spec.shutdown.grace = cfg.stop_grace + stop_margin;
   spec.kind = child_kind::worker;
   spec.reports_state = true;
+  spec.history = cfg.history;
   spec.start = [shared = std::make_shared<const container_config>(std::move(cfg))](
                    caf::local_actor* self, const child_context& ctx) {
     return self->spawn(container_actor, ctx, shared);

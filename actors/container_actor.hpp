@@ -17,12 +17,13 @@ namespace nv {
 
 struct container_config {
   container_spec spec;
-  runtime* rt = nullptr; // owned by the node; outlives every actor
-  bool job = false;      // rtype job: exit 0 completes it, any other exit fails it
+  bool job = false; // rtype job: exit 0 completes it, any other exit fails it
   restart_type restart = restart_type::permanent; // from restart_policy, else rtype
   duration stop_grace = std::chrono::seconds{30};
   // A health probe decides `healthy`; without one, running means healthy.
   std::optional<probe_config> health;
+  // Its restarts, kept across restarts of its service (child_spec::history).
+  std::shared_ptr<restart_history> history;
 };
 
 struct container_actor_state {
@@ -39,7 +40,7 @@ struct container_actor_state {
   int32_t pid = 0;
   caf::actor probe;                       // while the container runs, when it has a health check
   std::optional<AgentError> stopping_for; // the probe gave up: stop the container, then fail
-  uint64_t stop_cause = 0; // trace seq of what made us stop (the probe's failure, the request)
+  uint64_t stopped_by = 0; // trace seq of what made us stop (the probe's failure, the request)
 
   container_actor_state() = default;
   container_actor_state(const container_actor_state&) = delete;
@@ -49,7 +50,7 @@ struct container_actor_state {
   static inline const char* name = "nv.container";
 };
 
-using container_actor_t = caf::stateful_actor<container_actor_state>;
+using container_actor_t = traced_stateful_actor<container_actor_state>;
 
 caf::behavior container_actor(container_actor_t* self, child_context ctx,
                               std::shared_ptr<const container_config> cfg);

@@ -3,20 +3,19 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "messages/atoms.hpp"
+#include "actors/node_services.hpp"
+#include "messages/caf/atoms.hpp"
 #include "supervisor/supervisor.hpp"
 #include "trace/emit.hpp"
-#include "trace/message_trace.hpp"
 
 namespace nv {
 
 namespace {
 
-void finish(dependency_wait_actor_t* self, wait_event::outcome_kind outcome, uint64_t cause = 0) {
+void finish(dependency_wait_actor_t* self, wait_event::outcome_kind outcome) {
   auto& st = self->state;
   st.done = true;
-  trace::wait(st.ctx.trace, st.ctx.path, st.dep.service, std::string{to_string(st.dep.condition)},
-              outcome, cause);
+  trace::wait(st.ctx.path, st.dep.service, std::string{to_string(st.dep.condition)}, outcome);
   self->quit();
 }
 
@@ -26,21 +25,19 @@ void on_deadline(dependency_wait_actor_t* self) {
     return;
   auto condition = std::string{to_string(st.dep.condition)};
   switch (st.dep.on_timeout) {
-  case timeout_action::fail: {
+  case failure_action::fail:
     st.done = true;
-    auto seq = trace::wait(st.ctx.trace, st.ctx.path, st.dep.service, condition,
-                           wait_event::outcome_kind::timeout_fail);
+    trace::wait(st.ctx.path, st.dep.service, condition, wait_event::outcome_kind::timeout_fail);
     fail_child(self, st.ctx,
-               DependencyTimeout{st.service, st.dep.service, condition, st.dep.timeout}, seq);
+               DependencyTimeout{st.service, st.dep.service, condition, st.dep.timeout});
     return;
-  }
-  case timeout_action::warn:
+  case failure_action::warn:
     spdlog::warn("[{}] '{}' is not {} after {}; starting '{}' anyway (on_timeout: warn)",
                  st.ctx.path, st.dep.service, condition, format_duration(st.dep.timeout),
                  st.service);
     finish(self, wait_event::outcome_kind::timeout_warn);
     return;
-  case timeout_action::proceed:
+  case failure_action::proceed:
     finish(self, wait_event::outcome_kind::timeout_continue);
     return;
   }
@@ -49,37 +46,27 @@ void on_deadline(dependency_wait_actor_t* self) {
 } // namespace
 
 caf::behavior dependency_wait_actor(dependency_wait_actor_t* self, child_context ctx,
-                                    std::string service, dependency_plan dep,
-                                    caf::actor_addr broker) {
+                                    std::string service, dependency dep, caf::actor_addr broker) {
+  self->trace_as(ctx.path, ctx.services->trace);
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.service = std::move(service);
   st.dep = std::move(dep);
   st.broker = std::move(broker);
-  if (auto b = caf::actor_cast<caf::actor>(st.broker)) {
-    // The broker is the deployment: the service's parent.
-    if (trace::tracing_messages(st.ctx.trace))
-      trace::sent(st.ctx.trace, st.ctx.path, parent_path_of(parent_path_of(st.ctx.path)),
-                  trace::subscription{st.dep.service});
-    self->send(b, subscribe_atom::value, st.dep.service, st.ctx.path);
-  }
+  if (auto b = caf::actor_cast<caf::actor>(st.broker))
+    self->send(b, subscribe_atom::value, st.dep.service);
   self->delayed_send(self, st.dep.timeout, deadline_atom::value);
   return {
       [self](state_change& change) {
         auto& st = self->state;
-        // From the deployment, the parent of the service whose state it publishes.
-        auto seq =
-            trace::tracing_messages(st.ctx.trace)
-                ? trace::received(st.ctx.trace, st.ctx.path, parent_path_of(change.path), change)
-                : 0;
         if (!st.done && satisfies(change.to, st.dep.condition))
-          finish(self, wait_event::outcome_kind::satisfied, seq);
+          finish(self, wait_event::outcome_kind::satisfied);
       },
       [self](deadline_atom) { on_deadline(self); },
   };
 }
 
-child_spec dependency_wait_child(std::string service, dependency_plan dep, caf::actor_addr broker) {
+child_spec dependency_wait_child(std::string service, dependency dep, caf::actor_addr broker) {
   child_spec spec;
   spec.id = "wait:" + dep.service;
   spec.restart = restart_type::temporary;

@@ -6,26 +6,26 @@
 
 #include <caf/stateful_actor.hpp>
 
-#include "actors/plan.hpp"
+#include "messages/dependency.hpp"
 #include "supervisor/child_spec.hpp"
+#include "trace/traced_actor.hpp"
 
 namespace nv {
 
 struct dependency_wait_state {
   child_context ctx;
   std::string service; // the waiting service
-  dependency_plan dep;
+  dependency dep;
   caf::actor_addr broker; // the deployment: answers subscriptions to service states
   bool done = false;
   static inline const char* name = "nv.dependency_wait";
 };
 
-using dependency_wait_actor_t = caf::stateful_actor<dependency_wait_state>;
+using dependency_wait_actor_t = traced_stateful_actor<dependency_wait_state>;
 
 caf::behavior dependency_wait_actor(dependency_wait_actor_t* self, child_context ctx,
-                                    std::string service, dependency_plan dep,
-                                    caf::actor_addr broker);
+                                    std::string service, dependency dep, caf::actor_addr broker);
 
-child_spec dependency_wait_child(std::string service, dependency_plan dep, caf::actor_addr broker);
+child_spec dependency_wait_child(std::string service, dependency dep, caf::actor_addr broker);
 
 } // namespace nv

@@ -4,9 +4,9 @@
 
 #include <caf/all.hpp>
 
+#include "actors/node_services.hpp"
 #include "actors/service_actor.hpp"
-#include "messages/atoms.hpp"
-#include "trace/message_trace.hpp"
+#include "messages/caf/atoms.hpp"
 
 namespace nv {
 
@@ -21,13 +21,11 @@ void notify(deployment_actor_t* self, const std::string& service, lifecycle from
   auto& subs = it->second;
   // Waits that are gone (satisfied, or their service restarted) drop out here.
   subs.erase(std::remove_if(subs.begin(), subs.end(),
-                            [&](const subscriber& sub) {
-                              auto h = caf::actor_cast<caf::actor>(sub.addr);
+                            [&](const caf::actor_addr& sub) {
+                              auto h = caf::actor_cast<caf::actor>(sub);
                               if (!h)
                                 return true;
-                              state_change change{path, from, to};
-                              trace::sent(st.sup.trace, st.sup.path, sub.path, change);
-                              self->send(h, std::move(change));
+                              self->send(h, state_change{path, from, to});
                               return false;
                             }),
              subs.end());
@@ -65,14 +63,15 @@ lifecycle deployment_state_of(const std::vector<lifecycle>& services) {
 }
 
 caf::behavior deployment_actor(deployment_actor_t* self, child_context ctx, deployment_plan plan) {
+  self->trace_as(ctx.path, ctx.services->trace);
   auto& st = self->state;
   supervisor_config sc;
   sc.path = ctx.path;
   sc.parent = ctx.parent;
   sc.parent_path = "/";
+  sc.services = ctx.services;
   sc.flags = plan.flags;
-  sc.flags.parallel_stop = false; // services stop one at a time, in reverse order
-  sc.trace = ctx.trace;
+  sc.parallel_stop = false; // services stop one at a time, in reverse order
   sc.own_state_is_running = false;
   for (auto& svc : plan.services)
     sc.children.push_back(service_child(std::move(svc), self->address()));
@@ -83,20 +82,16 @@ caf::behavior deployment_actor(deployment_actor_t* self, child_context ctx, depl
   auto behavior = supervisor_init(self, st.sup, std::move(sc));
   publish(self);
   caf::message_handler own{
-      [self](subscribe_atom, std::string& service, std::string& subscriber_path) {
+      [self](subscribe_atom, std::string& service) {
         auto& st = self->state;
         auto sender = caf::actor_cast<caf::actor>(self->current_sender());
         if (!sender)
           return;
-        trace::received(st.sup.trace, st.sup.path, subscriber_path, trace::subscription{service});
         // Answer at once with the state now, so a wait never misses one that already holds.
         for (auto& c : st.sup.children)
-          if (c.spec.id == service) {
-            state_change change{c.path, c.state, c.state};
-            trace::sent(st.sup.trace, st.sup.path, subscriber_path, change);
-            self->send(sender, std::move(change));
-          }
-        st.subscribers[service].push_back(subscriber{sender.address(), std::move(subscriber_path)});
+          if (c.spec.id == service)
+            self->send(sender, state_change{c.path, c.state, c.state});
+        st.subscribers[service].push_back(sender.address());
       },
   };
   return caf::behavior{own.or_else(behavior)};

@@ -13,19 +13,14 @@
 
 namespace nv {
 
-// A dependency wait that asked for a service's state changes.
-struct subscriber {
-  caf::actor_addr addr;
-  std::string path; // for the trace
-};
-
 struct deployment_state {
   supervisor_state sup;
-  std::map<std::string, std::vector<subscriber>> subscribers; // service -> waits
+  // service -> the dependency waits that asked for its state changes
+  std::map<std::string, std::vector<caf::actor_addr>> subscribers;
   static inline const char* name = "nv.deployment";
 };
 
-using deployment_actor_t = caf::stateful_actor<deployment_state>;
+using deployment_actor_t = traced_stateful_actor<deployment_state>;
 
 caf::behavior deployment_actor(deployment_actor_t* self, child_context ctx, deployment_plan plan);
 

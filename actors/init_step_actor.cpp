@@ -5,9 +5,9 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "messages/atoms.hpp"
+#include "actors/node_services.hpp"
+#include "messages/caf/atoms.hpp"
 #include "supervisor/supervisor.hpp"
-#include "trace/message_trace.hpp"
 
 namespace nv {
 
@@ -23,11 +23,11 @@ constexpr duration retry_every = std::chrono::milliseconds{500};
 constexpr duration max_try = std::chrono::seconds{5};
 
 bool is_wait(const init_step_state& st) {
-  return !std::holds_alternative<run_action>(st.cfg.action);
+  return !std::holds_alternative<command_check>(st.cfg.action);
 }
 
-duration action_timeout(const init_action& action) {
-  return std::visit([](const auto& a) { return a.timeout; }, action);
+check_runner& checks(const init_step_state& st) {
+  return *st.ctx.services->checks;
 }
 
 void try_once(init_step_actor_t* self) {
@@ -35,23 +35,23 @@ void try_once(init_step_actor_t* self) {
   auto me = caf::actor_cast<caf::actor>(self);
   st.try_started = check_clock::now();
   auto limit = std::min(max_try, duration{st.action_deadline - st.try_started});
-  if (auto* tcp = std::get_if<wait_tcp_action>(&st.cfg.action))
-    st.ticket = st.cfg.runner->submit(tcp_request{tcp->host, tcp->port}, limit, me);
+  if (auto* tcp = std::get_if<tcp_check>(&st.cfg.action))
+    st.ticket = checks(st).submit(tcp_request{tcp->host, tcp->port}, limit, me);
   else {
-    const auto& http = std::get<wait_http_action>(st.cfg.action);
-    st.ticket = st.cfg.runner->submit(http_request{http.url, http.expect_status}, limit, me);
+    const auto& http = std::get<http_check>(st.cfg.action);
+    st.ticket = checks(st).submit(http_request{http.url, http.expect_status}, limit, me);
   }
 }
 
 void begin_attempt(init_step_actor_t* self) {
   auto& st = self->state;
   ++st.attempt;
-  if (auto* run = std::get_if<run_action>(&st.cfg.action)) {
-    st.ticket = st.cfg.runner->submit(shell_request{run->command, st.cfg.env, st.cfg.workdir},
-                                      run->timeout, caf::actor_cast<caf::actor>(self));
+  if (auto* run = std::get_if<command_check>(&st.cfg.action)) {
+    st.ticket = checks(st).submit(shell_request{run->command, st.cfg.env, st.cfg.workdir},
+                                  st.cfg.action_timeout, caf::actor_cast<caf::actor>(self));
     return;
   }
-  st.action_deadline = check_clock::now() + action_timeout(st.cfg.action);
+  st.action_deadline = check_clock::now() + st.cfg.action_timeout;
   st.last_reason.clear();
   try_once(self);
 }
@@ -59,14 +59,14 @@ void begin_attempt(init_step_actor_t* self) {
 void give_up(init_step_actor_t* self, AgentError error) {
   auto& st = self->state;
   switch (st.cfg.on_failure) {
-  case step_failure_action::fail:
+  case failure_action::fail:
     fail_child(self, st.ctx, std::move(error));
     return;
-  case step_failure_action::warn:
+  case failure_action::warn:
     spdlog::warn("[{}] {}; going on (on_failure: warn)", st.ctx.path, to_string(error));
     self->quit();
     return;
-  case step_failure_action::proceed:
+  case failure_action::proceed:
     self->quit();
     return;
   }
@@ -85,7 +85,7 @@ void attempt_failed(init_step_actor_t* self, std::string reason) {
 // A wait whose action timeout expired: the timeout, and why the last try that ran failed.
 void wait_expired(init_step_actor_t* self) {
   auto& st = self->state;
-  auto reason = timeout_reason(action_timeout(st.cfg.action));
+  auto reason = timeout_reason(st.cfg.action_timeout);
   if (!st.last_reason.empty())
     reason.append(": ").append(st.last_reason);
   attempt_failed(self, std::move(reason));
@@ -95,7 +95,6 @@ void on_done(init_step_actor_t* self, check_done& done) {
   auto& st = self->state;
   if (done.ticket != st.ticket)
     return;
-  trace::received(st.ctx.trace, st.ctx.path, "/_checks", done);
   st.ticket = 0;
   auto& result = done.result;
   if (result.ok) {
@@ -122,10 +121,11 @@ void on_done(init_step_actor_t* self, check_done& done) {
 
 init_step_state::~init_step_state() {
   if (ticket != 0)
-    cfg.runner->cancel(ticket);
+    ctx.services->checks->cancel(ticket);
 }
 
 caf::behavior init_step_actor(init_step_actor_t* self, child_context ctx, init_step_config cfg) {
+  self->trace_as(ctx.path, ctx.services->trace);
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.cfg = std::move(cfg);
@@ -146,7 +146,7 @@ caf::behavior init_step_actor(init_step_actor_t* self, child_context ctx, init_s
       [self](deadline_atom) {
         auto& st = self->state;
         if (st.ticket != 0) {
-          st.cfg.runner->cancel(st.ticket);
+          checks(st).cancel(st.ticket);
           st.ticket = 0;
         }
         give_up(self, Timeout{st.cfg.timeout});
@@ -163,22 +163,6 @@ child_spec init_step_child(init_step_config cfg) {
     return self->spawn(init_step_actor, ctx, cfg);
   };
   return spec;
-}
-
-std::optional<duration> init_retry_delay(init_failure_policy policy, uint32_t failures) {
-  constexpr uint32_t max_retries = 3; // ZLayer's DEFAULT_MAX_INIT_RETRIES
-  if (failures < 1 || failures > max_retries)
-    return std::nullopt;
-  switch (policy) {
-  case init_failure_policy::fail:
-    return std::nullopt;
-  case init_failure_policy::restart:
-    return std::chrono::milliseconds{100};
-  case init_failure_policy::backoff:
-    return std::min<duration>(std::chrono::seconds{1} * (1u << (failures - 1)),
-                              std::chrono::seconds{60});
-  }
-  return std::nullopt;
 }
 
 } // namespace nv

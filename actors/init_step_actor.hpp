@@ -32,43 +32,18 @@
 
 #include "actors/checks/check_bounds.hpp"
 #include "actors/checks/check_runner.hpp"
+#include "messages/init_step.hpp"
 #include "supervisor/child_spec.hpp"
+#include "trace/traced_actor.hpp"
 
 namespace nv {
 
-struct wait_tcp_action {
-  std::string host;
-  uint16_t port = 0;
-  duration timeout = std::chrono::seconds{30};
-};
-
-struct wait_http_action {
-  std::string url;
-  std::optional<uint16_t> expect_status; // none: any 2xx
-  duration timeout = std::chrono::seconds{30};
-};
-
-struct run_action {
-  std::string command; // run with `sh -c`
-  duration timeout = std::chrono::seconds{300};
-};
-
-using init_action = std::variant<wait_tcp_action, wait_http_action, run_action>;
-
-// The spec's on_failure: fail | warn | continue.
-enum class step_failure_action : uint8_t { fail, warn, proceed };
-
-struct init_step_config {
-  std::string id; // the step id; the child is `init:<id>`
-  init_action action;
-  duration timeout = std::chrono::seconds{300}; // bounds the whole step, all attempts
-  step_failure_action on_failure = step_failure_action::fail;
-  std::optional<uint32_t> retry; // extra attempts after a failed one
-  // For run: the service's complete environment ("NAME=value", as child_environment builds it)
-  // and its working directory (empty: the daemon's).
+// An init step as its actor runs it: the spec's step, plus the service's complete environment
+// ("NAME=value", as child_environment builds it) and working directory (empty: the daemon's) for
+// an init.run command.
+struct init_step_config : init_step {
   std::vector<std::string> env;
   std::string workdir;
-  check_runner* runner = nullptr; // outlives the step
 };
 
 struct init_step_state {
@@ -88,23 +63,12 @@ struct init_step_state {
   static inline const char* name = "nv.init_step";
 };
 
-using init_step_actor_t = caf::stateful_actor<init_step_state>;
+using init_step_actor_t = traced_stateful_actor<init_step_state>;
 
 caf::behavior init_step_actor(init_step_actor_t* self, child_context ctx, init_step_config cfg);
 
 // The child spec of a step: id `init:<step id>`, temporary (the service decides what a failed
 // sequence means, with init_retry_delay), stopped with a short grace: it kills its own command.
 child_spec init_step_child(init_step_config cfg);
-
-// The service's `errors.on_init_failure`: what to do once the init sequence has failed.
-enum class init_failure_policy : uint8_t {
-  fail,    // no retry
-  restart, // 3 retries, 100 ms apart
-  backoff, // 3 retries after 1s, 2s, 4s (doubling, capped at 60s)
-};
-
-// The delay before running the sequence again after its `failures`-th failure (1 after the
-// first), or nullopt when `policy` allows no further retry.
-std::optional<duration> init_retry_delay(init_failure_policy policy, uint32_t failures);
 
 } // namespace nv

@@ -5,7 +5,6 @@
 
 #include "actors/deployment_actor.hpp"
 #include "trace/emit.hpp"
-#include "trace/message_trace.hpp"
 
 namespace nv {
 
@@ -16,10 +15,8 @@ const std::string observer_path = "/_observer";
 
 template <class Message>
 void tell_observer(node_actor_t* self, Message msg) {
-  if (auto obs = caf::actor_cast<caf::actor>(self->state.observer)) {
-    trace::sent(self->state.sup.trace, "/", observer_path, msg);
+  if (auto obs = caf::actor_cast<caf::actor>(self->state.observer))
     self->send(obs, std::move(msg));
-  }
 }
 
 } // namespace
@@ -31,15 +28,16 @@ std::string route_remedy(const RouteToPeer& r) {
 }
 
 caf::behavior node_actor(node_actor_t* self, node_config cfg) {
+  self->trace_as("/", cfg.services->trace);
   auto& st = self->state;
   st.observer = cfg.observer;
   supervisor_config sc;
   sc.path = "/";
   sc.parent = cfg.observer;
   sc.parent_path = observer_path;
-  sc.trace = cfg.trace;
+  sc.services = cfg.services;
   // The root of the tree: nobody supervises it, so it records its own spawn.
-  trace::spawn(cfg.trace, "/", "");
+  trace::spawn("/", "");
   for (auto& d : cfg.deployments)
     sc.children.push_back(deployment_child(std::move(d)));
   sc.hooks.on_child_state = [self](std::size_t i, lifecycle from, lifecycle to) {
@@ -52,12 +50,11 @@ caf::behavior node_actor(node_actor_t* self, node_config cfg) {
     return true; // marked failed, never restarted by the node
   };
   sc.hooks.on_reschedule = [self](failure& report) {
-    auto& st = self->state;
     auto& r = std::get<RouteToPeer>(report.error);
     // No peers yet: the _peers router has nobody to place the service on.
-    auto seq = trace::route(st.sup.trace, "/_peers", r.service, r.required_os, "", report.cause);
+    trace::because(report.cause);
+    report.cause = trace::route("/_peers", r.service, r.required_os, "");
     spdlog::error("[/_peers] {}: {}", to_string(report.error), route_remedy(r));
-    report.cause = seq;
     tell_observer(self, report);
   };
   return supervisor_init(self, st.sup, std::move(sc));

@@ -6,6 +6,7 @@
 
 #include <caf/stateful_actor.hpp>
 
+#include "actors/node_services.hpp"
 #include "actors/plan.hpp"
 #include "supervisor/supervisor.hpp"
 
@@ -15,7 +16,7 @@ struct node_config {
   std::string name = "n1";
   std::vector<deployment_plan> deployments;
   caf::actor_addr observer; // receives deployment state changes and every failure
-  trace_sink* trace = nullptr;
+  const node_services* services = nullptr;
 };
 
 struct node_state {
@@ -24,7 +25,7 @@ struct node_state {
   static inline const char* name = "nv.node";
 };
 
-using node_actor_t = caf::stateful_actor<node_state>;
+using node_actor_t = traced_stateful_actor<node_state>;
 
 caf::behavior node_actor(node_actor_t* self, node_config cfg);
 

@@ -4,10 +4,10 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/checks/run_shell.hpp"
-#include "messages/atoms.hpp"
+#include "actors/node_services.hpp"
+#include "messages/caf/atoms.hpp"
 #include "supervisor/supervisor.hpp"
 #include "trace/emit.hpp"
-#include "trace/message_trace.hpp"
 
 namespace nv {
 
@@ -20,10 +20,11 @@ using check_atom = caf::atom_constant<caf::atom("check")>;
 // never answers.
 constexpr auto guard_slack = std::chrono::milliseconds{500};
 
-// Where check results come from, for message tracing: the check runner is a thread pool.
-const std::string checks_path = "/_checks";
+check_runner& checks(const probe_state& st) {
+  return *st.ctx.services->checks;
+}
 
-void set_health(probe_actor_t* self, lifecycle to, uint64_t cause) {
+void set_health(probe_actor_t* self, lifecycle to) {
   auto& st = self->state;
   auto from = st.health;
   st.health = to;
@@ -31,12 +32,9 @@ void set_health(probe_actor_t* self, lifecycle to, uint64_t cause) {
     spdlog::info("[{}] healthy", st.ctx.path);
   else
     spdlog::warn("[{}] unhealthy", st.ctx.path);
-  auto seq = trace::state(st.ctx.trace, st.ctx.path, from, to, cause);
-  if (auto parent = caf::actor_cast<caf::actor>(st.ctx.parent)) {
-    state_change change{st.ctx.path, from, to};
-    trace::sent_to_parent(st.ctx.trace, st.ctx.path, change, seq);
-    self->send(parent, std::move(change));
-  }
+  trace::state(st.ctx.path, from, to);
+  if (auto parent = caf::actor_cast<caf::actor>(st.ctx.parent))
+    self->send(parent, state_change{st.ctx.path, from, to});
 }
 
 void start_check(probe_actor_t* self) {
@@ -45,15 +43,15 @@ void start_check(probe_actor_t* self) {
   ++st.seq;
   st.started = check_clock::now();
   auto me = caf::actor_cast<caf::actor>(self);
-  if (auto* tcp = std::get_if<tcp_probe>(&st.cfg.check)) {
-    st.ticket = st.cfg.runner->submit(tcp_request{tcp->host, tcp->port}, st.cfg.timeout, me);
-  } else if (auto* http = std::get_if<http_probe>(&st.cfg.check)) {
-    st.ticket =
-        st.cfg.runner->submit(http_request{http->url, http->expect_status}, st.cfg.timeout, me);
+  if (auto* tcp = std::get_if<tcp_check>(&st.cfg.check)) {
+    st.ticket = checks(st).submit(tcp_request{tcp->host, tcp->port}, st.cfg.timeout, me);
+  } else if (auto* http = std::get_if<http_check>(&st.cfg.check)) {
+    st.ticket = checks(st).submit(http_request{http->url, http->expect_status}, st.cfg.timeout, me);
   } else {
     ++st.execs_pending;
-    st.cfg.rt->exec(st.cfg.replica_id, {"sh", "-c", std::get<command_probe>(st.cfg.check).command},
-                    st.cfg.timeout, me);
+    st.ctx.services->rt->exec(st.cfg.replica_id,
+                              {"sh", "-c", std::get<command_check>(st.cfg.check).command},
+                              st.cfg.timeout, me);
   }
   self->delayed_send(self, st.cfg.timeout + guard_slack, deadline_atom::value, st.seq);
 }
@@ -65,20 +63,19 @@ void finish_check(probe_actor_t* self, check_result result) {
   auto latency_us = std::chrono::duration_cast<std::chrono::microseconds>(result.latency);
   // A failing check of a restarted replica follows from that restart: a health crash loop
   // reads as one chain.
-  auto cause =
-      trace::probe(st.ctx.trace, st.ctx.path, result.ok, static_cast<uint64_t>(latency_us.count()),
-                   result.reason, result.ok ? 0 : st.ctx.restarted_by);
+  if (!result.ok)
+    trace::because(st.ctx.restarted_by);
+  trace::probe(st.ctx.path, result.ok, static_cast<uint64_t>(latency_us.count()), result.reason);
   if (result.ok) {
     st.failures = 0;
     if (st.health != lifecycle::healthy)
-      set_health(self, lifecycle::healthy, cause);
+      set_health(self, lifecycle::healthy);
   } else {
     ++st.failures;
     if (st.health == lifecycle::healthy)
-      set_health(self, lifecycle::unhealthy, cause);
+      set_health(self, lifecycle::unhealthy);
     if (st.failures >= st.cfg.retries) {
-      fail_child(self, st.ctx, HealthCheckFailed{st.cfg.replica_id, std::move(result.reason)},
-                 cause);
+      fail_child(self, st.ctx, HealthCheckFailed{st.cfg.replica_id, std::move(result.reason)});
       return;
     }
   }
@@ -99,10 +96,11 @@ check_result from_exec(const exec_result& answer, duration timeout, duration lat
 
 probe_state::~probe_state() {
   if (ticket != 0)
-    cfg.runner->cancel(ticket);
+    ctx.services->checks->cancel(ticket);
 }
 
 caf::behavior probe_actor(probe_actor_t* self, child_context ctx, probe_config cfg) {
+  self->trace_as(ctx.path, ctx.services->trace);
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.cfg = std::move(cfg);
@@ -113,16 +111,13 @@ caf::behavior probe_actor(probe_actor_t* self, child_context ctx, probe_config c
   return {
       [self](check_atom) { start_check(self); },
       [self](check_done& done) {
-        if (self->state.checking && done.ticket == self->state.ticket) {
-          trace::received(self->state.ctx.trace, self->state.ctx.path, checks_path, done);
+        if (self->state.checking && done.ticket == self->state.ticket)
           finish_check(self, std::move(done.result));
-        }
       },
       [self](exec_result& answer) {
         auto& st = self->state;
         if (st.execs_pending == 0)
           return; // not ours
-        trace::received(st.ctx.trace, st.ctx.path, "/_runtime", answer);
         // Ours only while no abandoned exec is still out; otherwise this may be that one's.
         bool current = st.checking && st.execs_pending == 1;
         --st.execs_pending;
@@ -134,7 +129,7 @@ caf::behavior probe_actor(probe_actor_t* self, child_context ctx, probe_config c
         if (!st.checking || seq != st.seq)
           return; // that check has its outcome already
         if (st.ticket != 0)
-          st.cfg.runner->cancel(st.ticket);
+          checks(st).cancel(st.ticket);
         finish_check(self, check_result{false, true, timeout_reason(st.cfg.timeout),
                                         check_clock::now() - st.started});
       },
@@ -145,7 +140,7 @@ child_context probe_context(const child_context& replica, caf::actor_addr replic
   return child_context{child_path(replica.path, "probe"),
                        "probe",
                        std::move(replica_addr),
-                       replica.trace,
+                       replica.services,
                        replica.attempt,
                        replica.restarted_by};
 }

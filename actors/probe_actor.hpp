@@ -30,39 +30,19 @@
 
 #include "actors/checks/check_bounds.hpp"
 #include "actors/checks/check_runner.hpp"
+#include "messages/health.hpp"
 #include "messages/lifecycle.hpp"
 #include "runtimes/runtime.hpp"
 #include "supervisor/child_spec.hpp"
+#include "trace/traced_actor.hpp"
 
 namespace nv {
 
-struct tcp_probe {
-  std::string host = "127.0.0.1";
-  uint16_t port = 0;
-};
-
-struct http_probe {
-  std::string url;
-  uint16_t expect_status = 200;
-};
-
-struct command_probe {
-  std::string command; // run with `sh -c` inside the container
-};
-
-using probe_check = std::variant<tcp_probe, http_probe, command_probe>;
-
-struct probe_config {
-  // The replica id (`api-rep-1`): HealthCheckFailed names it, and command checks exec in the
-  // runtime's container of that id (container_spec::id is the replica id).
+// The health block as the probe of one replica runs it. `replica_id` (`api-rep-1`) is what
+// HealthCheckFailed names, and the runtime's container a command check execs in
+// (container_spec::id is the replica id).
+struct probe_config : health_spec {
   std::string replica_id;
-  probe_check check;
-  duration start_grace = std::chrono::seconds{5};
-  duration interval = std::chrono::seconds{10}; // from the end of one check to the next start
-  duration timeout = std::chrono::seconds{5};   // per check; may exceed interval
-  uint32_t retries = 3;                         // consecutive failed checks that fail the replica
-  check_runner* runner = nullptr;               // tcp and http checks; outlives the probe
-  runtime* rt = nullptr;                        // command checks; outlives the probe
 };
 
 struct probe_state {
@@ -86,12 +66,12 @@ struct probe_state {
   static inline const char* name = "nv.probe";
 };
 
-using probe_actor_t = caf::stateful_actor<probe_state>;
+using probe_actor_t = traced_stateful_actor<probe_state>;
 
 caf::behavior probe_actor(probe_actor_t* self, child_context ctx, probe_config cfg);
 
 // The context of the probe of a replica: path `<replica path>/probe`, id `probe`, the replica
-// (the container actor at `replica_addr`) as parent, the replica's trace sink.
+// (the container actor at `replica_addr`) as parent, the replica's services.
 child_context probe_context(const child_context& replica, caf::actor_addr replica_addr);
 
 } // namespace nv

@@ -6,7 +6,8 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/dependency_wait_actor.hpp"
-#include "messages/atoms.hpp"
+#include "actors/node_services.hpp"
+#include "messages/caf/atoms.hpp"
 #include "trace/emit.hpp"
 
 namespace nv {
@@ -17,14 +18,14 @@ uint32_t& count_of(replica_counts& counts, lifecycle s) {
   return counts[static_cast<std::size_t>(s)];
 }
 
-void publish(service_actor_t* self, uint64_t cause = 0) {
+void publish(service_actor_t* self) {
   auto& st = self->state;
   if (!st.replicas_started || supervisor_is_ending(st.sup))
     return;
   auto next = service_state_of(st.counts, st.isolated_count);
   if (next != st.sup.state)
     spdlog::info("[{}] {}", st.sup.path, to_string(next));
-  supervisor_set_state(self, st.sup, next, cause);
+  supervisor_set_state(self, st.sup, next);
 }
 
 void start_replicas(service_actor_t* self) {
@@ -44,16 +45,16 @@ void start_replicas(service_actor_t* self) {
 
 // Step `k` of the init sequence: a new child the first time, the same child again when the
 // sequence is re-run after a failure.
-void run_init_step(service_actor_t* self, std::size_t k, uint64_t cause = 0) {
+void run_init_step(service_actor_t* self, std::size_t k) {
   auto& st = self->state;
   if (k < st.init_children.size()) {
-    supervisor_restart_child(self, st.sup, st.init_children[k], cause);
+    supervisor_restart_child(self, st.sup, st.init_children[k]);
     return;
   }
   st.init_children.push_back(st.sup.children.size());
   st.roles.push_back(child_role::init);
   st.isolated.push_back(false);
-  supervisor_add_child(self, st.sup, init_step_child(st.plan->init[k]), cause);
+  supervisor_add_child(self, st.sup, init_step_child(st.plan->init[k]));
 }
 
 void after_waits(service_actor_t* self) {
@@ -107,8 +108,8 @@ void on_init_failure(service_actor_t* self, failure& report) {
   spdlog::warn("[{}] init failed ({}); running the init steps again in {}", st.sup.path,
                to_string(report.error), format_duration(*delay));
   auto delay_ms = std::chrono::duration_cast<std::chrono::milliseconds>(*delay).count();
-  st.init_retry_cause = trace::restart(st.sup.trace, st.sup.path, report.path, "on_init_failure",
-                                       delay_ms, report.cause);
+  trace::because(report.cause);
+  st.init_retried_by = trace::restart(st.sup.path, report.path, "on_init_failure", delay_ms);
   self->delayed_send(self, *delay, restart_atom::value);
 }
 
@@ -135,7 +136,8 @@ bool on_child_failure(service_actor_t* self, std::size_t i, failure& report) {
     st.isolated[i] = true;
     --count_of(st.counts, st.sup.children[i].state);
     ++st.isolated_count;
-    publish(self, report.cause);
+    trace::because(report.cause);
+    publish(self);
     return true;
   }
   return false;
@@ -175,15 +177,16 @@ lifecycle service_state_of(const replica_counts& replicas, std::size_t isolated)
 
 caf::behavior service_actor(service_actor_t* self, child_context ctx,
                             std::shared_ptr<const service_plan> plan, caf::actor_addr broker) {
+  self->trace_as(ctx.path, ctx.services->trace);
   auto& st = self->state;
   st.plan = std::move(plan);
   supervisor_config sc;
   sc.path = ctx.path;
   sc.parent = ctx.parent;
   sc.parent_path = parent_path_of(ctx.path);
+  sc.services = ctx.services;
   sc.flags = st.plan->flags;
-  sc.flags.parallel_stop = true; // replicas stop in parallel
-  sc.trace = ctx.trace;
+  sc.parallel_stop = true; // replicas stop in parallel
   sc.own_state_is_running = false;
   for (auto& dep : st.plan->depends)
     sc.children.push_back(dependency_wait_child(st.plan->name, dep, broker));
@@ -204,8 +207,10 @@ caf::behavior service_actor(service_actor_t* self, child_context ctx,
   caf::message_handler own{
       [self](restart_atom) {
         // The init sequence failed earlier and its retry delay has passed.
-        if (!self->state.replicas_started)
-          run_init_step(self, 0, self->state.init_retry_cause);
+        if (!self->state.replicas_started) {
+          trace::because(self->state.init_retried_by);
+          run_init_step(self, 0);
+        }
       },
   };
   return caf::behavior{own.or_else(behavior)};
@@ -221,6 +226,11 @@ child_spec service_child(service_plan plan, caf::actor_addr broker) {
   for (auto& r : plan.replicas)
     grace = std::max(grace, r.stop_grace);
   spec.shutdown.grace = grace + std::chrono::seconds{10};
+  // Each replica's restart history outlives this service's incarnations: a service restarted by
+  // its deployment does not bring a crash-looping replica back in a burst.
+  for (auto& r : plan.replicas)
+    if (!r.history)
+      r.history = std::make_shared<restart_history>();
   spec.start = [plan = std::make_shared<const service_plan>(std::move(plan)),
                 broker = std::move(broker)](caf::local_actor* self, const child_context& ctx) {
     return self->spawn(service_actor, ctx, plan, broker);

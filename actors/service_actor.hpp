@@ -25,7 +25,7 @@ struct service_state {
   std::size_t waits_done = 0;
   std::vector<std::size_t> init_children; // child index of each init step started so far
   uint32_t init_failures = 0;             // failed runs of the init sequence
-  uint64_t init_retry_cause = 0;          // trace seq of the decision to run them again
+  uint64_t init_retried_by = 0;           // trace seq of the decision to run them again
   bool replicas_started = false;
   std::vector<bool> isolated; // per child index: left stopped by on_panic: isolate
   // The states of the replicas not isolated, kept up to date on every change, so that the
@@ -35,7 +35,7 @@ struct service_state {
   static inline const char* name = "nv.service";
 };
 
-using service_actor_t = caf::stateful_actor<service_state>;
+using service_actor_t = traced_stateful_actor<service_state>;
 
 // `broker`: the deployment, which publishes the states of the services waited for.
 caf::behavior service_actor(service_actor_t* self, child_context ctx,

@@ -8,7 +8,7 @@
 
 #include <caf/all.hpp>
 
-#include "messages/atoms.hpp"
+#include "messages/caf/atoms.hpp"
 #include "supervisor/supervisor.hpp"
 
 namespace nv {

@@ -15,9 +15,7 @@ struct plan_result {
   std::vector<std::string> errors; // one line each: "services.api.command: ..."
 };
 
-// `runtime_name`: process | sim. `rt` is what the containers will run on; `runner` runs the
-// probes' tcp and http checks.
-plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string& runtime_name,
-                           runtime* rt, check_runner* runner);
+// `runtime_name`: process | sim, the runtime the containers will run on.
+plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string& runtime_name);
 
 } // namespace nv

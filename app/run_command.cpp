@@ -17,7 +17,7 @@
 #include "actors/node_actor.hpp"
 #include "app/live_status.hpp"
 #include "app/plan_from_spec.hpp"
-#include "messages/register_types.hpp"
+#include "messages/caf/register_types.hpp"
 #include "runtimes/composite/composite_runtime.hpp"
 #include "runtimes/process/process_runtime.hpp"
 #include "runtimes/sim/sim_runtime.hpp"
@@ -25,6 +25,7 @@
 #include "spec/loader.hpp"
 #include "trace/emit.hpp"
 #include "trace/trace_sink.hpp"
+#include "trace/traced_actor.hpp"
 
 namespace nv {
 
@@ -53,7 +54,7 @@ struct outcome {
 };
 
 // The node's parent: it hears about deployments and escalated failures, and tells main.
-caf::behavior observer(caf::event_based_actor* self, outcome* out) {
+caf::behavior observer(traced_actor* self, outcome* out) {
   self->set_down_handler([out](caf::down_msg&) {
     std::lock_guard<std::mutex> g{out->mu};
     out->node_down = true;
@@ -185,7 +186,7 @@ int run_command(int argc, char** argv) {
   composite_runtime rt{{local.get()}};
 
   check_runner runner;
-  auto planned = plan_from_spec(*loaded.spec, opts->runtime, &rt, &runner);
+  auto planned = plan_from_spec(*loaded.spec, opts->runtime);
   for (auto& e : planned.errors)
     std::fprintf(stderr, "%s: %s\n", opts->spec_file.c_str(), e.c_str());
   if (!planned.errors.empty())
@@ -196,6 +197,9 @@ int run_command(int argc, char** argv) {
     trace = std::make_unique<trace_sink>(opts->trace_file, "n1");
     trace->set_messages(opts->trace_messages);
   }
+  node_services services{&rt, &runner, trace.get()};
+  // Main's own events (the node's last) and the actors it spawns go to the same sink.
+  trace::context_scope tracing{trace.get()};
 
   caf::actor_system_config cfg;
   register_message_types(cfg);
@@ -209,12 +213,19 @@ int run_command(int argc, char** argv) {
     out.quiet = opts->live;
     // The observer is the node's parent: spawn it first, hand it the node once it exists.
     caf::actor node;
-    auto obs = sys.spawn(observer, &out);
+    caf::actor obs;
+    {
+      trace::spawn_name name{"/_observer"};
+      obs = sys.spawn(observer, &out);
+    }
     node_config nc;
     nc.deployments.push_back(std::move(planned.plan));
     nc.observer = obs.address();
-    nc.trace = trace.get();
-    node = sys.spawn(node_actor, std::move(nc));
+    nc.services = &services;
+    {
+      trace::spawn_name name{"/"};
+      node = sys.spawn(node_actor, std::move(nc));
+    }
     caf::anon_send(obs, node);
     caf::actor status;
     if (opts->live)
@@ -253,7 +264,7 @@ int run_command(int argc, char** argv) {
       std::unique_lock<std::mutex> g{out.mu};
       out.cv.wait(g, [&] { return out.node_down; });
     }
-    trace::exit(trace.get(), "/", exit_event::reason_kind::shutdown, nullptr);
+    trace::exit("/", exit_event::reason_kind::shutdown, nullptr);
     caf::anon_send_exit(obs, caf::exit_reason::user_shutdown);
     node = nullptr;
     obs = nullptr;

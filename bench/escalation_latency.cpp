@@ -37,7 +37,7 @@
 #include <spdlog/spdlog.h>
 
 #include "bench/macro_util.hpp"
-#include "messages/register_types.hpp"
+#include "messages/caf/register_types.hpp"
 #include "supervisor/supervisor.hpp"
 
 using namespace nv;

@@ -46,9 +46,10 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/checks/check_runner.hpp"
+#include "actors/node_services.hpp"
 #include "actors/probe_actor.hpp"
 #include "bench/macro_util.hpp"
-#include "messages/register_types.hpp"
+#include "messages/caf/register_types.hpp"
 #include "supervisor/supervisor.hpp"
 
 using namespace nv;
@@ -185,16 +186,15 @@ caf::behavior check_driver(caf::stateful_actor<driver_state>* self, check_runner
 // Stands in for the container actor: owns the probes (they exit with it) and hears their
 // health changes, which this bench does not need.
 caf::behavior probe_parent(caf::event_based_actor* self, std::vector<uint16_t> ports,
-                           long concurrency, check_runner* runner) {
+                           long concurrency, const node_services* services) {
   for (long i = 0; i < concurrency; ++i) {
-    child_context replica{"/bench/p" + std::to_string(i), "p" + std::to_string(i), {}, nullptr};
+    child_context replica{"/bench/p" + std::to_string(i), "p" + std::to_string(i), {}, services};
     probe_config cfg;
     cfg.replica_id = replica.id;
-    cfg.check = tcp_probe{"127.0.0.1", ports[static_cast<std::size_t>(i) % ports.size()]};
+    cfg.check = tcp_check{ports[static_cast<std::size_t>(i) % ports.size()]};
     cfg.start_grace = 0s;
     cfg.interval = 0s;
     cfg.timeout = 1s;
-    cfg.runner = runner;
     self->spawn(probe_actor, probe_context(replica, self->address()), std::move(cfg));
   }
   return {[](state_change&) {}, [](failure&) {}};
@@ -232,7 +232,8 @@ measurement run_runner(caf::actor_system& sys, check_runner& runner, const liste
 
 measurement run_probes(caf::actor_system& sys, check_runner& runner, const listeners& l,
                        long concurrency, double seconds) {
-  auto parent = sys.spawn(probe_parent, l.ports(), concurrency, &runner);
+  node_services services{nullptr, &runner, nullptr};
+  auto parent = sys.spawn(probe_parent, l.ports(), concurrency, &services);
   std::this_thread::sleep_for(100ms); // all probes spawned and checking
   auto a0 = l.accepted();
   auto t0 = bench_clock::now();

@@ -63,7 +63,7 @@ extern char** environ;
 
 #include "actors/node_actor.hpp"
 #include "bench/floor.hpp"
-#include "messages/register_types.hpp"
+#include "messages/caf/register_types.hpp"
 #include "runtimes/composite/composite_runtime.hpp"
 #include "runtimes/process/process_runtime.hpp"
 
@@ -513,7 +513,6 @@ public:
       c.spec.replica = static_cast<uint32_t>(r);
       c.spec.id = replica_id(sp.name, c.spec.replica);
       c.spec.command = {o.cmd, "3600"};
-      c.rt = rt_.get();
       c.stop_grace = 10s;
       ids_.push_back(c.spec.id);
       sp.replicas.push_back(std::move(c));
@@ -539,6 +538,7 @@ public:
     node_config nc;
     nc.deployments.push_back(std::move(plan_));
     nc.observer = obs_.address();
+    nc.services = &services_;
     auto c0 = cpu_ms_self();
     auto t0 = clk::now();
     node_ = sys_.spawn(node_actor, std::move(nc));
@@ -701,6 +701,7 @@ private:
   std::unique_ptr<process_runtime> prt_;
   std::unique_ptr<timed_runtime> trt_;
   std::unique_ptr<composite_runtime> rt_;
+  node_services services_{rt_.get(), nullptr, nullptr}; // after rt_: it points there
   std::shared_ptr<watch> w_;
   deployment_plan plan_;
   std::vector<std::string> ids_;

@@ -8,7 +8,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "messages/register_types.hpp"
+#include "messages/caf/register_types.hpp"
 #include "supervisor/supervisor.hpp"
 
 using namespace nv;

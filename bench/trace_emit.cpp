@@ -7,8 +7,10 @@
 #include <string>
 
 #include <benchmark/benchmark.h>
+#include <caf/make_message.hpp>
 
 #include "messages/agent_error.hpp"
+#include "messages/caf/inspect.hpp"
 #include "messages/lifecycle.hpp"
 #include "trace/emit.hpp"
 #include "trace/message_trace.hpp"
@@ -51,9 +53,9 @@ std::string replica_path(const benchmark::State& st) {
 void state_change_event(benchmark::State& st) {
   open_sink(st, false);
   const std::string path = replica_path(st);
+  trace::context_scope scope{fixture().sink.get(), nullptr, 41};
   for (auto _ : st)
-    benchmark::DoNotOptimize(trace::state(fixture().sink.get(), path, lifecycle::starting,
-                                          lifecycle::running, 41, 4242));
+    benchmark::DoNotOptimize(trace::state(path, lifecycle::starting, lifecycle::running, 4242));
   close_sink(st);
 }
 BENCHMARK(state_change_event)->Threads(1)->Threads(2);
@@ -63,18 +65,26 @@ void failure_event(benchmark::State& st) {
   open_sink(st, false);
   const std::string path = replica_path(st);
   const AgentError err = UnexpectedExit{"api-rep-" + std::to_string(st.thread_index() + 1), 1};
+  trace::context_scope scope{fixture().sink.get(), nullptr, 41};
   for (auto _ : st)
-    benchmark::DoNotOptimize(trace::failure(fixture().sink.get(), path, err, 0, 41));
+    benchmark::DoNotOptimize(trace::failure(path, err, 0));
   close_sink(st);
 }
 BENCHMARK(failure_event)->Threads(1)->Threads(2);
 
+// What traced_actor does for one message on the sending side: describe it, then emit.
 void traced_message(benchmark::State& st) {
   open_sink(st, true);
   const std::string path = replica_path(st);
-  const state_change m{path, lifecycle::starting, lifecycle::running};
-  for (auto _ : st)
-    benchmark::DoNotOptimize(trace::sent_to_parent(fixture().sink.get(), path, m, 41));
+  const std::string parent = "/web-stack/api";
+  const auto m = caf::make_message(state_change{path, lifecycle::starting, lifecycle::running});
+  trace::context_scope scope{fixture().sink.get(), nullptr, 41};
+  std::string summary;
+  for (auto _ : st) {
+    summary.clear();
+    const char* type = trace::describe(m, summary);
+    benchmark::DoNotOptimize(trace::send(path, parent, type, summary));
+  }
   close_sink(st);
 }
 BENCHMARK(traced_message)->Threads(1)->Threads(2);

@@ -68,9 +68,10 @@
 
 #include "actors/checks/check_runner.hpp"
 #include "actors/node_actor.hpp"
+#include "actors/node_services.hpp"
 #include "app/plan_from_spec.hpp"
 #include "bench/macro_util.hpp"
-#include "messages/register_types.hpp"
+#include "messages/caf/register_types.hpp"
 #include "runtimes/composite/composite_runtime.hpp"
 #include "runtimes/sim/sim_runtime.hpp"
 #include "spec/loader.hpp"
@@ -343,6 +344,7 @@ run_result run_once(const options& o, long n, trace_mode mode, const std::string
       trace = std::make_unique<trace_sink>(trace_file, "n1");
       trace->set_messages(mode == trace_mode::messages);
     }
+    node_services services{&rt, &runner, trace.get()};
     {
       caf::actor_system sys{cfg};
       r.rss_base_kib = bench::rss_kib();
@@ -355,7 +357,7 @@ run_result run_once(const options& o, long n, trace_mode mode, const std::string
                                                          : spec::to_string(loaded.problems[0])));
         return r;
       }
-      auto planned = plan_from_spec(*loaded.spec, "sim", &rt, &runner);
+      auto planned = plan_from_spec(*loaded.spec, "sim");
       if (!planned.errors.empty()) {
         fail_with(r, "plan: " + planned.errors.front());
         return r;
@@ -370,7 +372,7 @@ run_result run_once(const options& o, long n, trace_mode mode, const std::string
       node_config nc;
       nc.deployments.push_back(std::move(planned.plan));
       nc.observer = obs.address();
-      nc.trace = trace.get();
+      nc.services = &services;
       auto t0 = bench_clock::now();
       auto node = sys.spawn(node_actor, std::move(nc));
       caf::anon_send(obs, node);

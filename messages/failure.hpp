@@ -4,10 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include <caf/meta/type_name.hpp>
-
 #include "messages/agent_error.hpp"
-#include "messages/agent_error_inspect.hpp"
 
 namespace nv {
 
@@ -18,11 +15,6 @@ struct failure {
   int64_t ts_us = 0;    // wall clock, microseconds since the epoch
   uint64_t cause = 0;   // trace seq of the event that recorded this failure (0: untraced)
 };
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, failure& x) {
-  return f(caf::meta::type_name("failure"), x.path, x.error, x.attempt, x.ts_us, x.cause);
-}
 
 int64_t now_us();
 

@@ -5,8 +5,6 @@
 #include <string>
 #include <string_view>
 
-#include <caf/meta/type_name.hpp>
-
 namespace nv {
 
 enum class lifecycle : uint8_t {
@@ -35,10 +33,5 @@ struct state_change {
   lifecycle from = lifecycle::pending;
   lifecycle to = lifecycle::pending;
 };
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, state_change& x) {
-  return f(caf::meta::type_name("state"), x.path, x.from, x.to);
-}
 
 } // namespace nv

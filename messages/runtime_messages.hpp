@@ -5,10 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include <caf/meta/type_name.hpp>
-
 #include "messages/agent_error.hpp"
-#include "messages/agent_error_inspect.hpp"
 
 namespace nv {
 
@@ -23,11 +20,6 @@ struct runtime_reply {
   AgentError error; // meaningful when !ok
   int32_t pid = 0;  // start: the container's main pid where one exists
 };
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, runtime_reply& x) {
-  return f(caf::meta::type_name("runtime_reply"), x.id, x.op, x.ok, x.error, x.pid);
-}
 
 inline runtime_reply reply_ok(const std::string& id, runtime_op op, int32_t pid = 0) {
   return runtime_reply{id, op, true, AgentError{}, pid};
@@ -47,22 +39,12 @@ struct container_exited {
   int32_t signal = 0; // the terminating signal, 0 when it exited by itself
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, container_exited& x) {
-  return f(caf::meta::type_name("container_exited"), x.id, x.code, x.signal);
-}
-
 struct exec_result {
   std::string id;
   int32_t code = 0;
   std::string output; // combined stdout and stderr, bounded
   bool timed_out = false;
 };
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, exec_result& x) {
-  return f(caf::meta::type_name("exec_result"), x.id, x.code, x.output, x.timed_out);
-}
 
 enum class container_state : uint8_t { unknown, created, running, stopping, exited };
 

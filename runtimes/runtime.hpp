@@ -11,6 +11,7 @@
 
 #include <caf/actor.hpp>
 
+#include "messages/caf/inspect.hpp"
 #include "messages/container_spec.hpp"
 #include "messages/runtime_messages.hpp"
 

@@ -303,7 +303,7 @@ void read_resources(reader& r, const node& n, const std::string& path, resources
 
 enum class check_type : uint8_t { tcp, http, command };
 
-void read_check(reader& r, const node& n, const std::string& path, health_check& out) {
+void read_check(reader& r, const node& n, const std::string& path, check& out) {
   auto type = read_tag<check_type>(
       r, n, path, "type",
       {{"tcp", check_type::tcp}, {"http", check_type::http}, {"command", check_type::command}});
@@ -319,7 +319,7 @@ void read_check(reader& r, const node& n, const std::string& path, health_check&
     break;
   }
   case check_type::http: {
-    http_check check;
+    http_check check{.url = {}, .expect_status = 200};
     read_fields(r, n, path,
                 {{"type", already_read},
                  {"url", [&](auto& v, auto& p) { set(check.url, read_url(r, v, p)); }, true},
@@ -365,14 +365,13 @@ std::optional<failure_action> read_failure_action(reader& r, const node& n,
   return read_enum<failure_action>(r, n, path,
                                    {{"fail", failure_action::fail},
                                     {"warn", failure_action::warn},
-                                    {"continue", failure_action::continue_}});
+                                    {"continue", failure_action::proceed}});
 }
 
-void read_depends(reader& r, const node& n, const std::string& path,
-                  std::vector<dependency_spec>& out) {
+void read_depends(reader& r, const node& n, const std::string& path, std::vector<dependency>& out) {
   // Every entry is kept, even a broken one, so that model indices match the file's.
   read_items(r, n, path, [&](const node& item, const std::string& item_p) {
-    dependency_spec dependency;
+    nv::dependency dependency;
     read_fields(
         r, item, item_p,
         {
@@ -399,37 +398,38 @@ enum class action_kind : uint8_t { wait_tcp, wait_http, run };
 // An action's own `timeout` parameter is integer seconds in ZLayer; a humantime string is
 // accepted too.
 void read_action(reader& r, const node& with, const std::string& path, action_kind kind,
-                 init_action& out) {
-  auto timeout = [&r](duration& target) {
-    return [&r, &target](auto& v, auto& p) { set(target, read_duration(r, v, p, true)); };
+                 init_step& out) {
+  auto timeout = [&r, &out](auto& v, auto& p) {
+    set(out.action_timeout, read_duration(r, v, p, true));
   };
   switch (kind) {
   case action_kind::wait_tcp: {
-    init_wait_tcp action;
+    tcp_check action;
     read_fields(r, with, path,
                 {{"host", [&](auto& v, auto& p) { set(action.host, read_text(r, v, p)); }, true},
                  {"port", [&](auto& v, auto& p) { set(action.port, read_port(r, v, p)); }, true},
-                 {"timeout", timeout(action.timeout)}});
-    out = action;
+                 {"timeout", timeout}});
+    out.action = action;
     break;
   }
   case action_kind::wait_http: {
-    init_wait_http action;
+    http_check action;
     read_fields(r, with, path,
                 {{"url", [&](auto& v, auto& p) { set(action.url, read_url(r, v, p)); }, true},
                  {"expect_status",
                   [&](auto& v, auto& p) { set(action.expect_status, read_status(r, v, p)); }},
-                 {"timeout", timeout(action.timeout)}});
-    out = action;
+                 {"timeout", timeout}});
+    out.action = action;
     break;
   }
   case action_kind::run: {
-    init_run action;
+    command_check action;
+    out.action_timeout = std::chrono::seconds{300};
     read_fields(
         r, with, path,
         {{"command", [&](auto& v, auto& p) { set(action.command, read_text(r, v, p)); }, true},
-         {"timeout", timeout(action.timeout)}});
-    out = action;
+         {"timeout", timeout}});
+    out.action = action;
     break;
   }
   }
@@ -468,7 +468,7 @@ void read_step(reader& r, const node& n, const std::string& path, init_step& ste
   // `with` is read once `uses` is known, wherever it is written; omitted, it is empty.
   const node none;
   if (kind)
-    read_action(r, with ? *with : none, child_path(path, "with"), *kind, step.action);
+    read_action(r, with ? *with : none, child_path(path, "with"), *kind, step);
 }
 
 void read_init(reader& r, const node& n, const std::string& path, std::vector<init_step>& out) {
@@ -492,11 +492,11 @@ void read_errors(reader& r, const node& n, const std::string& path, errors_spec&
                    [&](auto& v, auto& p) {
                      read_fields(r, v, p, {{"action", [&](auto& av, auto& ap) {
                                               set(out.on_init_failure,
-                                                  read_enum<init_failure_action>(
+                                                  read_enum<init_failure_policy>(
                                                       r, av, ap,
-                                                      {{"fail", init_failure_action::fail},
-                                                       {"restart", init_failure_action::restart},
-                                                       {"backoff", init_failure_action::backoff}}));
+                                                      {{"fail", init_failure_policy::fail},
+                                                       {"restart", init_failure_policy::restart},
+                                                       {"backoff", init_failure_policy::backoff}}));
                                             }}});
                    }},
                   {"on_panic",
@@ -513,7 +513,7 @@ void read_errors(reader& r, const node& n, const std::string& path, errors_spec&
               });
 }
 
-void read_supervision(reader& r, const node& n, const std::string& path, supervision_spec& out) {
+void read_supervision(reader& r, const node& n, const std::string& path, supervisor_flags& out) {
   const node* backoff = nullptr;
   std::string backoff_path;
   bool backoff_read = true; // both bounds, when written, were valid
@@ -542,15 +542,18 @@ void read_supervision(reader& r, const node& n, const std::string& path, supervi
            [&](auto& v, auto& p) {
              backoff = &v;
              backoff_path = p;
-             read_fields(
-                 r, v, p,
-                 {{"initial", bound(out.backoff_initial)}, {"max", bound(out.backoff_max)}});
+             read_fields(r, v, p,
+                         {{"initial", bound(out.backoff.initial)},
+                          {"max", bound(out.backoff.max)},
+                          {"reset_after", [&](auto& bv, auto& bp) {
+                             set(out.backoff.reset_after, read_positive_duration(r, bv, bp));
+                           }}});
            }},
       });
-  if (backoff && backoff_read && out.backoff_initial > out.backoff_max)
+  if (backoff && backoff_read && out.backoff.initial > out.backoff.max)
     r.error(*backoff, child_path(backoff_path, "initial"),
-            "must not exceed backoff.max (" + format_duration(out.backoff_max) + "), got " +
-                format_duration(out.backoff_initial));
+            "must not exceed backoff.max (" + format_duration(out.backoff.max) + "), got " +
+                format_duration(out.backoff.initial));
 }
 
 void read_sim(reader& r, const node& n, const std::string& path, sim_behavior& out) {

@@ -4,29 +4,26 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/actor_addr.hpp>
+#include <caf/actor_clock.hpp>
 #include <caf/local_actor.hpp>
 
 #include "messages/agent_error.hpp"
+#include "messages/supervision.hpp"
 
 namespace nv {
 
-class trace_sink;
-
-enum class restart_type : uint8_t {
-  permanent, // always restarted
-  transient, // restarted only after an abnormal exit
-  temporary, // never restarted, not even by a sibling's group restart
-};
+// The node's services (its runtime, check runner and trace sink), handed down the tree with
+// each child's context; defined by the actors that use them (actors/node_services.hpp).
+struct node_services;
 
 enum class child_kind : uint8_t { worker, supervisor };
-
-std::string_view to_string(restart_type t);
-std::string_view to_string(child_kind k);
 
 struct shutdown_policy {
   bool brutal_kill = false; // kill at once, no grace
@@ -35,11 +32,11 @@ struct shutdown_policy {
 
 // What a child needs to know about its place in the tree.
 struct child_context {
-  std::string path;            // e.g. "/web-stack/api/api-rep-1"
-  std::string id;              // the child spec id, e.g. "api-rep-1"
-  caf::actor_addr parent;      // weak: the parent owns the child, never the other way round
-  trace_sink* trace = nullptr; // may be null: tracing off
-  uint32_t attempt = 0;        // restarts of this child before this incarnation
+  std::string path;       // e.g. "/web-stack/api/api-rep-1"
+  std::string id;         // the child spec id, e.g. "api-rep-1"
+  caf::actor_addr parent; // weak: the parent owns the child, never the other way round
+  const node_services* services = nullptr; // outlive every actor
+  uint32_t attempt = 0;                    // restarts of this child before this incarnation
   // Trace seq of the restart that started this incarnation (0 for a first start): the cause of
   // a failure that has no other, so that a crash loop reads as one chain back to its first crash.
   uint64_t restarted_by = 0;
@@ -48,6 +45,14 @@ struct child_context {
 // Spawns the child (from inside the supervisor, so `self` is the spawner) and returns
 // its handle; an invalid handle counts as a failed start.
 using start_fn = std::function<caf::actor(caf::local_actor* self, const child_context& ctx)>;
+
+// When a child was restarted, kept with its spec rather than in its supervisor, so that a
+// supervisor restarted by its own parent still knows how often its children crashed
+// (supervisor_flags' backoff).
+struct restart_history {
+  std::vector<caf::actor_clock::time_point> recent; // restarts inside the window
+  caf::actor_clock::time_point last_start;
+};
 
 struct child_spec {
   std::string id;
@@ -58,6 +63,8 @@ struct child_spec {
   // The child sends its own state changes (a container reports creating..running, a
   // supervisor reports running); otherwise it counts as running once spawned, as in OTP.
   bool reports_state = false;
+  // Shared by every incarnation of the child's supervisor; null: a new history per supervisor.
+  std::shared_ptr<restart_history> history;
 };
 
 } // namespace nv

@@ -6,9 +6,8 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "messages/atoms.hpp"
+#include "messages/caf/atoms.hpp"
 #include "trace/emit.hpp"
-#include "trace/message_trace.hpp"
 
 namespace nv {
 
@@ -24,7 +23,7 @@ struct exit_outcome {
   failure report; // abnormal: the child's own failure, or one made from its exit reason
 };
 
-exit_event::reason_kind traced(exit_kind k) {
+exit_event::reason_kind reason_of(exit_kind k) {
   switch (k) {
   case exit_kind::normal:
     return exit_event::reason_kind::normal;
@@ -54,35 +53,30 @@ caf::actor parent_of(const supervisor_state& st) {
   return caf::actor_cast<caf::actor>(st.parent);
 }
 
-void set_child_state(supervisor_state& st, std::size_t i, lifecycle to, uint64_t cause = 0,
-                     bool traced = true) {
+// `traced`: the supervisor speaks for a child that cannot (it never reports its state, or it is
+// gone); a child that reports its own state traces it itself.
+void set_child_state(supervisor_state& st, std::size_t i, lifecycle to, bool traced = true) {
   auto& rec = st.children[i];
   if (rec.state == to)
     return;
   auto from = rec.state;
   rec.state = to;
   if (traced)
-    trace::state(st.trace, rec.path, from, to, cause);
+    trace::state(rec.path, from, to);
   if (st.hooks.on_child_state)
     st.hooks.on_child_state(i, from, to);
 }
 
-uint64_t set_own_state(caf::event_based_actor* self, supervisor_state& st, lifecycle to,
-                       uint64_t cause = 0) {
+void set_own_state(caf::event_based_actor* self, supervisor_state& st, lifecycle to) {
   if (st.state == to)
-    return cause;
+    return;
   auto from = st.state;
   st.state = to;
-  auto seq = trace::state(st.trace, st.path, from, to, cause);
-  if (auto parent = parent_of(st)) {
-    state_change change{st.path, from, to};
-    trace::sent(st.trace, st.path, st.parent_path, change, seq);
-    self->send(parent, std::move(change));
-  }
-  return seq ? seq : cause;
+  trace::state(st.path, from, to);
+  if (auto parent = parent_of(st))
+    self->send(parent, state_change{st.path, from, to});
 }
 
-// Sends `report` up, traced as a message when message tracing is on.
 void send_up(caf::event_based_actor* self, supervisor_state& st, failure report) {
   auto parent = parent_of(st);
   if (!parent) {
@@ -90,20 +84,28 @@ void send_up(caf::event_based_actor* self, supervisor_state& st, failure report)
                   to_string(report.error), report.path);
     return;
   }
-  trace::sent(st.trace, st.path, st.parent_path, report, report.cause);
   self->send(parent, std::move(report));
 }
 
 void advance_stop(caf::event_based_actor* self, supervisor_state& st);
+
+child_record make_record(const supervisor_state& st, child_spec spec) {
+  child_record rec;
+  rec.path = child_path(st.path, spec.id);
+  rec.history = spec.history ? spec.history : std::make_shared<restart_history>();
+  rec.spec = std::move(spec);
+  return rec;
+}
 void handle_exit(caf::event_based_actor* self, supervisor_state& st, std::size_t i,
                  exit_outcome outcome);
 
-void start_child(caf::event_based_actor* self, supervisor_state& st, std::size_t i,
-                 uint64_t cause) {
+void start_child(caf::event_based_actor* self, supervisor_state& st, std::size_t i) {
   auto& rec = st.children[i];
-  child_context ctx{rec.path, rec.spec.id, self->address(), st.trace, rec.restarts, cause};
+  child_context ctx{rec.path,    rec.spec.id,  self->address(),
+                    st.services, rec.restarts, rec.restarted_by};
   caf::actor child;
   try {
+    trace::spawn_name name{rec.path};
     child = rec.spec.start(self, ctx);
   } catch (const std::exception& e) {
     spdlog::error("[{}] start of child {} threw: {}", st.path, rec.spec.id, e.what());
@@ -112,7 +114,7 @@ void start_child(caf::event_based_actor* self, supervisor_state& st, std::size_t
     exit_outcome out{exit_kind::abnormal,
                      failure{rec.path,
                              Internal{"start function of '" + rec.spec.id + "' returned no actor"},
-                             rec.restarts, now_us(), cause}};
+                             rec.restarts, now_us(), trace::current_cause()}};
     handle_exit(self, st, i, std::move(out));
     return;
   }
@@ -122,32 +124,33 @@ void start_child(caf::event_based_actor* self, supervisor_state& st, std::size_t
   rec.pending.reset();
   rec.routed = false;
   rec.stopping = false;
-  auto seq = trace::spawn(st.trace, rec.path, st.path, cause);
-  // A child that reports its own state traces it too; the supervisor's view is traced only
-  // where the child cannot speak for itself (it never reports, or it is gone).
-  set_child_state(st, i, rec.spec.reports_state ? lifecycle::starting : lifecycle::running, seq,
+  rec.history->last_start = self->clock().now();
+  trace::spawn(rec.path, st.path);
+  set_child_state(st, i, rec.spec.reports_state ? lifecycle::starting : lifecycle::running,
                   !rec.spec.reports_state);
 }
 
 // Starts `indices` (in start order) now, or after `delay` with the child visibly in
 // crash_loop_backoff meanwhile. Temporary children are never restarted.
 void schedule_restart(caf::event_based_actor* self, supervisor_state& st,
-                      const std::vector<std::size_t>& indices, duration delay, uint64_t cause) {
+                      const std::vector<std::size_t>& indices, duration delay) {
   for (auto i : indices) {
+    trace::cause_scope each;
     auto& rec = st.children[i];
     if (rec.handle)
       continue;
     if (rec.spec.restart == restart_type::temporary) {
-      set_child_state(st, i, lifecycle::stopped, cause);
+      set_child_state(st, i, lifecycle::stopped);
       continue;
     }
+    rec.restarted_by = trace::current_cause();
     if (delay <= duration::zero()) {
-      start_child(self, st, i, cause);
+      start_child(self, st, i);
       continue;
     }
-    set_child_state(st, i, lifecycle::crash_loop_backoff, cause);
+    set_child_state(st, i, lifecycle::crash_loop_backoff);
     self->delayed_send(self, delay, restart_atom::value, static_cast<uint64_t>(i),
-                       ++rec.restart_gen, cause);
+                       ++rec.restart_gen);
   }
 }
 
@@ -176,12 +179,10 @@ void begin_stop(caf::event_based_actor* self, supervisor_state& st, stop_job job
 void ask_to_stop(caf::event_based_actor* self, supervisor_state& st, std::size_t i) {
   auto& rec = st.children[i];
   rec.stopping = true;
-  set_child_state(st, i, lifecycle::stopping, st.job.cause, !rec.spec.reports_state);
-  const bool kill = rec.spec.shutdown.brutal_kill;
-  trace::sent(st.trace, st.path, rec.path,
-              trace::exit_request{kill ? trace::kill_reason() : trace::shutdown_reason()},
-              st.job.cause);
-  if (kill) {
+  trace::cause_scope each;
+  trace::because(st.job.began_by);
+  set_child_state(st, i, lifecycle::stopping, !rec.spec.reports_state);
+  if (rec.spec.shutdown.brutal_kill) {
     self->send_exit(rec.handle, caf::exit_reason::kill);
     return;
   }
@@ -197,14 +198,16 @@ void finish_stop(caf::event_based_actor* self, supervisor_state& st) {
   case stop_purpose::none:
     return;
   case stop_purpose::restart:
-    schedule_restart(self, st, job.restart, job.delay, job.escalation.cause);
+    trace::because(job.escalation.cause);
+    schedule_restart(self, st, job.restart, job.delay);
     return;
   case stop_purpose::give_up:
     send_up(self, st, std::move(job.escalation));
     self->quit(escalated_exit_reason());
     return;
   case stop_purpose::shutdown:
-    set_own_state(self, st, lifecycle::stopped, job.cause);
+    trace::because(job.began_by);
+    set_own_state(self, st, lifecycle::stopped);
     self->quit(job.quit_reason);
     return;
   }
@@ -222,7 +225,7 @@ void advance_stop(caf::event_based_actor* self, supervisor_state& st) {
     waiting = true;
     if (!rec.stopping)
       ask_to_stop(self, st, i);
-    if (!st.flags.parallel_stop)
+    if (!st.parallel_stop)
       break; // one at a time, in reverse start order
   }
   if (!waiting)
@@ -238,14 +241,15 @@ std::vector<std::size_t> reverse_order(const supervisor_state& st, std::size_t f
 
 void give_up(caf::event_based_actor* self, supervisor_state& st, failure report) {
   auto to = st.parent_path.empty() ? std::string{"(none)"} : st.parent_path;
-  report.cause = trace::escalate(st.trace, st.path, to, report.path, report.error, report.cause);
+  trace::because(report.cause);
+  report.cause = trace::escalate(st.path, to, report.path, report.error);
   spdlog::error("[{}] giving up, escalating to {}: {} (from {})", st.path, to,
                 to_string(report.error), report.path);
-  set_own_state(self, st, lifecycle::failed, report.cause);
+  set_own_state(self, st, lifecycle::failed);
   stop_job job;
   job.purpose = stop_purpose::give_up;
   job.order = reverse_order(st);
-  job.cause = report.cause;
+  job.began_by = report.cause;
   job.escalation = std::move(report);
   begin_stop(self, st, std::move(job));
 }
@@ -269,6 +273,17 @@ std::vector<std::size_t> restart_group(const supervisor_state& st, std::size_t i
   return group;
 }
 
+// The backoff of child `rec`'s next restart: its restarts inside the window, counted afresh
+// once it has stayed up `reset_after`.
+duration next_backoff(const supervisor_state& st, child_record& rec, time_point now) {
+  auto& h = *rec.history;
+  if (now - h.last_start >= backoff_reset_after(st.flags))
+    h.recent.clear();
+  prune(h.recent, now, st.flags.window);
+  h.recent.push_back(now);
+  return backoff_delay(st.flags.backoff, h.recent.size());
+}
+
 void restart(caf::event_based_actor* self, supervisor_state& st, std::size_t i, failure report) {
   auto now = self->clock().now();
   prune(st.recent_restarts, now, st.flags.window);
@@ -278,16 +293,13 @@ void restart(caf::event_based_actor* self, supervisor_state& st, std::size_t i, 
   }
   st.recent_restarts.push_back(now);
   auto& rec = st.children[i];
-  prune(rec.recent, now, st.flags.window);
-  rec.recent.push_back(now);
   ++rec.restarts;
-  auto delay = backoff_delay(st.flags.backoff, rec.recent.size());
+  auto delay = next_backoff(st, rec, now);
   auto delay_ms = std::chrono::duration_cast<std::chrono::milliseconds>(delay).count();
-  auto seq =
-      trace::restart(st.trace, st.path, rec.path, std::string{to_string(st.flags.strategy)}.c_str(),
-                     delay_ms, report.cause);
+  trace::because(report.cause);
+  auto seq = trace::restart(st.path, rec.path, to_string(st.flags.strategy).data(), delay_ms);
   spdlog::warn("[{}] restarting {} ({}, restart {} in window, delay {}): {}", st.path, rec.spec.id,
-               to_string(st.flags.strategy), rec.recent.size(), format_duration(delay),
+               to_string(st.flags.strategy), rec.history->recent.size(), format_duration(delay),
                to_string(report.error));
   auto group = restart_group(st, i);
   stop_job job;
@@ -299,34 +311,33 @@ void restart(caf::event_based_actor* self, supervisor_state& st, std::size_t i, 
   job.delay = delay;
   job.escalation = std::move(report);
   job.escalation.cause = seq;
-  job.cause = seq;
+  job.began_by = seq;
   begin_stop(self, st, std::move(job));
 }
 
 void handle_exit(caf::event_based_actor* self, supervisor_state& st, std::size_t i,
                  exit_outcome outcome) {
   auto& rec = st.children[i];
-  const uint64_t ended = outcome.report.cause; // the child's exit event
+  const lifecycle ended =
+      outcome.kind == exit_kind::abnormal ? lifecycle::failed : lifecycle::stopped;
   if (outcome.kind == exit_kind::abnormal && st.hooks.on_child_failure &&
       st.job.purpose != stop_purpose::give_up && st.job.purpose != stop_purpose::shutdown) {
-    set_child_state(st, i, lifecycle::failed, outcome.report.cause);
+    set_child_state(st, i, lifecycle::failed);
     if (st.hooks.on_child_failure(i, outcome.report))
       return;
   }
   if (st.job.purpose == stop_purpose::give_up || st.job.purpose == stop_purpose::shutdown) {
-    set_child_state(
-        st, i, outcome.kind == exit_kind::abnormal ? lifecycle::failed : lifecycle::stopped, ended);
+    set_child_state(st, i, ended);
     advance_stop(self, st);
     return;
   }
   switch (rec.spec.restart) {
   case restart_type::temporary:
-    set_child_state(
-        st, i, outcome.kind == exit_kind::abnormal ? lifecycle::failed : lifecycle::stopped, ended);
+    set_child_state(st, i, ended);
     return;
   case restart_type::transient:
     if (outcome.kind != exit_kind::abnormal) {
-      set_child_state(st, i, lifecycle::completed, ended);
+      set_child_state(st, i, lifecycle::completed);
       return;
     }
     break;
@@ -334,11 +345,11 @@ void handle_exit(caf::event_based_actor* self, supervisor_state& st, std::size_t
     if (outcome.kind != exit_kind::abnormal) {
       // A permanent child has no business exiting: that is an unexpected exit.
       outcome.report = failure{rec.path, UnexpectedExit{rec.spec.id, 0}, rec.restarts, now_us(),
-                               outcome.report.cause};
+                               trace::current_cause()};
     }
     break;
   }
-  set_child_state(st, i, lifecycle::failed, outcome.report.cause);
+  set_child_state(st, i, lifecycle::failed);
   if (is_permanent(outcome.report.error)) {
     give_up(self, st, std::move(outcome.report));
     return;
@@ -368,32 +379,30 @@ void on_down(caf::event_based_actor* self, supervisor_state& st, caf::down_msg& 
   auto& rec = st.children[i];
   st.index.erase(dm.source);
   rec.handle = nullptr;
-  trace::received(st.trace, st.path, rec.path, trace::down_notice{dm.reason});
   if (rec.stopping) {
     rec.stopping = false;
-    uint64_t seq = 0;
     if (rec.pending) {
       // It failed while we were stopping it: keep the record in the trace, do not act on it.
-      seq = trace::exit(st.trace, rec.path, exit_event::reason_kind::failure, &rec.pending->error,
-                        rec.pending->cause);
+      trace::because(rec.pending->cause);
+      trace::exit(rec.path, exit_event::reason_kind::failure, &rec.pending->error);
       rec.pending.reset();
     } else {
-      seq =
-          trace::exit(st.trace, rec.path, exit_event::reason_kind::shutdown, nullptr, st.job.cause);
+      trace::because(st.job.began_by);
+      trace::exit(rec.path, exit_event::reason_kind::shutdown, nullptr);
     }
-    set_child_state(st, i, lifecycle::stopped, seq);
+    set_child_state(st, i, lifecycle::stopped);
     advance_stop(self, st);
     return;
   }
   auto outcome = classify(rec, dm.reason);
+  trace::because(outcome.report.cause);
   if (outcome.kind == exit_kind::abnormal && outcome.report.cause == 0)
-    outcome.report.cause =
-        trace::failure(st.trace, outcome.report.path, outcome.report.error, outcome.report.attempt);
-  outcome.report.cause = trace::exit(
-      st.trace, rec.path, traced(outcome.kind),
-      outcome.kind == exit_kind::abnormal ? &outcome.report.error : nullptr, outcome.report.cause);
+    trace::failure(outcome.report.path, outcome.report.error, outcome.report.attempt);
+  outcome.report.cause =
+      trace::exit(rec.path, reason_of(outcome.kind),
+                  outcome.kind == exit_kind::abnormal ? &outcome.report.error : nullptr);
   if (rec.routed) {
-    set_child_state(st, i, lifecycle::failed, outcome.report.cause);
+    set_child_state(st, i, lifecycle::failed);
     advance_stop(self, st);
     return;
   }
@@ -408,7 +417,7 @@ void on_failure(caf::event_based_actor* self, supervisor_state& st, failure& rep
     return;
   }
   auto& rec = st.children[*idx];
-  trace::received(st.trace, st.path, rec.path, report, report.cause);
+  trace::because(report.cause);
   if (is_reschedule_signal(report.error)) {
     // Not a failure of ours: no restart, no count. Pass it up unchanged to the level that
     // re-places services (the node's hook).
@@ -419,23 +428,21 @@ void on_failure(caf::event_based_actor* self, supervisor_state& st, failure& rep
       return;
     }
     auto to = st.parent_path.empty() ? std::string{"(none)"} : st.parent_path;
-    report.cause = trace::escalate(st.trace, st.path, to, report.path, report.error, report.cause);
+    report.cause = trace::escalate(st.path, to, report.path, report.error);
     send_up(self, st, std::move(report));
     return;
   }
   if (report.cause == 0)
-    report.cause = trace::failure(st.trace, report.path, report.error, report.attempt);
+    report.cause = trace::failure(report.path, report.error, report.attempt);
   rec.pending = std::move(report);
 }
 
 void on_shutdown_request(caf::event_based_actor* self, supervisor_state& st, caf::exit_msg& msg) {
-  static const std::string root = "/";
-  auto seq = trace::received(st.trace, st.path, st.parent_path.empty() ? root : st.parent_path,
-                             trace::exit_request{msg.reason});
   if (st.job.purpose == stop_purpose::shutdown || st.job.purpose == stop_purpose::give_up)
     return;
   stop_job job;
-  job.cause = set_own_state(self, st, lifecycle::stopping, seq);
+  set_own_state(self, st, lifecycle::stopping);
+  job.began_by = trace::current_cause();
   job.purpose = stop_purpose::shutdown;
   job.order = reverse_order(st);
   job.quit_reason = std::move(msg.reason);
@@ -459,37 +466,35 @@ caf::behavior supervisor_init(caf::event_based_actor* self, supervisor_state& st
   st.path = std::move(cfg.path);
   st.parent = std::move(cfg.parent);
   st.parent_path = std::move(cfg.parent_path);
+  st.services = cfg.services;
   st.flags = cfg.flags;
-  st.trace = cfg.trace;
+  st.parallel_stop = cfg.parallel_stop;
   st.hooks = std::move(cfg.hooks);
   st.children.reserve(cfg.children.size());
-  for (auto& spec : cfg.children) {
-    child_record rec;
-    rec.path = child_path(st.path, spec.id);
-    rec.spec = std::move(spec);
-    st.children.push_back(std::move(rec));
-  }
+  for (auto& spec : cfg.children)
+    st.children.push_back(make_record(st, std::move(spec)));
   self->set_down_handler([self, &st](caf::down_msg& dm) { on_down(self, st, dm); });
   // We never link, so every exit message is a request to stop (caf-0.17.md gotcha 2).
   self->set_exit_handler([self, &st](caf::exit_msg& msg) { on_shutdown_request(self, st, msg); });
-  for (std::size_t i = 0; i < st.children.size(); ++i)
-    start_child(self, st, i, 0);
+  for (std::size_t i = 0; i < st.children.size(); ++i) {
+    trace::cause_scope each;
+    start_child(self, st, i);
+  }
   if (cfg.own_state_is_running && st.job.purpose == stop_purpose::none &&
       st.state == lifecycle::pending)
     set_own_state(self, st, lifecycle::running);
   return {
       [self, &st](failure& report) { on_failure(self, st, report); },
       [self, &st](state_change& change) {
-        if (auto idx = find_child(st, caf::actor_cast<caf::actor_addr>(self->current_sender()))) {
-          trace::received(st.trace, st.path, change.path, change);
-          set_child_state(st, *idx, change.to, 0, false);
-        }
+        if (auto idx = find_child(st, caf::actor_cast<caf::actor_addr>(self->current_sender())))
+          set_child_state(st, *idx, change.to, false);
       },
-      [self, &st](restart_atom, uint64_t i, uint64_t gen, uint64_t cause) {
+      [self, &st](restart_atom, uint64_t i, uint64_t gen) {
         if (i >= st.children.size() || st.children[i].restart_gen != gen || st.children[i].handle ||
             st.job.purpose == stop_purpose::give_up || st.job.purpose == stop_purpose::shutdown)
           return;
-        start_child(self, st, i, cause);
+        trace::because(st.children[i].restarted_by);
+        start_child(self, st, i);
       },
       [self, &st](deadline_atom, uint64_t i, uint64_t gen) {
         if (i >= st.children.size())
@@ -499,8 +504,7 @@ caf::behavior supervisor_init(caf::event_based_actor* self, supervisor_state& st
           return;
         spdlog::warn("[{}] {} did not stop within {}; killing it", st.path, rec.spec.id,
                      format_duration(rec.spec.shutdown.grace));
-        trace::sent(st.trace, st.path, rec.path, trace::exit_request{trace::kill_reason()},
-                    st.job.cause);
+        trace::because(st.job.began_by);
         self->send_exit(rec.handle, caf::exit_reason::kill);
       },
       [&st](which_children_atom) {
@@ -528,14 +532,13 @@ caf::behavior supervisor_init(caf::event_based_actor* self, supervisor_state& st
 }
 
 std::size_t supervisor_add_child(caf::event_based_actor* self, supervisor_state& st,
-                                 child_spec spec, uint64_t cause) {
-  child_record rec;
-  rec.path = child_path(st.path, spec.id);
-  rec.spec = std::move(spec);
-  st.children.push_back(std::move(rec));
+                                 child_spec spec) {
+  st.children.push_back(make_record(st, std::move(spec)));
   auto i = st.children.size() - 1;
-  if (st.job.purpose != stop_purpose::give_up && st.job.purpose != stop_purpose::shutdown)
-    start_child(self, st, i, cause);
+  if (st.job.purpose != stop_purpose::give_up && st.job.purpose != stop_purpose::shutdown) {
+    trace::cause_scope keep;
+    start_child(self, st, i);
+  }
   return i;
 }
 
@@ -544,18 +547,19 @@ bool supervisor_is_ending(const supervisor_state& st) {
          st.state == lifecycle::stopped;
 }
 
-bool supervisor_restart_child(caf::event_based_actor* self, supervisor_state& st, std::size_t index,
-                              uint64_t cause) {
+bool supervisor_restart_child(caf::event_based_actor* self, supervisor_state& st,
+                              std::size_t index) {
   if (index >= st.children.size() || st.children[index].handle ||
       st.job.purpose == stop_purpose::give_up || st.job.purpose == stop_purpose::shutdown)
     return false;
-  start_child(self, st, index, cause);
+  auto& rec = st.children[index];
+  rec.restarted_by = trace::current_cause();
+  start_child(self, st, index);
   return true;
 }
 
-void supervisor_set_state(caf::event_based_actor* self, supervisor_state& st, lifecycle to,
-                          uint64_t cause) {
-  set_own_state(self, st, to, cause);
+void supervisor_set_state(caf::event_based_actor* self, supervisor_state& st, lifecycle to) {
+  set_own_state(self, st, to);
 }
 
 void supervisor_give_up(caf::event_based_actor* self, supervisor_state& st, failure report) {
@@ -579,17 +583,15 @@ bool exit_with_parent(caf::event_based_actor* self, const child_context& ctx) {
   return true;
 }
 
-void fail_child(caf::event_based_actor* self, const child_context& ctx, AgentError error,
-                uint64_t cause) {
-  if (cause == 0)
-    cause = ctx.restarted_by;
-  auto seq = trace::failure(ctx.trace, ctx.path, error, ctx.attempt, cause);
+void fail_child(caf::event_based_actor* self, const child_context& ctx, AgentError error) {
+  if (trace::current_cause() == 0)
+    trace::because(ctx.restarted_by);
+  auto seq = trace::failure(ctx.path, error, ctx.attempt);
   send_failure(self, ctx, failure{ctx.path, std::move(error), ctx.attempt, now_us(), seq});
 }
 
 void send_failure(caf::event_based_actor* self, const child_context& ctx, failure report) {
   if (auto parent = caf::actor_cast<caf::actor>(ctx.parent)) {
-    trace::sent_to_parent(ctx.trace, ctx.path, report, report.cause);
     self->send(parent, std::move(report));
   } else {
     spdlog::error("[{}] failed with no parent to tell: {}", ctx.path, to_string(report.error));

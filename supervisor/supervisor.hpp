@@ -19,10 +19,10 @@
 #include <caf/stateful_actor.hpp>
 
 #include "messages/actor_path.hpp"
-#include "messages/failure.hpp"
-#include "messages/lifecycle.hpp"
+#include "messages/caf/inspect.hpp"
+#include "messages/supervision.hpp"
 #include "supervisor/child_spec.hpp"
-#include "supervisor/supervisor_flags.hpp"
+#include "trace/traced_actor.hpp"
 
 namespace nv {
 
@@ -70,12 +70,15 @@ struct supervisor_hooks {
 };
 
 struct supervisor_config {
-  std::string path;        // this supervisor's path, "/" for the node
-  caf::actor_addr parent;  // weak; failures and state changes go there
-  std::string parent_path; // for trace events
+  std::string path;                        // this supervisor's path, "/" for the node
+  caf::actor_addr parent;                  // weak; failures and state changes go there
+  std::string parent_path;                 // for trace events
+  const node_services* services = nullptr; // handed to every child
   supervisor_flags flags;
+  // Stop all children at once (a service's replicas) instead of one at a time in reverse
+  // start order (a deployment's services).
+  bool parallel_stop = false;
   std::vector<child_spec> children; // in start order
-  trace_sink* trace = nullptr;
   supervisor_hooks hooks;
   // Report `running` at once (a plain supervisor). An embedder that derives its own state
   // from its children (a service from its replicas) sets it with supervisor_set_state.
@@ -88,9 +91,9 @@ struct child_record {
   caf::actor handle;
   lifecycle state = lifecycle::pending;
   uint32_t restarts = 0; // all restarts, for which_children
-  // Restarts inside the window, for backoff. A vector, not a deque: libstdc++'s empty deque
-  // already holds 576 bytes, and a supervisor may have thousands of children.
-  std::vector<caf::actor_clock::time_point> recent;
+  // For backoff: the spec's own when it has one, which outlives this supervisor.
+  std::shared_ptr<restart_history> history;
+  uint64_t restarted_by = 0;      // trace seq of the restart that starts its next incarnation
   std::optional<failure> pending; // reported failure, exit not yet seen
   bool routed = false;      // failed with a reschedule signal: stays down, the node re-places it
   bool stopping = false;    // we asked it to stop
@@ -108,15 +111,16 @@ struct stop_job {
   duration delay{0};                // ... after this backoff
   failure escalation;               // give_up: what goes to the parent
   caf::error quit_reason;           // shutdown: the reason we were asked to exit with
-  uint64_t cause = 0;               // trace seq of what began the stop: the cause of each exit
+  uint64_t began_by = 0;            // trace seq of what began the stop: each exit names it
 };
 
 struct supervisor_state {
   std::string path;
   caf::actor_addr parent;
   std::string parent_path;
+  const node_services* services = nullptr;
   supervisor_flags flags;
-  trace_sink* trace = nullptr;
+  bool parallel_stop = false;
   std::vector<child_record> children;
   std::unordered_map<caf::actor_addr, std::size_t> index;   // alive child -> its record
   std::deque<caf::actor_clock::time_point> recent_restarts; // for the intensity
@@ -134,7 +138,7 @@ struct supervisor_state {
   static inline const char* name = "nv.supervisor";
 };
 
-using supervisor_actor_t = caf::stateful_actor<supervisor_state>;
+using supervisor_actor_t = traced_stateful_actor<supervisor_state>;
 
 // Initializes `st` from `cfg`, installs the down and exit handlers and starts every child in
 // order. Returns the supervisor's handlers, to be combined with an embedding actor's own.
@@ -143,19 +147,18 @@ caf::behavior supervisor_init(caf::event_based_actor* self, supervisor_state& st
 
 // Starts a new child after the existing ones (OTP's start_child); returns its index.
 std::size_t supervisor_add_child(caf::event_based_actor* self, supervisor_state& st,
-                                 child_spec spec, uint64_t cause = 0);
+                                 child_spec spec);
 
 // True once the supervisor is stopping for good (shut down, or gave up): its children's
 // states no longer describe it.
 bool supervisor_is_ending(const supervisor_state& st);
 
 // Starts child `index` again if it is not running (OTP's restart_child); false if it runs.
-bool supervisor_restart_child(caf::event_based_actor* self, supervisor_state& st, std::size_t index,
-                              uint64_t cause = 0);
+bool supervisor_restart_child(caf::event_based_actor* self, supervisor_state& st,
+                              std::size_t index);
 
 // Sets this supervisor's own state: traced and sent to its parent as a state_change.
-void supervisor_set_state(caf::event_based_actor* self, supervisor_state& st, lifecycle to,
-                          uint64_t cause = 0);
+void supervisor_set_state(caf::event_based_actor* self, supervisor_state& st, lifecycle to);
 
 // Stops every child and fails with `report` (unchanged), as when the intensity is exceeded.
 void supervisor_give_up(caf::event_based_actor* self, supervisor_state& st, failure report);
@@ -168,9 +171,8 @@ caf::behavior supervisor_actor(supervisor_actor_t* self, supervisor_config cfg);
 bool exit_with_parent(caf::event_based_actor* self, const child_context& ctx);
 
 // For children: report `error` to the parent as a failure and exit. Emits the failure event,
-// whose cause is `cause`, or else the restart that started this incarnation.
-void fail_child(caf::event_based_actor* self, const child_context& ctx, AgentError error,
-                uint64_t cause = 0);
+// caused by what the handler is doing, or else by the restart that started this incarnation.
+void fail_child(caf::event_based_actor* self, const child_context& ctx, AgentError error);
 // The same for a child that traced its failure event itself (report.cause is that event).
 void send_failure(caf::event_based_actor* self, const child_context& ctx, failure report);
 

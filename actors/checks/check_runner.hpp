@@ -24,7 +24,7 @@
 #include <caf/actor.hpp>
 
 #include "actors/checks/check_bounds.hpp"
-#include "runtimes/process/unique_fd.hpp"
+#include "posix/unique_fd.hpp"
 
 namespace nv {
 

@@ -7,7 +7,7 @@
 #include <system_error>
 #include <unistd.h>
 
-#include "runtimes/process/child_process.hpp"
+#include "posix/child_process.hpp"
 
 namespace nv {
 

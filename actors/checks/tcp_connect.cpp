@@ -6,7 +6,7 @@
 #include <sys/socket.h>
 #include <system_error>
 
-#include "runtimes/process/unique_fd.hpp"
+#include "posix/unique_fd.hpp"
 
 namespace nv {
 

@@ -19,7 +19,7 @@
 
 #include <caf/send.hpp>
 
-#include "runtimes/process/child_env.hpp"
+#include "posix/child_env.hpp"
 
 namespace nv {
 

@@ -42,9 +42,9 @@
 
 #include <caf/actor.hpp>
 
-#include "runtimes/process/child_process.hpp"
+#include "posix/child_process.hpp"
+#include "posix/unique_fd.hpp"
 #include "runtimes/process/log_ring.hpp"
-#include "runtimes/process/unique_fd.hpp"
 #include "runtimes/runtime.hpp"
 
 namespace nv {

@@ -16,7 +16,8 @@
 #include <gtest/gtest.h>
 
 #include "actors/init_step_actor.hpp"
-#include "messages/register_types.hpp"
+#include "actors/node_services.hpp"
+#include "messages/caf/register_types.hpp"
 #include "supervisor/supervisor.hpp"
 #include "tests/actors/test_server.hpp"
 
@@ -47,8 +48,9 @@ struct record {
 };
 
 // Starts the step from its child spec, as the service does, and records its failure and exit.
-caf::behavior parent_actor(caf::event_based_actor* self, record* r, child_spec spec) {
-  child_context ctx{"/stack/api/" + spec.id, spec.id, self->address(), nullptr};
+caf::behavior parent_actor(caf::event_based_actor* self, record* r, const node_services* services,
+                           child_spec spec) {
+  child_context ctx{"/stack/api/" + spec.id, spec.id, self->address(), services};
   auto child = spec.start(self, ctx);
   self->monitor(child);
   self->set_down_handler([r](caf::down_msg& m) {
@@ -84,17 +86,21 @@ protected:
     fs::remove_all(dir);
   }
 
-  init_step_config step(std::string id, init_action action) {
+  init_step_config step(std::string id, check action, std::optional<duration> action_timeout = {}) {
     init_step_config c;
     c.id = std::move(id);
+    c.action_timeout = std::holds_alternative<command_check>(action) ? 300s : 30s;
     c.action = std::move(action);
+    if (action_timeout)
+      c.action_timeout = *action_timeout;
     c.timeout = 20s;
     c.env = {"PATH=/usr/bin:/bin", "GREETING=boom"};
     c.workdir = dir.string();
-    c.runner = &runner;
     return c;
   }
-  void start(init_step_config c) { parent = sys->spawn(parent_actor, &r, init_step_child(c)); }
+  void start(init_step_config c) {
+    parent = sys->spawn(parent_actor, &r, &services, init_step_child(c));
+  }
   // It finished and the service may go on.
   void expect_normal_exit() {
     ASSERT_TRUE(r.wait_exit());
@@ -115,6 +121,7 @@ protected:
   }
 
   check_runner runner; // before the actor system: it outlives every actor that uses it
+  node_services services{nullptr, &runner, nullptr};
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   fs::path dir;
@@ -124,7 +131,7 @@ protected:
 
 TEST_F(InitStep, WaitTcpSucceedsOnceAListenerAppears) {
   auto port = closed_port();
-  start(step("wait-db", wait_tcp_action{"127.0.0.1", port, 10s}));
+  start(step("wait-db", tcp_check{port}, 10s));
   std::this_thread::sleep_for(300ms);
   ASSERT_FALSE(r.has_exited()) << "nothing listened yet";
   test_server server{test_server::mode::tcp, port};
@@ -133,7 +140,7 @@ TEST_F(InitStep, WaitTcpSucceedsOnceAListenerAppears) {
 
 TEST_F(InitStep, WaitTcpFailsWhenItsActionTimeoutExpires) {
   auto port = closed_port();
-  start(step("wait-db", wait_tcp_action{"127.0.0.1", port, 300ms}));
+  start(step("wait-db", tcp_check{port}, 300ms));
   auto e = expect_failure("/stack/api/init:wait-db");
   EXPECT_EQ(e, (AgentError{InitActionFailed{"wait-db", "Timeout after 300ms: connection refused to "
                                                        "127.0.0.1:" +
@@ -142,7 +149,8 @@ TEST_F(InitStep, WaitTcpFailsWhenItsActionTimeoutExpires) {
 
 TEST_F(InitStep, StepTimeoutFailsWithTimeoutAndKillsTheCommand) {
   auto pid_file = dir / "pid";
-  auto c = step("migrate", run_action{"echo $$ > " + pid_file.string() + "; exec sleep 30", 60s});
+  auto c =
+      step("migrate", command_check{"echo $$ > " + pid_file.string() + "; exec sleep 30"}, 60s);
   c.timeout = 300ms;
   start(c);
   auto e = expect_failure("/stack/api/init:migrate");
@@ -161,34 +169,34 @@ TEST_F(InitStep, StepTimeoutFailsWithTimeoutAndKillsTheCommand) {
 }
 
 TEST_F(InitStep, RunExitZeroSucceedsInTheServicesWorkdir) {
-  start(step("check", run_action{"test \"$(pwd)\" = " + dir.string()}));
+  start(step("check", command_check{"test \"$(pwd)\" = " + dir.string()}));
   expect_normal_exit();
 }
 
 TEST_F(InitStep, RunNonZeroExitFailsWithTheCodeAndLastLine) {
-  start(step("migrate", run_action{"echo starting; echo \"$GREETING\" >&2; exit 3"}));
+  start(step("migrate", command_check{"echo starting; echo \"$GREETING\" >&2; exit 3"}));
   auto e = expect_failure("/stack/api/init:migrate");
   EXPECT_EQ(e, (AgentError{InitActionFailed{"migrate", "exit code 3: boom"}}));
   EXPECT_EQ(to_string(e), "Init action failed for 'migrate': exit code 3: boom");
 }
 
 TEST_F(InitStep, RunOwnTimeoutIsAnInitActionFailure) {
-  start(step("migrate", run_action{"sleep 30", 300ms}));
+  start(step("migrate", command_check{"sleep 30"}, 300ms));
   auto e = expect_failure("/stack/api/init:migrate");
   EXPECT_EQ(e, (AgentError{InitActionFailed{"migrate", "Timeout after 300ms"}}));
 }
 
 TEST_F(InitStep, OnFailureWarnExitsNormally) {
-  auto c = step("migrate", run_action{"exit 3"});
-  c.on_failure = step_failure_action::warn;
+  auto c = step("migrate", command_check{"exit 3"});
+  c.on_failure = failure_action::warn;
   start(c);
   expect_normal_exit();
 }
 
 TEST_F(InitStep, OnFailureContinueExitsNormallyEvenAtTheStepTimeout) {
-  auto c = step("migrate", run_action{"sleep 30"});
+  auto c = step("migrate", command_check{"sleep 30"});
   c.timeout = 200ms;
-  c.on_failure = step_failure_action::proceed;
+  c.on_failure = failure_action::proceed;
   start(c);
   expect_normal_exit();
 }
@@ -198,7 +206,7 @@ TEST_F(InitStep, RetryRunsFailedAttemptsAgain) {
   auto count = dir / "count";
   auto cmd = "n=$(cat " + count.string() + " 2>/dev/null || echo 0); n=$((n+1)); echo $n > " +
              count.string() + "; echo attempt $n; [ $n -ge 3 ]";
-  auto c = step("flaky", run_action{cmd});
+  auto c = step("flaky", command_check{cmd});
   c.retry = 2;
   start(c);
   expect_normal_exit();
@@ -212,7 +220,7 @@ TEST_F(InitStep, RetryExhaustedFailsWithTheLastAttemptsReason) {
   auto count = dir / "count";
   auto cmd = "n=$(cat " + count.string() + " 2>/dev/null || echo 0); n=$((n+1)); echo $n > " +
              count.string() + "; echo attempt $n; exit 1";
-  auto c = step("flaky", run_action{cmd});
+  auto c = step("flaky", command_check{cmd});
   c.retry = 1;
   start(c);
   auto e = expect_failure("/stack/api/init:flaky");
@@ -221,13 +229,13 @@ TEST_F(InitStep, RetryExhaustedFailsWithTheLastAttemptsReason) {
 
 TEST_F(InitStep, WaitHttpAcceptsAny2xxWithoutExpectStatus) {
   test_server server{test_server::mode::http, 0, {{"/ready", 204}}};
-  start(step("wait-api", wait_http_action{server.url("/ready"), std::nullopt, 10s}));
+  start(step("wait-api", http_check{server.url("/ready"), std::nullopt}, 10s));
   expect_normal_exit();
 }
 
 TEST_F(InitStep, WaitHttpWrongStatusFailsAtItsTimeout) {
   test_server server{test_server::mode::http, 0, {{"/ready", 204}}};
-  start(step("wait-api", wait_http_action{server.url("/ready"), 200, 300ms}));
+  start(step("wait-api", http_check{server.url("/ready"), 200}, 300ms));
   auto e = expect_failure("/stack/api/init:wait-api");
   EXPECT_EQ(
       e, (AgentError{InitActionFailed{"wait-api", "Timeout after 300ms: HTTP 204 from " +

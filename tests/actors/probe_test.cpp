@@ -25,8 +25,9 @@
 #include "actors/checks/http_get.hpp"
 #include "actors/checks/run_shell.hpp"
 #include "actors/checks/tcp_connect.hpp"
+#include "actors/node_services.hpp"
 #include "actors/probe_actor.hpp"
-#include "messages/register_types.hpp"
+#include "messages/caf/register_types.hpp"
 #include "runtimes/sim/sim_runtime.hpp"
 #include "supervisor/supervisor.hpp"
 #include "tests/actors/test_server.hpp"
@@ -66,8 +67,8 @@ using start_fn_t = std::function<caf::actor(caf::event_based_actor*, const child
 // Spawns the child under test as its parent would, holds it (in the stop handler), records what
 // it reports, and stops it on `stop`.
 caf::behavior parent_actor(caf::event_based_actor* self, record* r, std::string child_path,
-                           trace_sink* trace, start_fn_t start) {
-  auto child = start(self, child_context{child_path, "probe", self->address(), trace});
+                           const node_services* services, start_fn_t start) {
+  auto child = start(self, child_context{child_path, "probe", self->address(), services});
   self->monitor(child);
   self->set_down_handler([r](caf::down_msg& m) {
     std::lock_guard g{r->mu};
@@ -110,7 +111,7 @@ protected:
     fs::remove(trace_file);
   }
 
-  probe_config config(probe_check check) {
+  probe_config config(check check) {
     probe_config c;
     c.replica_id = "api-rep-1";
     c.check = std::move(check);
@@ -118,12 +119,11 @@ protected:
     c.interval = 50ms;
     c.timeout = 2s;
     c.retries = 3;
-    c.runner = &runner;
-    c.rt = &rt;
     return c;
   }
   void start(probe_config c) {
-    parent = sys->spawn(parent_actor, &r, probe_path, trace.get(),
+    services = node_services{&rt, &runner, trace.get()};
+    parent = sys->spawn(parent_actor, &r, probe_path, &services,
                         [c](caf::event_based_actor* self, const child_context& ctx) {
                           return self->spawn(probe_actor, ctx, c);
                         });
@@ -163,6 +163,7 @@ protected:
 
   check_runner runner; // before the actor system: it outlives every actor that uses it
   sim_runtime rt;
+  node_services services;
   fs::path trace_file;
   std::unique_ptr<trace_sink> trace;
   caf::actor_system_config cfg;
@@ -173,7 +174,7 @@ protected:
 
 TEST_F(Probe, TcpListenerIsHealthy) {
   test_server server{test_server::mode::tcp};
-  start(config(tcp_probe{"127.0.0.1", server.port()}));
+  start(config(tcp_check{server.port()}));
   ASSERT_TRUE(wait_state(lifecycle::healthy));
   std::lock_guard g{r.mu};
   EXPECT_EQ(r.states.front().path, probe_path);
@@ -183,7 +184,7 @@ TEST_F(Probe, TcpListenerIsHealthy) {
 
 TEST_F(Probe, TcpClosedPortFailsAfterRetriesConsecutiveFailures) {
   auto port = closed_port();
-  start_traced(config(tcp_probe{"127.0.0.1", port}));
+  start_traced(config(tcp_check{port}));
   ASSERT_TRUE(wait_failure());
   auto e = only_failure();
   EXPECT_EQ(e.id, "api-rep-1");
@@ -197,7 +198,7 @@ TEST_F(Probe, TcpClosedPortFailsAfterRetriesConsecutiveFailures) {
 TEST_F(Probe, OnePassResetsTheFailureCount) {
   std::optional<test_server> server{std::in_place, test_server::mode::tcp};
   auto port = server->port();
-  auto c = config(tcp_probe{"127.0.0.1", port});
+  auto c = config(tcp_check{port});
   c.retries = 4;
   c.interval = 100ms;
   start_traced(c);
@@ -231,7 +232,7 @@ TEST_F(Probe, OnePassResetsTheFailureCount) {
 
 TEST_F(Probe, HttpOkIsHealthy) {
   test_server server{test_server::mode::http, 0, {{"/health", 200}}};
-  start(config(http_probe{server.url("/health"), 200}));
+  start(config(http_check{server.url("/health"), 200}));
   ASSERT_TRUE(wait_state(lifecycle::healthy));
   std::lock_guard g{r.mu};
   EXPECT_TRUE(r.failures.empty());
@@ -239,14 +240,14 @@ TEST_F(Probe, HttpOkIsHealthy) {
 
 TEST_F(Probe, Http404FailsNamingTheStatus) {
   test_server server{test_server::mode::http, 0, {{"/health", 200}}};
-  start(config(http_probe{server.url("/missing"), 200}));
+  start(config(http_check{server.url("/missing"), 200}));
   ASSERT_TRUE(wait_failure());
   EXPECT_EQ(only_failure().reason, "HTTP 404 from " + server.url("/missing") + ", expected 200");
 }
 
 TEST_F(Probe, HttpServerThatNeverAnswersTimesOut) {
   test_server server{test_server::mode::silent};
-  auto c = config(http_probe{server.url("/health"), 200});
+  auto c = config(http_check{server.url("/health"), 200});
   c.timeout = 500ms;
   c.retries = 2;
   start(c);
@@ -263,7 +264,7 @@ TEST_F(Probe, CommandProbeExecsInTheContainer) {
   spec.sim.unhealthy_after = 400ms; // exec answers 0 until then, 1 after
   rt.create(spec, caf::actor{});
   rt.start(spec.id, caf::actor{});
-  start(config(command_probe{"curl -fs localhost/health"}));
+  start(config(command_check{"curl -fs localhost/health"}));
   ASSERT_TRUE(wait_state(lifecycle::healthy));
   ASSERT_TRUE(wait_failure());
   EXPECT_EQ(only_failure().reason, "exit code 1: unhealthy");
@@ -274,7 +275,7 @@ TEST_F(Probe, CommandProbeExecsInTheContainer) {
 }
 
 TEST_F(Probe, CommandProbeOfAMissingContainerFailsWithTheRuntimesReason) {
-  auto c = config(command_probe{"true"});
+  auto c = config(command_check{"true"});
   c.retries = 1;
   start(c);
   ASSERT_TRUE(wait_failure());
@@ -283,7 +284,7 @@ TEST_F(Probe, CommandProbeOfAMissingContainerFailsWithTheRuntimesReason) {
 
 TEST_F(Probe, StopsOnAnExitMessage) {
   test_server server{test_server::mode::tcp};
-  start(config(tcp_probe{"127.0.0.1", server.port()}));
+  start(config(tcp_check{server.port()}));
   ASSERT_TRUE(wait_state(lifecycle::healthy));
   caf::anon_send(parent, stop_atom::value);
   ASSERT_TRUE(r.wait_until([](record& x) { return x.exited; }));
@@ -292,7 +293,7 @@ TEST_F(Probe, StopsOnAnExitMessage) {
 
 TEST_F(Probe, StopsWhenItsParentGoes) {
   test_server server{test_server::mode::tcp};
-  start(config(tcp_probe{"127.0.0.1", server.port()}));
+  start(config(tcp_check{server.port()}));
   ASSERT_TRUE(wait_state(lifecycle::healthy));
   caf::anon_send_exit(parent, caf::exit_reason::kill);
   parent = nullptr;

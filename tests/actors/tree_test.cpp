@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/node_actor.hpp"
-#include "messages/register_types.hpp"
+#include "messages/caf/register_types.hpp"
 #include "runtimes/sim/sim_runtime.hpp"
 #include "trace/trace_sink.hpp"
 
@@ -51,7 +51,7 @@ caf::behavior observer(caf::event_based_actor*, observed* o) {
   };
 }
 
-service_plan service(const std::string& name, int replicas, std::vector<dependency_plan> deps = {},
+service_plan service(const std::string& name, int replicas, std::vector<dependency> deps = {},
                      sim_behavior sim = {}) {
   service_plan p;
   p.name = name;
@@ -70,10 +70,10 @@ service_plan service(const std::string& name, int replicas, std::vector<dependen
   return p;
 }
 
-dependency_plan dep(const std::string& on, duration timeout = 10s,
-                    timeout_action action = timeout_action::fail,
-                    wait_condition cond = wait_condition::healthy) {
-  return dependency_plan{on, cond, timeout, action};
+dependency dep(const std::string& on, duration timeout = 10s,
+               failure_action action = failure_action::fail,
+               dependency_condition cond = dependency_condition::healthy) {
+  return dependency{on, cond, timeout, action};
 }
 
 class Tree : public ::testing::Test {
@@ -90,13 +90,11 @@ protected:
   ~Tree() override { stop(); }
 
   void start(deployment_plan plan) {
-    for (auto& s : plan.services)
-      for (auto& r : s.replicas)
-        r.rt = &rt;
+    services = node_services{&rt, nullptr, trace.get()};
     node_config nc;
     nc.deployments.push_back(std::move(plan));
     nc.observer = obs.address();
-    nc.trace = trace.get();
+    nc.services = &services;
     node = sys->spawn(node_actor, std::move(nc));
   }
   void stop() {
@@ -131,6 +129,7 @@ protected:
 
   caf::actor_system_config cfg;
   sim_runtime rt;
+  node_services services;
   std::ostringstream trace_out;
   std::unique_ptr<trace_sink> trace;
   std::unique_ptr<caf::actor_system> sys;
@@ -145,7 +144,7 @@ TEST_F(Tree, StartsInDependencyOrderAndStopsInReverse) {
   plan.services.push_back(service("db", 2));
   plan.services.push_back(service("api", 2, {dep("db")}));
   plan.services.push_back(
-      service("web", 1, {dep("api", 10s, timeout_action::fail, wait_condition::started)}));
+      service("web", 1, {dep("api", 10s, failure_action::fail, dependency_condition::started)}));
   start(std::move(plan));
   ASSERT_TRUE(o.wait_until([](observed& x) { return x.reached("/stack", lifecycle::healthy); }));
   auto db_healthy = first("/stack/db", "state", "healthy");
@@ -189,8 +188,8 @@ TEST_F(Tree, WarnAndContinueStartTheDependentAnyway) {
   deployment_plan plan;
   plan.name = "stack";
   plan.services.push_back(service("db", 1, {}, never));
-  plan.services.push_back(service("api", 1, {dep("db", 100ms, timeout_action::warn)}));
-  plan.services.push_back(service("web", 1, {dep("db", 100ms, timeout_action::proceed)}));
+  plan.services.push_back(service("api", 1, {dep("db", 100ms, failure_action::warn)}));
+  plan.services.push_back(service("web", 1, {dep("db", 100ms, failure_action::proceed)}));
   start(std::move(plan));
   // The node reports deployments; service states are read from the trace.
   ASSERT_TRUE(o.wait_until([](observed& x) {

@@ -5,9 +5,9 @@
 #include <nlohmann/json.hpp>
 
 #include "messages/agent_error.hpp"
-#include "messages/agent_error_inspect.hpp"
+#include "messages/caf/inspect.hpp"
+#include "messages/caf/register_types.hpp"
 #include "messages/failure.hpp"
-#include "messages/register_types.hpp"
 
 using namespace nv;
 using namespace std::chrono_literals;

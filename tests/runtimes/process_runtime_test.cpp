@@ -19,8 +19,8 @@
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
 
-#include "messages/register_types.hpp"
-#include "runtimes/process/child_env.hpp"
+#include "messages/caf/register_types.hpp"
+#include "posix/child_env.hpp"
 #include "runtimes/process/log_ring.hpp"
 #include "runtimes/process/process_runtime.hpp"
 #include "tests/runtimes/runtime_replies.hpp"

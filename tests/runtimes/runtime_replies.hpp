@@ -7,7 +7,7 @@
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
 
-#include "messages/register_types.hpp"
+#include "messages/caf/register_types.hpp"
 #include "messages/runtime_messages.hpp"
 
 namespace nv::runtime_test {

@@ -12,7 +12,7 @@
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
 
-#include "messages/register_types.hpp"
+#include "messages/caf/register_types.hpp"
 #include "runtimes/sim/sim_runtime.hpp"
 #include "tests/runtimes/runtime_replies.hpp"
 

@@ -3,6 +3,7 @@
 #include "spec/dependency_graph.hpp"
 #include "spec_test_util.hpp"
 
+using namespace nv;
 using namespace nv::spec;
 using namespace nv::spec::test;
 

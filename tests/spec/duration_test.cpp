@@ -5,6 +5,7 @@
 #include "spec/duration.hpp"
 #include "spec/signal.hpp"
 
+using namespace nv;
 using namespace nv::spec;
 using namespace std::chrono_literals;
 

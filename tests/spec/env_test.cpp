@@ -5,6 +5,7 @@
 #include "spec/env.hpp"
 #include "spec_test_util.hpp"
 
+using namespace nv;
 using namespace nv::spec;
 using namespace nv::spec::test;
 

@@ -7,6 +7,7 @@
 
 #include "spec_test_util.hpp"
 
+using namespace nv;
 using namespace nv::spec;
 using namespace nv::spec::test;
 
@@ -48,9 +49,9 @@ TEST_F(ZLayerFixtures, FullServiceLoadsWithWarningsOnly) {
   EXPECT_EQ(std::get<http_check>(api.health->check).url, "http://localhost:3000/health");
   ASSERT_EQ(api.init.size(), 1u);
   EXPECT_EQ(api.init[0].timeout, std::chrono::seconds{60});
-  EXPECT_EQ(std::get<init_wait_tcp>(api.init[0].action).timeout, std::chrono::seconds{30})
+  EXPECT_EQ(api.init[0].action_timeout, std::chrono::seconds{30})
       << "the action's own timeout keeps its 30s default";
-  EXPECT_EQ(api.errors.on_init_failure, init_failure_action::backoff);
+  EXPECT_EQ(api.errors.on_init_failure, init_failure_policy::backoff);
   EXPECT_EQ(d.services[1].name, "database");
   EXPECT_EQ(std::get<tcp_check>(d.services[1].health->check).port, 5432);
   EXPECT_EQ(d.services[1].health->start_grace, std::chrono::seconds{5});

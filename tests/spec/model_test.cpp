@@ -4,6 +4,7 @@
 #include "spec/dependency_graph.hpp"
 #include "spec_test_util.hpp"
 
+using namespace nv;
 using namespace nv::spec;
 using namespace nv::spec::test;
 using namespace std::chrono_literals;
@@ -182,7 +183,7 @@ constexpr std::string_view full_json = R"({
 deployment_spec expected_full() {
   deployment_spec d;
   d.name = "web-stack";
-  d.supervision = {nv::restart_strategy::rest_for_one, 3, 1min, 500ms, 1min};
+  d.supervision = {nv::restart_strategy::rest_for_one, 3, 1min, {500ms, 1min, std::nullopt}};
 
   service_spec db;
   db.name = "db";
@@ -196,8 +197,8 @@ deployment_spec expected_full() {
   db.restart_policy = restart_kind::on_failure;
   db.resources = {1.5, uint64_t{1} << 30};
   db.health = health_spec{2s, 1500ms, 500ms, 5, tcp_check{5432}};
-  db.errors = {init_failure_action::restart, panic_action::isolate};
-  db.supervision = {nv::restart_strategy::one_for_all, 10, 2min, 2s, 30s};
+  db.errors = {init_failure_policy::restart, panic_action::isolate};
+  db.supervision = {nv::restart_strategy::one_for_all, 10, 2min, {2s, 30s, std::nullopt}};
   db.sim.start_delay = 100ms;
   db.sim.exit_after = 5s;
   db.sim.exit_code = -3;
@@ -215,12 +216,12 @@ deployment_spec expected_full() {
   api.stop_signal = SIGKILL;
   api.health = health_spec{};
   api.health->check = http_check{"http://localhost:8080/health", 204};
-  api.depends = {{"db", dependency_condition::started, 45s, failure_action::continue_}};
+  api.depends = {{"db", dependency_condition::started, 45s, failure_action::proceed}};
   api.init = {
-      {"wait-db", init_wait_tcp{"db", 5432, 10s}, 20s, failure_action::warn, 2},
-      {"wait-web", init_wait_http{"http://db:8080/", 200, 1min}, 300s, failure_action::fail,
+      {"wait-db", tcp_check{5432, "db"}, 10s, 20s, failure_action::warn, 2},
+      {"wait-web", http_check{"http://db:8080/", 200}, 1min, 300s, failure_action::fail,
        std::nullopt},
-      {"migrate", init_run{"./migrate up"}, 300s, failure_action::fail, std::nullopt},
+      {"migrate", command_check{"./migrate up"}, 300s, 300s, failure_action::fail, std::nullopt},
   };
 
   service_spec worker;
@@ -242,12 +243,12 @@ TEST(SpecModel, MinimalSpecGetsEveryDefault) {
   EXPECT_TRUE(result.problems.empty());
   const auto& d = *result.spec;
   EXPECT_EQ(d.name, "web-stack");
-  EXPECT_EQ(d.supervision, supervision_spec{});
+  EXPECT_EQ(d.supervision, supervisor_flags{});
   EXPECT_EQ(d.supervision.strategy, nv::restart_strategy::one_for_one);
   EXPECT_EQ(d.supervision.max_restarts, 5u);
   EXPECT_EQ(d.supervision.window, 300s);
-  EXPECT_EQ(d.supervision.backoff_initial, 1s);
-  EXPECT_EQ(d.supervision.backoff_max, 300s);
+  EXPECT_EQ(d.supervision.backoff.initial, 1s);
+  EXPECT_EQ(d.supervision.backoff.max, 300s);
   ASSERT_EQ(d.services.size(), 1u);
   const auto& api = d.services[0];
   EXPECT_EQ(api.name, "api");
@@ -265,9 +266,9 @@ TEST(SpecModel, MinimalSpecGetsEveryDefault) {
   EXPECT_EQ(api.health, std::nullopt);
   EXPECT_TRUE(api.depends.empty());
   EXPECT_TRUE(api.init.empty());
-  EXPECT_EQ(api.errors.on_init_failure, init_failure_action::fail);
+  EXPECT_EQ(api.errors.on_init_failure, init_failure_policy::fail);
   EXPECT_EQ(api.errors.on_panic, panic_action::restart);
-  EXPECT_EQ(api.supervision, supervision_spec{});
+  EXPECT_EQ(api.supervision, supervisor_flags{});
   EXPECT_EQ(api.sim, nv::sim_behavior{});
   EXPECT_EQ(restart_type_of(api), nv::restart_type::permanent);
 }
@@ -311,11 +312,11 @@ TEST(SpecModel, BlockDefaultsApplyToOmittedFields) {
     EXPECT_EQ(step.on_failure, failure_action::fail);
     EXPECT_EQ(step.retry, std::nullopt);
   }
-  EXPECT_EQ(std::get<init_wait_tcp>(api.init[0].action).timeout, 30s);
-  EXPECT_EQ(std::get<init_wait_http>(api.init[1].action).timeout, 30s);
-  EXPECT_EQ(std::get<init_wait_http>(api.init[1].action).expect_status, std::nullopt);
-  EXPECT_EQ(std::get<init_run>(api.init[2].action).timeout, 300s);
-  EXPECT_EQ(std::get<init_run>(api.init[2].action).command, "true");
+  EXPECT_EQ(api.init[0].action_timeout, 30s);
+  EXPECT_EQ(api.init[1].action_timeout, 30s);
+  EXPECT_EQ(std::get<http_check>(api.init[1].action).expect_status, std::nullopt);
+  EXPECT_EQ(api.init[2].action_timeout, 300s);
+  EXPECT_EQ(std::get<command_check>(api.init[2].action).command, "true");
 }
 
 TEST(SpecModel, ReadsEveryField) {

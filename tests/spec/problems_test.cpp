@@ -4,6 +4,7 @@
 
 #include "spec_test_util.hpp"
 
+using namespace nv;
 using namespace nv::spec;
 using namespace nv::spec::test;
 using testing::Contains;
@@ -215,10 +216,8 @@ TEST(SpecProblems, InitTimeoutTakesSecondsOnlyInsideWith) {
         - {id: b, uses: init.run, with: {command: "true", timeout: 5s}}
 )"));
   ASSERT_TRUE(ok.spec) << testing::PrintToString(printed(ok));
-  EXPECT_EQ(std::get<init_run>(ok.spec->services[0].init[0].action).timeout,
-            std::chrono::seconds{5});
-  EXPECT_EQ(std::get<init_run>(ok.spec->services[0].init[1].action).timeout,
-            std::chrono::seconds{5});
+  EXPECT_EQ(ok.spec->services[0].init[0].action_timeout, std::chrono::seconds{5});
+  EXPECT_EQ(ok.spec->services[0].init[1].action_timeout, std::chrono::seconds{5});
 
   auto bad = load_yaml(with_api(R"(    init:
       steps:

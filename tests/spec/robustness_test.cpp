@@ -6,6 +6,7 @@
 
 #include "spec_test_util.hpp"
 
+using namespace nv;
 using namespace nv::spec;
 using namespace nv::spec::test;
 using testing::Contains;

@@ -3,8 +3,8 @@
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
 
-#include "messages/atoms.hpp"
-#include "messages/register_types.hpp"
+#include "messages/caf/atoms.hpp"
+#include "messages/caf/register_types.hpp"
 #include "supervisor/supervisor.hpp"
 
 using namespace nv;
@@ -108,12 +108,13 @@ protected:
   }
 
   caf::actor start(supervisor_flags flags, std::vector<child_spec> children,
-                   std::string path = "/sup") {
+                   std::string path = "/sup", bool parallel_stop = false) {
     supervisor_config sc;
     sc.path = std::move(path);
     sc.parent = parent.address();
     sc.parent_path = "/test";
     sc.flags = flags;
+    sc.parallel_stop = parallel_stop;
     sc.children = std::move(children);
     auto sup = sys->spawn(supervisor_actor, std::move(sc));
     caf::anon_send(parent, sup);
@@ -360,7 +361,7 @@ TEST_F(Supervisor, BackoffDoublesAndIsVisible) {
 }
 
 TEST(BackoffDelay, Schedule) {
-  backoff_policy p{1s, 300s};
+  backoff_policy p{1s, 300s, std::nullopt};
   EXPECT_EQ(backoff_delay(p, 1), 0s);
   EXPECT_EQ(backoff_delay(p, 2), 1s);
   EXPECT_EQ(backoff_delay(p, 3), 2s);
@@ -448,10 +449,10 @@ TEST_F(Supervisor, SupStopBrutalKill) {
 }
 
 TEST_F(Supervisor, ParallelStop) {
-  auto f = flags(restart_strategy::one_for_one);
-  f.parallel_stop = true;
-  auto sup = start(f, {worker(&w, "c1", restart_type::permanent, {true, 0}, {false, 5s}),
-                       worker(&w, "c2", restart_type::permanent, {true, 0}, {false, 5s})});
+  auto sup = start(flags(restart_strategy::one_for_one),
+                   {worker(&w, "c1", restart_type::permanent, {true, 0}, {false, 5s}),
+                    worker(&w, "c2", restart_type::permanent, {true, 0}, {false, 5s})},
+                   "/sup", true);
   caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
   run();
   advance(5s);
@@ -491,14 +492,13 @@ TEST_F(Supervisor, CountChildren) {
 
 // --- a nested tree escalates level by level ---------------------------------------------
 
-child_spec nested(world* w, std::string id, supervisor_flags f, std::vector<child_spec> kids,
-                  trace_sink* trace = nullptr) {
+child_spec nested(world* w, std::string id, supervisor_flags f, std::vector<child_spec> kids) {
   child_spec spec;
   spec.id = id;
   spec.kind = child_kind::supervisor;
   spec.shutdown.grace = 60s;
   auto shared_kids = std::make_shared<std::vector<child_spec>>(std::move(kids));
-  spec.start = [w, f, shared_kids, trace](caf::local_actor* self, const child_context& ctx) {
+  spec.start = [w, f, shared_kids](caf::local_actor* self, const child_context& ctx) {
     ++w->starts[ctx.id];
     supervisor_config sc;
     sc.path = ctx.path;
@@ -506,7 +506,6 @@ child_spec nested(world* w, std::string id, supervisor_flags f, std::vector<chil
     sc.parent_path = ctx.path.substr(0, ctx.path.rfind('/'));
     sc.flags = f;
     sc.children = *shared_kids;
-    sc.trace = trace;
     return self->spawn(supervisor_actor, std::move(sc));
   };
   return spec;

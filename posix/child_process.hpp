@@ -10,7 +10,7 @@
 #include <sys/types.h>
 #include <vector>
 
-#include "runtimes/process/unique_fd.hpp"
+#include "posix/unique_fd.hpp"
 
 namespace nv {
 

@@ -1,4 +1,4 @@
-#include "runtimes/process/child_process.hpp"
+#include "posix/child_process.hpp"
 
 #include <cerrno>
 #include <csignal>

@@ -1,8 +1,6 @@
-#include "messages/register_types.hpp"
+#include "messages/caf/register_types.hpp"
 
-#include "messages/agent_error_inspect.hpp"
-#include "messages/failure.hpp"
-#include "messages/lifecycle.hpp"
+#include "messages/caf/inspect.hpp"
 
 namespace nv {
 

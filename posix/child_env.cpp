@@ -1,4 +1,4 @@
-#include "runtimes/process/child_env.hpp"
+#include "posix/child_env.hpp"
 
 #include <algorithm>
 #include <string_view>

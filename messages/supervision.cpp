@@ -1,6 +1,6 @@
-#include "supervisor/supervisor_flags.hpp"
+#include "messages/supervision.hpp"
 
-#include "supervisor/child_spec.hpp"
+#include <algorithm>
 
 namespace nv {
 
@@ -38,10 +38,6 @@ std::string_view to_string(restart_type t) {
   return "unknown";
 }
 
-std::string_view to_string(child_kind k) {
-  return k == child_kind::supervisor ? "supervisor" : "worker";
-}
-
 duration backoff_delay(const backoff_policy& policy, std::size_t restart_number) {
   if (restart_number <= 1)
     return duration::zero();
@@ -49,6 +45,10 @@ duration backoff_delay(const backoff_policy& policy, std::size_t restart_number)
   for (std::size_t k = 2; k < restart_number && delay < policy.max; ++k)
     delay *= 2;
   return std::min(delay, policy.max);
+}
+
+duration backoff_reset_after(const supervisor_flags& flags) {
+  return flags.backoff.reset_after.value_or(flags.window);
 }
 
 } // namespace nv
