@@ -18,6 +18,7 @@
 #include "actors/node_actor.hpp"
 #include "app/cli.hpp"
 #include "app/live_status.hpp"
+#include "app/logging.hpp"
 #include "app/plan_from_spec.hpp"
 #include "messages/register_types.hpp"
 #include "runtimes/composite/composite_runtime.hpp"
@@ -95,6 +96,7 @@ int run(const std::shared_ptr<run_options>& opts) {
   opts->live = isatty(STDOUT_FILENO) == 1;
   if (opts->log_level.empty())
     opts->log_level = opts->live ? "warn" : "info";
+  async_log log; // from here on, logging never waits for whoever reads stderr
   spdlog::set_level(spdlog::level::from_str(opts->log_level));
 
   auto loaded = spec::load_spec_file(opts->spec_file);
