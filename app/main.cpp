@@ -1,6 +1,6 @@
 // nodevisor: supervises containers the way Erlang/OTP supervises processes.
-#include <cstdio>
-#include <cstring>
+#include <CLI/CLI.hpp>
+#include <string>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -11,13 +11,13 @@
 
 namespace {
 
-void usage(std::FILE* out) {
-  std::fprintf(out,
-               "usage: nodevisor run SPEC [--runtime process|sim] [--trace FILE] "
-               "[--until healthy] [--timeout DUR] [--log-level L] [--log-dir DIR]\n"
-               "       nodevisor validate SPEC\n"
-               "%s",
-               nv::trace_usage());
+// "nodevisor trace tree: what was wrong", and how to ask that command for its usage.
+std::string usage_error(const CLI::App* app, const CLI::Error& e) {
+  std::string command = app->get_name();
+  for (auto chain = app->get_subcommands(); !chain.empty();
+       chain = chain.front()->get_subcommands())
+    command += " " + chain.front()->get_name();
+  return command + ": " + e.what() + "\nRun '" + command + " --help' for usage.\n";
 }
 
 } // namespace
@@ -25,21 +25,23 @@ void usage(std::FILE* out) {
 int main(int argc, char** argv) {
   // Logs go to stderr; stdout carries only the CLI's own output.
   spdlog::set_default_logger(spdlog::stderr_color_mt("nodevisor"));
-  if (argc < 2) {
-    usage(stderr);
-    return 2;
+  CLI::App app{"Supervises containers the way Erlang/OTP supervises processes.", "nodevisor"};
+  app.set_version_flag("--version", "nodevisor " NODEVISOR_VERSION);
+  app.require_subcommand(1);
+  app.failure_message(usage_error);
+  // An option given twice takes its last value, as a wrapper's defaults followed by the user's
+  // own expect (and as nodevisor's parsers before CLI11 did).
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  nv::add_run_command(app);
+  nv::add_validate_command(app);
+  nv::add_trace_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Help and --version print to stdout and exit 0. A command's own exit code arrives as a
+    // RuntimeError; every usage error exits 2, whichever number CLI11 gives its kind.
+    const int code = app.exit(e);
+    return code == 0 || e.get_name() == "RuntimeError" ? code : 2;
   }
-  if (!std::strcmp(argv[1], "run"))
-    return nv::run_command(argc - 2, argv + 2);
-  if (!std::strcmp(argv[1], "validate"))
-    return nv::validate_command(argc - 2, argv + 2);
-  if (!std::strcmp(argv[1], "trace"))
-    return nv::trace_command(argc - 2, argv + 2);
-  if (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "help")) {
-    usage(stdout);
-    return 0;
-  }
-  std::fprintf(stderr, "nodevisor: unknown command '%s'\n", argv[1]);
-  usage(stderr);
-  return 2;
+  return 0;
 }

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -15,7 +16,9 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/node_actor.hpp"
+#include "app/cli.hpp"
 #include "app/live_status.hpp"
+#include "app/logging.hpp"
 #include "app/plan_from_spec.hpp"
 #include "messages/caf/register_types.hpp"
 #include "runtimes/composite/composite_runtime.hpp"
@@ -90,79 +93,11 @@ caf::behavior observer(traced_actor* self, outcome* out) {
   };
 }
 
-std::optional<run_options> parse(int argc, char** argv) {
-  run_options o;
-  for (int i = 0; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::optional<std::string> {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "nodevisor run: %s needs a value\n", a.c_str());
-        return std::nullopt;
-      }
-      return std::string{argv[++i]};
-    };
-    std::optional<std::string> v;
-    if (a == "--runtime" || a == "--trace" || a == "--until" || a == "--timeout" ||
-        a == "--log-level" || a == "--log-dir") {
-      if (!(v = value()))
-        return std::nullopt;
-    }
-    if (a == "--runtime") {
-      if (*v != "process" && *v != "sim") {
-        std::fprintf(stderr, "nodevisor run: --runtime is process or sim, got '%s'\n", v->c_str());
-        return std::nullopt;
-      }
-      o.runtime = *v;
-    } else if (a == "--trace") {
-      o.trace_file = *v;
-    } else if (a == "--trace-messages") {
-      o.trace_messages = true;
-    } else if (a == "--until") {
-      if (*v != "healthy") {
-        std::fprintf(stderr, "nodevisor run: --until takes 'healthy', got '%s'\n", v->c_str());
-        return std::nullopt;
-      }
-      o.until_healthy = true;
-    } else if (a == "--timeout") {
-      auto d = spec::parse_duration(*v);
-      if (!d) {
-        std::fprintf(stderr,
-                     "nodevisor run: --timeout: expected a duration such as 30s, got '%s'\n",
-                     v->c_str());
-        return std::nullopt;
-      }
-      o.timeout = *d;
-    } else if (a == "--log-level") {
-      o.log_level = *v;
-    } else if (a == "--log-dir") {
-      o.log_dir = *v;
-    } else if (!a.empty() && a[0] == '-') {
-      std::fprintf(stderr, "nodevisor run: unknown option %s\n", a.c_str());
-      return std::nullopt;
-    } else if (o.spec_file.empty()) {
-      o.spec_file = a;
-    } else {
-      std::fprintf(stderr, "nodevisor run: one SPEC only, got '%s' too\n", a.c_str());
-      return std::nullopt;
-    }
-  }
-  if (o.spec_file.empty()) {
-    std::fprintf(stderr, "usage: nodevisor run SPEC [--runtime process|sim] [--trace FILE] "
-                         "[--until healthy] [--timeout DUR] [--log-level L] [--log-dir DIR]\n");
-    return std::nullopt;
-  }
-  return o;
-}
-
-} // namespace
-
-int run_command(int argc, char** argv) {
-  auto opts = parse(argc, argv);
-  if (!opts)
-    return 2;
+int run(const std::shared_ptr<run_options>& opts) {
   opts->live = isatty(STDOUT_FILENO) == 1;
   if (opts->log_level.empty())
     opts->log_level = opts->live ? "warn" : "info";
+  async_log log; // from here on, logging never waits for whoever reads stderr
   spdlog::set_level(spdlog::level::from_str(opts->log_level));
 
   auto loaded = spec::load_spec_file(opts->spec_file);
@@ -273,6 +208,49 @@ int run_command(int argc, char** argv) {
   if (trace)
     trace->flush();
   return code;
+}
+
+} // namespace
+
+void add_run_command(CLI::App& app) {
+  auto opts = std::make_shared<run_options>();
+  auto* cmd = app.add_subcommand(
+      "run", "Run a deployment in the foreground under the node supervisor until signalled "
+             "(Ctrl-C, SIGTERM): exit 0 after a clean stop, 1 if the deployment failed");
+  cmd->add_option("SPEC", opts->spec_file, "The deployment spec (ZLayer's format, YAML or JSON)")
+      ->required();
+  cmd->add_option("--runtime", opts->runtime,
+                  "What runs the containers: real child processes, or simulated ones")
+      ->check(CLI::IsMember({"process", "sim"}))
+      ->capture_default_str();
+  cmd->add_option("--trace", opts->trace_file, "Write the actor trace, one JSON event per line")
+      ->type_name("FILE");
+  cmd->add_flag("--trace-messages", opts->trace_messages,
+                "Also trace a send/recv pair for every message between actors");
+  cmd->add_option_function<std::string>(
+         "--until", [opts](const std::string&) { opts->until_healthy = true; },
+         "Stop once every service is healthy (a job: completed) and exit 0, or exit 1 when the "
+         "deployment fails")
+      ->check(CLI::IsMember({"healthy"}));
+  cmd->add_option_function<std::string>(
+         "--timeout",
+         [opts](const std::string& text) { opts->timeout = spec::parse_duration(text); },
+         "Exit 1 when still not healthy after DUR (30s, 500ms)")
+      ->check(CLI::Validator{[](std::string& text) {
+                               return spec::parse_duration(text)
+                                          ? std::string{}
+                                          : "expected a duration such as 30s, got '" + text + "'";
+                             },
+                             "DUR"});
+  cmd->add_option("--log-level", opts->log_level,
+                  "Log lines on stderr from this level up (default: info, or warn under the live "
+                  "status)")
+      ->check(CLI::IsMember(
+          {"trace", "debug", "info", "warn", "warning", "err", "error", "critical", "off"}));
+  cmd->add_option("--log-dir", opts->log_dir,
+                  "Also append each replica's output to DIR/<replica>.log")
+      ->type_name("DIR");
+  on_parsed(cmd, [opts] { return run(opts); });
 }
 
 } // namespace nv

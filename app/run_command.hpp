@@ -1,9 +1,11 @@
 #pragma once
 
+#include <CLI/CLI.hpp>
+
 namespace nv {
 
-// `nodevisor run SPEC [--runtime process|sim] [--trace FILE] [--until healthy]
-//                     [--timeout DUR] [--log-level L] [--log-dir DIR]`
-int run_command(int argc, char** argv);
+// `nodevisor run SPEC [--runtime process|sim] [--trace FILE [--trace-messages]]
+//                     [--until healthy] [--timeout DUR] [--log-level L] [--log-dir DIR]`
+void add_run_command(CLI::App& app);
 
 } // namespace nv

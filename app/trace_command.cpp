@@ -1,16 +1,17 @@
 #include "app/trace_command.hpp"
 
-#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "app/cli.hpp"
 #include "trace/trace_chrome.hpp"
 #include "trace/trace_dot.hpp"
 #include "trace/trace_reader.hpp"
@@ -27,68 +28,6 @@ volatile std::sig_atomic_t stop_requested = 0;
 
 void on_stop_signal(int) {
   stop_requested = 1;
-}
-
-// The command line after the subcommand: options with a value, flags, and the rest in order.
-struct args {
-  std::vector<std::string> positional;
-  std::vector<std::pair<std::string, std::string>> options;
-  std::vector<std::string> flags;
-
-  const std::string* option(std::string_view name) const {
-    const std::string* found = nullptr;
-    for (const auto& [k, v] : options)
-      if (k == name)
-        found = &v;
-    return found;
-  }
-  bool flag(std::string_view name) const {
-    for (const auto& f : flags)
-      if (f == name)
-        return true;
-    return false;
-  }
-};
-
-int usage_error(const char* fmt, const std::string& what) {
-  std::fprintf(stderr, "nodevisor trace: ");
-  std::fprintf(stderr, fmt, what.c_str());
-  std::fprintf(stderr, "\nusage:\n%s", trace_usage());
-  return 2;
-}
-
-// Splits argv into positionals, `--name VALUE` for the names in `with_value`, and flags for the
-// names in `without`; anything else starting with "--" is an error.
-std::optional<args> parse(int argc, char** argv, std::initializer_list<std::string_view> with_value,
-                          std::initializer_list<std::string_view> without) {
-  args out;
-  for (int i = 0; i < argc; ++i) {
-    const std::string_view a = argv[i];
-    if (a.size() < 2 || a.substr(0, 2) != "--") {
-      out.positional.emplace_back(a);
-      continue;
-    }
-    if (std::find(with_value.begin(), with_value.end(), a) != with_value.end()) {
-      if (i + 1 == argc) {
-        usage_error("%s needs a value", std::string{a});
-        return std::nullopt;
-      }
-      out.options.emplace_back(std::string{a}, argv[++i]);
-    } else if (std::find(without.begin(), without.end(), a) != without.end()) {
-      out.flags.emplace_back(a);
-    } else {
-      usage_error("unknown option '%s'", std::string{a});
-      return std::nullopt;
-    }
-  }
-  return out;
-}
-
-bool want_positionals(const args& a, std::size_t n, const char* what) {
-  if (a.positional.size() == n)
-    return true;
-  usage_error("expected %s", what);
-  return false;
 }
 
 // Reads `file` into an analysis; prints skipped lines on stderr. False (after saying why) when
@@ -143,14 +82,22 @@ struct output {
   }
 };
 
-int summary(int argc, char** argv) {
-  auto a = parse(argc, argv, {}, {});
-  if (!a || !want_positionals(*a, 1, "FILE"))
-    return 2;
+// The command line of whichever `trace` subcommand runs; empty strings are options not given.
+struct trace_options {
+  std::string file;
+  std::string actor;               // why ACTOR
+  std::string at;                  // tree, export --dot: --at TIME
+  std::string actor_prefix;        // tail --actor
+  std::vector<std::string> events; // tail --event, one kind each
+  bool no_follow = false;          // tail
+  std::string chrome, dot;         // export: OUT
+};
+
+int summary(const trace_options& o) {
   trace_summary sum;
   read_stats stats;
   if (!read_all(
-          a->positional[0], [&](const trace_record& r) { add_to_summary(sum, r); }, stats))
+          o.file, [&](const trace_record& r) { add_to_summary(sum, r); }, stats))
     return 2;
   finish_summary(sum);
   print_summary(stdout, sum, stats);
@@ -194,20 +141,23 @@ std::optional<moment> parse_moment(std::string_view text) {
   return moment{static_cast<int64_t>(value * scale + 0.5), true};
 }
 
-// The tree of `file` at --at (default: the end), for `tree` and `export --dot`. False after
-// saying why when --at is malformed or the file unreadable.
-bool read_tree(const args& a, const std::string& file, actor_tree& t) {
+// --at TIME, checked while the command line parses.
+const CLI::Validator moment_check{
+    [](std::string& text) {
+      return parse_moment(text) ? std::string{}
+                                : "'" + text +
+                                      "': expected seconds or milliseconds after the first "
+                                      "event (2.5s, 1500ms) or an absolute ts_us "
+                                      "(1732600000123456)";
+    },
+    "TIME"};
+
+// The tree of `o.file` at --at (default: the end), for `tree` and `export --dot`. False after
+// saying why when the file is unreadable.
+bool read_tree(const trace_options& o, actor_tree& t) {
   std::optional<moment> at;
-  const std::string* at_text = a.option("--at");
-  if (at_text) {
-    at = parse_moment(*at_text);
-    if (!at) {
-      usage_error("--at '%s': expected seconds or milliseconds after the first event (2.5s, "
-                  "1500ms) or an absolute ts_us (1732600000123456)",
-                  *at_text);
-      return false;
-    }
-  }
+  if (!o.at.empty())
+    at = parse_moment(o.at);
   read_stats stats;
   bool first = true;
   int64_t first_ts = 0;
@@ -220,32 +170,26 @@ bool read_tree(const args& a, const std::string& file, actor_tree& t) {
     }
     add_to_tree(t, r);
   };
-  if (!read_all(file, add, stats))
+  if (!read_all(o.file, add, stats))
     return false;
   if (at && !first && t.at_us < first_ts)
     std::fprintf(stderr, "nodevisor trace: --at %s is before the first event (ts_us %lld)\n",
-                 at_text->c_str(), static_cast<long long>(first_ts));
+                 o.at.c_str(), static_cast<long long>(first_ts));
   finish_tree(t);
   return true;
 }
 
-int tree(int argc, char** argv) {
-  auto a = parse(argc, argv, {"--at"}, {});
-  if (!a || !want_positionals(*a, 1, "FILE"))
-    return 2;
+int tree(const trace_options& o) {
   actor_tree t;
-  if (!read_tree(*a, a->positional[0], t))
+  if (!read_tree(o, t))
     return 2;
   print_tree(stdout, t);
   return 0;
 }
 
-int why(int argc, char** argv) {
-  auto a = parse(argc, argv, {}, {});
-  if (!a || !want_positionals(*a, 2, "ACTOR FILE"))
-    return 2;
-  const std::string& name = a->positional[0];
-  const std::string& file = a->positional[1];
+int why(const trace_options& o) {
+  const std::string& name = o.actor;
+  const std::string& file = o.file;
   read_stats stats;
   why_result w = explain_failure(file, name, stats);
   report_malformed(stderr, file, stats);
@@ -277,29 +221,25 @@ int why(int argc, char** argv) {
   return 2;
 }
 
-int tail(int argc, char** argv) {
-  auto a = parse(argc, argv, {"--actor", "--event"}, {"--no-follow"});
-  if (!a || !want_positionals(*a, 1, "FILE"))
-    return 2;
+// One KIND of --event, checked while the command line parses.
+const CLI::Validator kind_check{
+    [](std::string& word) {
+      trace_kind kind{};
+      return from_string(word, kind) ? std::string{}
+                                     : "'" + word +
+                                           "': expected spawn, exit, state, failure, restart, "
+                                           "escalate, probe, wait, route, dropped, send or recv";
+    },
+    "KIND"};
+
+int tail(const trace_options& o) {
   tail_options opts;
-  opts.follow = !a->flag("--no-follow");
-  if (const auto* prefix = a->option("--actor"))
-    opts.actor_prefix = *prefix;
-  for (const auto& [k, v] : a->options) {
-    if (k != "--event")
-      continue;
-    std::string_view list = v;
-    while (!list.empty()) {
-      const auto comma = list.find(',');
-      const std::string word{list.substr(0, comma)};
-      trace_kind kd{};
-      if (!from_string(word, kd))
-        return usage_error("--event '%s': expected spawn, exit, state, failure, restart, "
-                           "escalate, probe, wait, route, dropped, send or recv",
-                           word);
-      opts.kinds.push_back(kd);
-      list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
-    }
+  opts.follow = !o.no_follow;
+  opts.actor_prefix = o.actor_prefix;
+  for (const auto& word : o.events) {
+    trace_kind kind{};
+    from_string(word, kind);
+    opts.kinds.push_back(kind);
   }
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
@@ -308,27 +248,17 @@ int tail(int argc, char** argv) {
   sigaction(SIGTERM, &sa, nullptr);
   read_stats stats;
   std::string error;
-  const bool ok = tail_trace(a->positional[0], opts, stop_requested, stdout, stats, error);
+  const bool ok = tail_trace(o.file, opts, stop_requested, stdout, stats, error);
   if (!ok)
     std::fprintf(stderr, "nodevisor trace: %s\n", error.c_str());
-  report_malformed(stderr, a->positional[0], stats);
+  report_malformed(stderr, o.file, stats);
   return ok ? 0 : 2;
 }
 
-int export_trace(int argc, char** argv) {
-  auto a = parse(argc, argv, {"--chrome", "--dot", "--at"}, {});
-  if (!a)
-    return 2;
-  const std::string* chrome = a->option("--chrome");
-  const std::string* dot = a->option("--dot");
-  if ((chrome != nullptr) == (dot != nullptr))
-    return usage_error("%s", "export needs exactly one of --chrome OUT or --dot OUT");
-  if (chrome && a->option("--at"))
-    return usage_error("%s", "--at applies to --dot only: the Chrome export holds the whole run");
-  if (!want_positionals(*a, 1, "FILE"))
-    return 2;
-  const std::string& file = a->positional[0];
-  const std::string& out_path = chrome ? *chrome : *dot;
+int export_trace(const trace_options& o) {
+  const bool chrome = !o.chrome.empty();
+  const std::string& file = o.file;
+  const std::string& out_path = chrome ? o.chrome : o.dot;
   output out;
   if (chrome) {
     if (!out.open(out_path))
@@ -346,7 +276,7 @@ int export_trace(int argc, char** argv) {
   }
   // Read before creating OUT, so an unreadable trace leaves no empty picture behind.
   actor_tree t;
-  if (!read_tree(*a, file, t))
+  if (!read_tree(o, t))
     return 2;
   if (!out.open(out_path))
     return 2;
@@ -356,36 +286,65 @@ int export_trace(int argc, char** argv) {
 
 } // namespace
 
-const char* trace_usage() {
-  return "       nodevisor trace summary FILE\n"
-         "       nodevisor trace tree FILE [--at TIME]      TIME: 2.5s or 1500ms after the "
-         "first event, or an absolute ts_us\n"
-         "       nodevisor trace why ACTOR FILE             ACTOR: a path, or its unique end "
-         "(api-rep-1) or start\n"
-         "       nodevisor trace tail FILE [--actor PREFIX] [--event KIND[,KIND...]] "
-         "[--no-follow]\n"
-         "       nodevisor trace export --chrome OUT FILE   Chrome/Perfetto JSON (OUT - for "
-         "stdout)\n"
-         "       nodevisor trace export --dot OUT FILE [--at TIME]  Graphviz supervision tree\n";
-}
+void add_trace_command(CLI::App& app) {
+  auto o = std::make_shared<trace_options>();
+  auto* trace = app.add_subcommand("trace", "Read a trace written by `nodevisor run --trace`");
+  trace->require_subcommand(1);
+  auto add_file = [o](CLI::App* cmd) {
+    cmd->add_option("FILE", o->file, "The trace (JSONL)")->required();
+  };
+  auto add_at = [o](CLI::App* cmd) {
+    return cmd
+        ->add_option("--at", o->at,
+                     "The tree at TIME: 2.5s or 1500ms after the first event, or an absolute "
+                     "ts_us (default: the end)")
+        ->check(moment_check);
+  };
 
-int trace_command(int argc, char** argv) {
-  if (argc < 1) {
-    std::fprintf(stderr, "usage:\n%s", trace_usage());
-    return 2;
-  }
-  const std::string_view sub = argv[0];
-  if (sub == "summary")
-    return summary(argc - 1, argv + 1);
-  if (sub == "tree")
-    return tree(argc - 1, argv + 1);
-  if (sub == "why")
-    return why(argc - 1, argv + 1);
-  if (sub == "tail")
-    return tail(argc - 1, argv + 1);
-  if (sub == "export")
-    return export_trace(argc - 1, argv + 1);
-  return usage_error("unknown subcommand '%s'", std::string{sub});
+  auto* sum = trace->add_subcommand(
+      "summary", "Per actor: spawns, restarts, failures by kind, time in each state");
+  add_file(sum);
+  on_parsed(sum, [o] { return summary(*o); });
+
+  auto* tr = trace->add_subcommand("tree", "The supervision tree with each actor's state");
+  add_file(tr);
+  add_at(tr);
+  on_parsed(tr, [o] { return tree(*o); });
+
+  auto* wh = trace->add_subcommand(
+      "why", "The cause chain behind an actor's last failure, up to the escalation (exit 1 when "
+             "it never failed)");
+  wh->add_option("ACTOR", o->actor, "A path, or its unique end (api-rep-1) or start")->required();
+  add_file(wh);
+  on_parsed(wh, [o] { return why(*o); });
+
+  auto* tl = trace->add_subcommand(
+      "tail", "Print the events as they are written, until Ctrl-C (a live trace)");
+  add_file(tl);
+  tl->add_option("--actor", o->actor_prefix, "Only the actors whose path starts with PREFIX")
+      ->type_name("PREFIX");
+  tl->add_option("--event", o->events, "Only these kinds of event (repeatable)")
+      ->delimiter(',')
+      ->check(kind_check)
+      ->type_name("KIND[,KIND...]");
+  tl->add_flag("--no-follow", o->no_follow, "Stop at the end of the file");
+  on_parsed(tl, [o] { return tail(*o); });
+
+  auto* ex = trace->add_subcommand(
+      "export", "Write the trace for other tools: Chrome/Perfetto JSON, or a Graphviz tree");
+  add_file(ex);
+  auto* format = ex->add_option_group("output");
+  auto* chrome = format
+                     ->add_option("--chrome", o->chrome,
+                                  "Chrome/Perfetto JSON to OUT (- for stdout): open it in "
+                                  "ui.perfetto.dev or chrome://tracing")
+                     ->type_name("OUT");
+  format->add_option("--dot", o->dot, "The supervision tree in Graphviz to OUT (- for stdout)")
+      ->type_name("OUT");
+  format->require_option(1);
+  // The Chrome export holds the whole run.
+  add_at(ex)->excludes(chrome);
+  on_parsed(ex, [o] { return export_trace(*o); });
 }
 
 } // namespace nv

@@ -22,3 +22,5 @@ endif()
 
 find_package(nlohmann_json 3 REQUIRED)
 find_package(spdlog REQUIRED)
+# Debian's libcli11-dev ships CLI11Config.cmake (header only).
+find_package(CLI11 CONFIG REQUIRED)

@@ -1,0 +1,179 @@
+#include "app/logging.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <csignal>
+#include <cstdint>
+#include <poll.h>
+#include <pthread.h>
+#include <string>
+#include <string_view>
+#include <sys/eventfd.h>
+
+#include <spdlog/async.h>
+#include <spdlog/fmt/fmt.h>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
+
+namespace nv {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+// How long exit waits for a reader to take what is still queued.
+constexpr auto stop_grace = std::chrono::seconds{2};
+
+// spdlog's colors for the level, as its stderr_color sink draws them on a terminal.
+std::string_view level_color(spdlog::level::level_enum level) {
+  switch (level) {
+  case spdlog::level::trace:
+    return "\033[37m";
+  case spdlog::level::debug:
+    return "\033[36m";
+  case spdlog::level::info:
+    return "\033[32m";
+  case spdlog::level::warn:
+    return "\033[33m\033[1m";
+  case spdlog::level::err:
+    return "\033[31m\033[1m";
+  case spdlog::level::critical:
+    return "\033[1m\033[41m";
+  default:
+    return {};
+  }
+}
+
+// The writer thread takes no signals: `run` waits for them with sigtimedwait, which only sees
+// them while every thread blocks them, and a writer stuck on a full pipe could not act on one.
+std::shared_ptr<spdlog::details::thread_pool> start_writer(std::size_t queue_lines) {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  auto pool = std::make_shared<spdlog::details::thread_pool>(
+      queue_lines, 1, [] { pthread_setname_np(pthread_self(), "nv.log"); });
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return pool;
+}
+
+} // namespace
+
+// Writes lines with write(2) only once poll(2) says the fd takes more, and no more than
+// PIPE_BUF at a time, so that a pipe never blocks it inside write: then it can stop waiting at
+// a deadline. Its thread blocks every signal, so a reader that has gone away costs the line
+// (EPIPE), not the process (SIGPIPE).
+class fd_sink final : public spdlog::sinks::base_sink<std::mutex> {
+public:
+  fd_sink(int fd, spdlog::details::thread_pool& pool)
+      : fd_{fd}, wake_{eventfd(0, EFD_CLOEXEC)}, pool_{pool},
+        color_{isatty(fd) == 1 && spdlog::details::os::is_color_terminal()} {}
+  ~fd_sink() override { close(wake_); }
+
+  // From now on, waits for the fd until `deadline` only; what cannot be written by then is lost.
+  void give_up_at(steady::time_point deadline) {
+    deadline_.store(deadline.time_since_epoch().count());
+    eventfd_write(wake_, 1);
+  }
+
+protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    report_dropped();
+    if (!write_line(msg))
+      ++dropped_;
+  }
+  // The last chance, at exit, to say how many lines were lost.
+  void flush_() override { report_dropped(); }
+
+private:
+  // Lines the queue overwrote when full, and those this sink gave up on.
+  void report_dropped() {
+    const std::size_t total = pool_.overrun_counter() + dropped_;
+    if (total == reported_)
+      return;
+    const std::string text = fmt::format("[/] {} log lines dropped: the log's reader was not "
+                                         "taking them",
+                                         total - reported_);
+    if (write_line(spdlog::details::log_msg{"nodevisor", spdlog::level::warn, text}))
+      reported_ = total;
+  }
+
+  bool write_line(const spdlog::details::log_msg& msg) {
+    spdlog::memory_buf_t line;
+    formatter_->format(msg, line);
+    if (!color_ || msg.color_range_end <= msg.color_range_start)
+      return write_all({line.data(), line.size()});
+    const std::string_view text{line.data(), line.size()};
+    std::string colored;
+    colored.append(text.substr(0, msg.color_range_start));
+    colored.append(level_color(msg.level));
+    colored.append(text.substr(msg.color_range_start, msg.color_range_end - msg.color_range_start));
+    colored.append("\033[m");
+    colored.append(text.substr(msg.color_range_end));
+    return write_all(colored);
+  }
+
+  bool write_all(std::string_view text) {
+    while (!text.empty()) {
+      if (!wait_writable())
+        return false;
+      const auto n = write(fd_, text.data(), std::min<std::size_t>(text.size(), PIPE_BUF));
+      if (n < 0 && errno != EINTR && errno != EAGAIN)
+        return false;
+      if (n > 0)
+        text.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+
+  // True once the fd takes more; false at the deadline or when it never will.
+  bool wait_writable() {
+    for (;;) {
+      const int64_t deadline = deadline_.load();
+      int timeout_ms = -1;
+      if (deadline != 0) {
+        const auto left = steady::time_point{steady::duration{deadline}} - steady::now();
+        timeout_ms = static_cast<int>(
+            std::max<int64_t>(0, std::chrono::ceil<std::chrono::milliseconds>(left).count()));
+      }
+      // Until a deadline is set, the eventfd wakes the wait to take one; after, it stays
+      // readable and is left out.
+      pollfd fds[2] = {{fd_, POLLOUT, 0}, {wake_, POLLIN, 0}};
+      const int ready = poll(fds, deadline != 0 ? 1 : 2, timeout_ms);
+      if (ready < 0 && errno == EINTR)
+        continue;
+      if (ready <= 0)
+        return false;
+      if (fds[0].revents & POLLOUT)
+        return true;
+      if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL))
+        return false;
+    }
+  }
+
+  const int fd_;
+  const int wake_;
+  spdlog::details::thread_pool& pool_;
+  const bool color_;
+  std::atomic<int64_t> deadline_{0}; // steady_clock ticks; 0: wait as long as it takes
+  std::size_t dropped_ = 0;
+  std::size_t reported_ = 0;
+};
+
+async_log::async_log(int fd, std::size_t queue_lines)
+    : pool_{start_writer(queue_lines)}, sink_{std::make_shared<fd_sink>(fd, *pool_)},
+      logger_{std::make_shared<spdlog::async_logger>(
+          "nodevisor", sink_, pool_, spdlog::async_overflow_policy::overrun_oldest)},
+      previous_{spdlog::default_logger()} {
+  spdlog::set_default_logger(logger_);
+}
+
+async_log::~async_log() {
+  spdlog::set_default_logger(previous_);
+  sink_->give_up_at(steady::now() + stop_grace);
+  logger_->flush();
+}
+
+} // namespace nv

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <unistd.h>
+
+namespace spdlog {
+class logger;
+namespace details {
+class thread_pool;
+} // namespace details
+} // namespace spdlog
+
+namespace nv {
+
+class fd_sink;
+
+// The default logger while the tree runs: spdlog's async logger, whose one thread (nv.log)
+// writes to `fd`. Whoever logs only queues the line, so a reader that stops reading (a paused
+// pager, a stuck log shipper) blocks that thread alone, never an actor or signal handling. A
+// full queue drops its oldest lines; once the fd takes writes again, one line says how many.
+class async_log {
+public:
+  explicit async_log(int fd = STDERR_FILENO, std::size_t queue_lines = 8192);
+  // Writes out what is queued, waiting a short grace at most for the fd (exit must not hang on
+  // a reader that never reads), and puts the previous default logger back.
+  ~async_log();
+  async_log(const async_log&) = delete;
+  async_log& operator=(const async_log&) = delete;
+
+private:
+  // Destroyed in reverse: the pool goes last, joining its thread once the queue is written out.
+  std::shared_ptr<spdlog::details::thread_pool> pool_;
+  std::shared_ptr<fd_sink> sink_;
+  std::shared_ptr<spdlog::logger> logger_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+} // namespace nv
