@@ -1,5 +1,5 @@
-// Environment values: `$E:VAR` stands for the daemon's own VAR, read when a container starts
-// (so the spec can name secrets without holding them); any other value is literal.
+// Environment values: `$E:VAR` stands for nodevisor's own VAR, read once, when the deployment is
+// planned (so the spec can name secrets without holding them); any other value is literal.
 #pragma once
 
 #include <functional>

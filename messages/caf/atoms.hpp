@@ -10,7 +10,5 @@ using count_children_atom = caf::atom_constant<caf::atom("countchild")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
-using status_atom = caf::atom_constant<caf::atom("status")>;
-using start_atom = caf::atom_constant<caf::atom("start")>;
 
 } // namespace nv

@@ -381,6 +381,23 @@ TEST(SpecModel, MacosMapsToTheOciNameDarwin) {
   EXPECT_EQ(platform_of("    platform: {os: linux}\n"), (platform_spec{"linux", ""}));
 }
 
+TEST(SpecModel, BackoffResetAfterDefaultsToTheWindow) {
+  auto supervision_of = [](std::string_view block) {
+    auto result = load_yaml(std::string{minimal_yaml} + std::string{block});
+    EXPECT_TRUE(result.spec) << testing::PrintToString(printed(result));
+    return result.spec ? result.spec->services[0].supervision : supervisor_flags{};
+  };
+  auto given = supervision_of("    supervision: {window: 2m, backoff: {reset_after: 30s}}\n");
+  EXPECT_EQ(given.backoff.reset_after, std::optional<duration>{30s});
+  EXPECT_EQ(backoff_reset_after(given), 30s);
+  auto omitted = supervision_of("    supervision: {window: 2m}\n");
+  EXPECT_EQ(omitted.backoff.reset_after, std::nullopt);
+  EXPECT_EQ(backoff_reset_after(omitted), 2min);
+  auto bad = load_yaml(std::string{minimal_yaml} +
+                       "    supervision: {backoff: {reset_after: 0s}}\n");
+  EXPECT_FALSE(bad.spec) << "a child is never up for no time at all";
+}
+
 TEST(SpecModel, StopSignalAcceptsNameShortNameAndNumber) {
   for (auto [text, number] :
        std::initializer_list<std::pair<const char*, int>>{{"SIGTERM", SIGTERM},

@@ -360,6 +360,23 @@ TEST_F(Supervisor, BackoffDoublesAndIsVisible) {
   EXPECT_EQ(w.starts["c1"], 5);
 }
 
+TEST_F(Supervisor, BackoffStartsAgainAfterTheChildStayedUpResetAfter) {
+  auto f = flags(restart_strategy::one_for_one, 10);
+  f.backoff.initial = 1s;
+  f.backoff.reset_after = 10s;
+  auto sup = start(f, {worker(&w, "c1")});
+  send("c1", crash_atom::value); // restart 1: immediate
+  send("c1", crash_atom::value); // restart 2: waits 1 s
+  advance(1s);
+  EXPECT_EQ(w.starts["c1"], 3);
+  advance(10s); // up for reset_after
+  send("c1", crash_atom::value);
+  EXPECT_EQ(w.starts["c1"], 4) << "counted from the first restart again: immediate";
+  send("c1", crash_atom::value);
+  EXPECT_EQ(w.starts["c1"], 4) << "and the next one waits `initial` again";
+  EXPECT_EQ(state_of(sup, "c1"), lifecycle::crash_loop_backoff);
+}
+
 TEST(BackoffDelay, Schedule) {
   backoff_policy p{1s, 300s, std::nullopt};
   EXPECT_EQ(backoff_delay(p, 1), 0s);
@@ -536,6 +553,23 @@ TEST_F(Supervisor, NestedTreeEscalatesLevelByLevel) {
       << "the original path survives every level";
   EXPECT_EQ(w.escalations[0].error, (AgentError{UnexpectedExit{"replica", 1}}));
   EXPECT_FALSE(alive("replica"));
+}
+
+TEST_F(Supervisor, BackoffHistorySurvivesARestartOfTheParent) {
+  auto svc = flags(restart_strategy::one_for_one, 1);
+  svc.backoff.initial = 1s;
+  auto replica = worker(&w, "replica");
+  replica.history = std::make_shared<restart_history>();
+  start(flags(restart_strategy::one_for_one, 5), {nested(&w, "service", svc, {replica})}, "/node");
+  send("replica", crash_atom::value); // the service restarts it at once (1 of 1)
+  EXPECT_EQ(w.starts["replica"], 2);
+  send("replica", crash_atom::value); // the service gives up; the node restarts the service
+  EXPECT_EQ(w.starts["service"], 2);
+  EXPECT_EQ(w.starts["replica"], 3);
+  send("replica", crash_atom::value); // the new service's first restart of a crash-looping child
+  EXPECT_EQ(w.starts["replica"], 3) << "its backoff goes on from the history, not from zero";
+  advance(1s);
+  EXPECT_EQ(w.starts["replica"], 4);
 }
 
 } // namespace

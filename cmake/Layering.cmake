@@ -1,0 +1,30 @@
+# The link half of the layering rule (scripts/check-layering.sh checks the includes): a library
+# must not reach a forbidden one through any chain of its links. Checked at configure time.
+
+function(_nv_link_closure target out)
+  set(seen "${${out}}")
+  get_target_property(links ${target} INTERFACE_LINK_LIBRARIES)
+  get_target_property(type ${target} TYPE)
+  if(NOT type STREQUAL "INTERFACE_LIBRARY")
+    get_target_property(own ${target} LINK_LIBRARIES)
+    list(APPEND links ${own})
+  endif()
+  foreach(link IN LISTS links)
+    if(TARGET ${link} AND NOT link IN_LIST seen)
+      list(APPEND seen ${link})
+      _nv_link_closure(${link} seen)
+    endif()
+  endforeach()
+  set(${out} "${seen}" PARENT_SCOPE)
+endfunction()
+
+# nv_forbid_links(TARGET forbidden...): fails the configure step when TARGET links one of them.
+function(nv_forbid_links target)
+  set(closure "")
+  _nv_link_closure(${target} closure)
+  foreach(forbidden IN LISTS ARGN)
+    if(forbidden IN_LIST closure)
+      message(FATAL_ERROR "layering: ${target} must not link ${forbidden} (it does, through: ${closure})")
+    endif()
+  endforeach()
+endfunction()
