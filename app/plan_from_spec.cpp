@@ -57,7 +57,8 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
       c.spec.workdir = s.command.workdir;
       c.spec.os = s.platform && !s.platform->os.empty() ? s.platform->os : "linux";
       c.spec.stop_signal = s.stop_signal;
-      c.spec.sim = s.sim;
+      if (runtime_name == "sim")
+        c.spec.options = s.sim;
       c.job = s.rtype == spec::service_kind::job;
       c.restart = spec::restart_type_of(s);
       c.stop_grace = s.stop_grace_period;

@@ -2,9 +2,9 @@
 // from the deployment spec.
 #pragma once
 
+#include <any>
 #include <csignal>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,17 +12,6 @@
 #include "messages/agent_error.hpp"
 
 namespace nv {
-
-// Fault injection for the simulated runtime (the spec's `sim:` block).
-struct sim_behavior {
-  duration start_delay{0};                        // create -> running takes this long
-  std::optional<duration> exit_after;             // exits on its own this long after running
-  int32_t exit_code = 0;                          // ... with this code
-  std::string fail_pull, fail_create, fail_start; // non-empty: that step fails with this reason
-  std::optional<duration> unhealthy_after;        // checks fail from this long after running
-  bool hang_on_stop = false;                      // ignores the stop signal; only the kill ends it
-  bool operator==(const sim_behavior&) const = default;
-};
 
 struct container_spec {
   std::string deployment;
@@ -35,7 +24,9 @@ struct container_spec {
   std::string workdir;
   std::string os = "linux"; // OCI name: linux | windows | darwin
   int stop_signal = SIGTERM;
-  sim_behavior sim;
+  // What only the runtime that serves it understands (containerd's `options`): the sim runtime's
+  // sim_behavior, say. Opaque to everything above the runtime; empty: the runtime's defaults.
+  std::any options;
 };
 
 inline std::string replica_id(const std::string& service, uint32_t replica) {

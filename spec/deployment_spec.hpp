@@ -16,6 +16,7 @@
 #include "messages/dependency.hpp"
 #include "messages/health.hpp"
 #include "messages/init_step.hpp"
+#include "messages/sim_behavior.hpp"
 #include "messages/supervision.hpp"
 
 namespace nv::spec {

@@ -15,6 +15,13 @@ using phase = sim_container::phase;
 
 constexpr int32_t kill_code = 128 + SIGKILL;
 
+// A container's sim block, from its opaque options; none: a container that simply runs.
+const sim_behavior& behavior_of(const container_spec& spec) {
+  static const sim_behavior plain;
+  const auto* b = std::any_cast<sim_behavior>(&spec.options);
+  return b ? *b : plain;
+}
+
 container_state public_state(phase p) {
   switch (p) {
   case phase::created:
@@ -66,17 +73,17 @@ const sim_runtime::shard& sim_runtime::shard_of(const std::string& id) const {
 }
 
 void sim_runtime::pull(const container_spec& spec, caf::actor reply_to) {
-  if (spec.sim.fail_pull.empty())
+  if (behavior_of(spec).fail_pull.empty())
     caf::anon_send(reply_to, reply_ok(spec.id, runtime_op::pull));
   else
     caf::anon_send(reply_to, reply_failed(spec.id, runtime_op::pull,
-                                          PullFailed{spec.image, spec.sim.fail_pull}));
+                                          PullFailed{spec.image, behavior_of(spec).fail_pull}));
 }
 
 void sim_runtime::create(const container_spec& spec, caf::actor reply_to) {
-  if (!spec.sim.fail_create.empty()) {
+  if (!behavior_of(spec).fail_create.empty()) {
     caf::anon_send(reply_to, reply_failed(spec.id, runtime_op::create,
-                                          CreateFailed{spec.id, spec.sim.fail_create}));
+                                          CreateFailed{spec.id, behavior_of(spec).fail_create}));
     return;
   }
   auto& s = shard_of(spec.id);
@@ -89,7 +96,7 @@ void sim_runtime::create(const container_spec& spec, caf::actor reply_to) {
     return;
   }
   auto& c = it->second;
-  const auto& b = spec.sim;
+  const auto& b = behavior_of(spec);
   c.fail_start = b.fail_start;
   c.start_delay = std::max(b.start_delay, duration::zero());
   c.exit_after = b.exit_after;

@@ -30,6 +30,7 @@
 
 #include <caf/actor.hpp>
 
+#include "messages/sim_behavior.hpp"
 #include "runtimes/runtime.hpp"
 
 namespace nv {

@@ -261,7 +261,9 @@ TEST_F(Probe, CommandProbeExecsInTheContainer) {
   container_spec spec;
   spec.service = "api";
   spec.id = "api-rep-1";
-  spec.sim.unhealthy_after = 400ms; // exec answers 0 until then, 1 after
+  sim_behavior sim;
+  sim.unhealthy_after = 400ms; // exec answers 0 until then, 1 after
+  spec.options = sim;
   rt.create(spec, caf::actor{});
   rt.start(spec.id, caf::actor{});
   start(config(command_check{"curl -fs localhost/health"}));

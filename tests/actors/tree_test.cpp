@@ -63,7 +63,7 @@ service_plan service(const std::string& name, int replicas, std::vector<dependen
     c.spec.service = name;
     c.spec.replica = static_cast<uint32_t>(r);
     c.spec.id = replica_id(name, c.spec.replica);
-    c.spec.sim = sim;
+    c.spec.options = sim;
     c.stop_grace = 1s;
     p.replicas.push_back(std::move(c));
   }

@@ -28,7 +28,7 @@ container_spec spec(const std::string& id, sim_behavior sim = {}) {
   s.service = "api";
   s.id = id;
   s.image = "nginx:latest";
-  s.sim = std::move(sim);
+  s.options = std::move(sim);
   return s;
 }
 
