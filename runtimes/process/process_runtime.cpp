@@ -419,6 +419,9 @@ void process_runtime::run_stop(const command& cmd) {
   case phase::running:
     c.ph = phase::stopping;
     signal_group(c.pid, cmd.signal);
+    // A stopped process (SIGSTOP, SIGTSTP) keeps the signal pending until it is continued, so
+    // it would cost the whole grace; systemd sends SIGCONT after the stop signal too.
+    signal_group(c.pid, SIGCONT);
     break;
   case phase::stopping:
     break;

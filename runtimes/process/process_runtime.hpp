@@ -17,6 +17,8 @@
 //   binary, a bad workdir) leaves it created, so it may be started again.
 // - The container ends with its main process: the rest of its process group is SIGKILLed then,
 //   as a PID namespace would. Output already written is read before container_exited is sent.
+// - stop sends its signal to the container's process group, then SIGCONT, so that a stopped
+//   group acts on it at once rather than at the end of the grace.
 // - stop of a container that never ran, or has exited, succeeds at once without an exit. A
 //   second stop while one waits out its grace adds its own deadline; the earlier one kills.
 // - remove of a starting container answers the start with StartFailed; pending stops get ok.

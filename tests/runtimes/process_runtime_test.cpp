@@ -395,6 +395,26 @@ TEST_F(process_runtime_test, stop_with_sigterm_ends_a_sleep) {
   EXPECT_EQ(rt.pid(id), std::nullopt);
 }
 
+TEST_F(process_runtime_test, stop_continues_a_stopped_child_so_that_its_signal_ends_it) {
+  caf::scoped_actor self{sys};
+  const std::string id = "paused-rep-1";
+  rt.create(spec(id, {"sleep", "1000"}), self);
+  take_ok(self, runtime_op::create, id);
+  rt.start(id, self);
+  auto pid = take_ok(self, runtime_op::start, id);
+  ASSERT_EQ(::kill(-pid, SIGSTOP), 0);
+  ASSERT_TRUE(wait_for([&] {
+    auto all = processes();
+    return std::any_of(all.begin(), all.end(),
+                       [&](const proc_info& p) { return p.pid == pid && p.state == 'T'; });
+  }));
+  // A stopped process holds the SIGTERM pending until it is continued: left stopped, only the
+  // SIGKILL at the end of the grace (long after take's 10 s) would end it.
+  rt.stop(id, 60s, SIGTERM, self);
+  take_exit(self, id, 128 + SIGTERM, SIGTERM);
+  take_ok(self, runtime_op::stop, id);
+}
+
 TEST_F(process_runtime_test, a_child_that_ignores_the_signal_is_killed_after_its_grace) {
   caf::scoped_actor self{sys};
   const std::string id = "stuck-rep-1";
