@@ -48,8 +48,7 @@ void start_check(probe_actor_t* self) {
   } else if (auto* http = std::get_if<http_check>(&st.cfg.check)) {
     st.ticket = checks(st).submit(http_request{http->url, http->expect_status}, st.cfg.timeout, me);
   } else {
-    ++st.execs_pending;
-    st.ctx.services->rt->exec(st.cfg.replica_id,
+    st.ctx.services->rt->exec(st.cfg.replica_id, st.seq,
                               {"sh", "-c", std::get<command_check>(st.cfg.check).command},
                               st.cfg.timeout, me);
   }
@@ -116,12 +115,8 @@ caf::behavior probe_actor(probe_actor_t* self, child_context ctx, probe_config c
       },
       [self](exec_result& answer) {
         auto& st = self->state;
-        if (st.execs_pending == 0)
-          return; // not ours
-        // Ours only while no abandoned exec is still out; otherwise this may be that one's.
-        bool current = st.checking && st.execs_pending == 1;
-        --st.execs_pending;
-        if (current)
+        // An abandoned check's exec still answers, late: only the current check's counts.
+        if (st.checking && answer.exec_id == st.seq)
           finish_check(self, from_exec(answer, st.cfg.timeout, check_clock::now() - st.started));
       },
       [self](deadline_atom, uint64_t seq) {

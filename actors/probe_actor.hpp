@@ -50,13 +50,10 @@ struct probe_state {
   probe_config cfg;
   lifecycle health = lifecycle::running; // running (no pass yet) | healthy | unhealthy
   uint32_t failures = 0;                 // consecutive failed checks
-  uint64_t seq = 0;                      // number of the current (or last) check
+  uint64_t seq = 0;                      // number of the current (or last) check; its exec id
   bool checking = false;                 // check `seq` has no outcome yet
   uint64_t ticket = 0;                   // its check_runner ticket; 0 for execs
-  // Execs sent and not answered, abandoned ones included: runtimes answer each exec exactly
-  // once but the answer carries no sequence number.
-  uint32_t execs_pending = 0;
-  check_clock::time_point started; // of the current check
+  check_clock::time_point started;       // of the current check
 
   probe_state() = default;
   probe_state(const probe_state&) = delete;

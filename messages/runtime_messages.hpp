@@ -41,6 +41,7 @@ struct container_exited {
 
 struct exec_result {
   std::string id;
+  uint64_t exec_id = 0; // the one the exec was called with
   int32_t code = 0;
   std::string output; // combined stdout and stderr, bounded
   bool timed_out = false;

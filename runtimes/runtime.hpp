@@ -4,6 +4,7 @@
 // to `reply_to` (one runtime_reply per call; exec answers with exec_result).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,9 +35,11 @@ public:
   virtual void stop(const std::string& id, duration grace, int signal, caf::actor reply_to) = 0;
   // Forgets the container; its exit, if still pending, is no longer reported.
   virtual void remove(const std::string& id, caf::actor reply_to) = 0;
-  // Runs a command inside the container; answers with exec_result.
-  virtual void exec(const std::string& id, std::vector<std::string> cmd, duration timeout,
-                    caf::actor reply_to) = 0;
+  // Runs a command inside the container; answers with exec_result, which carries `exec_id`
+  // (containerd's exec id) so that the caller can tell its execs' answers apart. The caller
+  // chooses it and the runtime does not interpret it: unique among the caller's execs is enough.
+  virtual void exec(const std::string& id, uint64_t exec_id, std::vector<std::string> cmd,
+                    duration timeout, caf::actor reply_to) = 0;
 
   // Non-blocking snapshots.
   virtual container_status state(const std::string& id) const = 0;

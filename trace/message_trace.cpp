@@ -74,6 +74,8 @@ const char* describe(const container_exited& m, std::string& summary) {
 
 const char* describe(const exec_result& m, std::string& summary) {
   summary += m.id;
+  summary += " exec ";
+  append_int(summary, m.exec_id);
   if (m.timed_out) {
     summary += " timed out";
   } else {

@@ -78,7 +78,7 @@ typename Inspector::result_type inspect(Inspector& f, container_exited& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, exec_result& x) {
-  return f(caf::meta::type_name("exec_result"), x.id, x.code, x.output, x.timed_out);
+  return f(caf::meta::type_name("exec_result"), x.id, x.exec_id, x.code, x.output, x.timed_out);
 }
 
 template <class Inspector>

@@ -89,12 +89,12 @@ void composite_runtime::remove(const std::string& id, caf::actor reply_to) {
     caf::anon_send(reply_to, not_found(id, runtime_op::remove));
 }
 
-void composite_runtime::exec(const std::string& id, std::vector<std::string> cmd, duration timeout,
-                             caf::actor reply_to) {
+void composite_runtime::exec(const std::string& id, uint64_t exec_id, std::vector<std::string> cmd,
+                             duration timeout, caf::actor reply_to) {
   if (auto* rt = owner(id))
-    rt->exec(id, std::move(cmd), timeout, std::move(reply_to));
+    rt->exec(id, exec_id, std::move(cmd), timeout, std::move(reply_to));
   else
-    caf::anon_send(reply_to, exec_result{id, -1, "no such container: " + id, false});
+    caf::anon_send(reply_to, exec_result{id, exec_id, -1, "no such container: " + id, false});
 }
 
 container_status composite_runtime::state(const std::string& id) const {

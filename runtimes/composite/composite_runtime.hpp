@@ -24,7 +24,7 @@ public:
   void start(const std::string& id, caf::actor reply_to) override;
   void stop(const std::string& id, duration grace, int signal, caf::actor reply_to) override;
   void remove(const std::string& id, caf::actor reply_to) override;
-  void exec(const std::string& id, std::vector<std::string> cmd, duration timeout,
+  void exec(const std::string& id, uint64_t exec_id, std::vector<std::string> cmd, duration timeout,
             caf::actor reply_to) override;
   container_status state(const std::string& id) const override;
   std::vector<std::string> logs(const std::string& id, std::size_t tail) const override;

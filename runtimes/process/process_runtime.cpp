@@ -227,10 +227,11 @@ void process_runtime::remove(const std::string& id, caf::actor reply_to) {
   caf::anon_send(reply_to, reply_ok(id, runtime_op::remove));
 }
 
-void process_runtime::exec(const std::string& id, std::vector<std::string> cmd, duration timeout,
-                           caf::actor reply_to) {
+void process_runtime::exec(const std::string& id, uint64_t exec_id, std::vector<std::string> cmd,
+                           duration timeout, caf::actor reply_to) {
   command c{command::kind::exec, id, 0, std::move(reply_to), timeout};
   c.argv = std::move(cmd);
+  c.exec_id = exec_id;
   enqueue(std::move(c));
 }
 
@@ -419,6 +420,9 @@ void process_runtime::run_stop(const command& cmd) {
   case phase::running:
     c.ph = phase::stopping;
     signal_group(c.pid, cmd.signal);
+    // A stopped process (SIGSTOP, SIGTSTP) keeps the signal pending until it is continued, so
+    // it would cost the whole grace; systemd sends SIGCONT after the stop signal too.
+    signal_group(c.pid, SIGCONT);
     break;
   case phase::stopping:
     break;
@@ -434,12 +438,13 @@ void process_runtime::run_exec(command& cmd) {
     auto it = containers_.find(cmd.id);
     // exec_result carries no error, so failures to run at all are code -1 with the reason.
     if (it == containers_.end()) {
-      caf::anon_send(cmd.reply_to,
-                     exec_result{cmd.id, -1, to_string(no_such_container(cmd.id)), false});
+      caf::anon_send(cmd.reply_to, exec_result{cmd.id, cmd.exec_id, -1,
+                                               to_string(no_such_container(cmd.id)), false});
       return;
     }
     if (it->second.ph != phase::running && it->second.ph != phase::stopping) {
-      caf::anon_send(cmd.reply_to, exec_result{cmd.id, -1, "container is not running", false});
+      caf::anon_send(cmd.reply_to,
+                     exec_result{cmd.id, cmd.exec_id, -1, "container is not running", false});
       return;
     }
     how = it->second.how;
@@ -447,18 +452,20 @@ void process_runtime::run_exec(command& cmd) {
   auto env = child_environment(how->env_source, environ);
   auto spawned = spawn_child({cmd.argv, env, how->workdir, dev_null_.get()});
   if (!spawned.error.empty()) {
-    caf::anon_send(cmd.reply_to, exec_result{cmd.id, -1, std::move(spawned.error), false});
+    caf::anon_send(cmd.reply_to,
+                   exec_result{cmd.id, cmd.exec_id, -1, std::move(spawned.error), false});
     return;
   }
   auto& proc = spawned.child;
   auto token = next_token_++;
   if (auto error = watch(token, proc); !error.empty()) {
-    caf::anon_send(cmd.reply_to, exec_result{cmd.id, -1, std::move(error), false});
+    caf::anon_send(cmd.reply_to, exec_result{cmd.id, cmd.exec_id, -1, std::move(error), false});
     return;
   }
   if (cmd.time > duration::zero())
     deadlines_.push(deadline{clock::now() + cmd.time, token});
-  children_.emplace(token, child{std::move(proc), cmd.id, 0, true, {}, std::move(cmd.reply_to)});
+  children_.emplace(
+      token, child{std::move(proc), cmd.id, 0, true, {}, std::move(cmd.reply_to), cmd.exec_id});
 }
 
 std::string process_runtime::watch(uint64_t token, const child_process& proc) {
@@ -541,8 +548,8 @@ void process_runtime::on_exit(uint64_t token) {
     if (!status)
       return;
     if (ch.is_exec) {
-      caf::anon_send(ch.exec_to,
-                     exec_result{ch.id, status->code, std::move(ch.output), ch.timed_out});
+      caf::anon_send(ch.exec_to, exec_result{ch.id, ch.exec_id, status->code, std::move(ch.output),
+                                             ch.timed_out});
     } else if (auto it = containers_.find(ch.id);
                it != containers_.end() && it->second.gen == ch.gen) {
       auto& c = it->second;

@@ -17,6 +17,8 @@
 //   binary, a bad workdir) leaves it created, so it may be started again.
 // - The container ends with its main process: the rest of its process group is SIGKILLed then,
 //   as a PID namespace would. Output already written is read before container_exited is sent.
+// - stop sends its signal to the container's process group, then SIGCONT, so that a stopped
+//   group acts on it at once rather than at the end of the grace.
 // - stop of a container that never ran, or has exited, succeeds at once without an exit. A
 //   second stop while one waits out its grace adds its own deadline; the earlier one kills.
 // - remove of a starting container answers the start with StartFailed; pending stops get ok.
@@ -76,7 +78,7 @@ public:
   void start(const std::string& id, caf::actor reply_to) override;
   void stop(const std::string& id, duration grace, int signal, caf::actor reply_to) override;
   void remove(const std::string& id, caf::actor reply_to) override;
-  void exec(const std::string& id, std::vector<std::string> cmd, duration timeout,
+  void exec(const std::string& id, uint64_t exec_id, std::vector<std::string> cmd, duration timeout,
             caf::actor reply_to) override;
 
   container_status state(const std::string& id) const override;
@@ -119,6 +121,7 @@ private:
     bool is_exec = false;
     unique_fd log_file{}; // main process with log_dir: <log_dir>/<id>.log
     caf::actor exec_to{}; // exec: who gets the exec_result
+    uint64_t exec_id = 0; // exec: what the exec_result carries
     std::string output{}; // exec: the first exec_output_limit bytes
     bool timed_out = false;
   };
@@ -132,6 +135,7 @@ private:
     duration time{0}; // stop: grace; exec: timeout
     int signal = 0;
     std::vector<std::string> argv{}; // exec
+    uint64_t exec_id = 0;            // exec
   };
 
   // When the child with this token is SIGKILLed: the end of a stop's grace or an exec's timeout.

@@ -205,23 +205,23 @@ void sim_runtime::remove(const std::string& id, caf::actor reply_to) {
   caf::anon_send(reply_to, reply_ok(id, runtime_op::remove));
 }
 
-void sim_runtime::exec(const std::string& id, std::vector<std::string>, duration,
+void sim_runtime::exec(const std::string& id, uint64_t exec_id, std::vector<std::string>, duration,
                        caf::actor reply_to) {
   auto& s = shard_of(id);
   std::lock_guard lock{s.mu};
   auto it = s.containers.find(id);
   // exec_result carries no error, so failures to exec at all are code -1 with the reason.
   if (it == s.containers.end()) {
-    caf::anon_send(reply_to, exec_result{id, -1, to_string(no_such_container(id)), false});
+    caf::anon_send(reply_to, exec_result{id, exec_id, -1, to_string(no_such_container(id)), false});
     return;
   }
   const auto& c = it->second;
   if (!alive(c))
-    caf::anon_send(reply_to, exec_result{id, -1, "container is not running", false});
+    caf::anon_send(reply_to, exec_result{id, exec_id, -1, "container is not running", false});
   else if (unhealthy(c, sim_clock::now()))
-    caf::anon_send(reply_to, exec_result{id, 1, "unhealthy", false});
+    caf::anon_send(reply_to, exec_result{id, exec_id, 1, "unhealthy", false});
   else
-    caf::anon_send(reply_to, exec_result{id, 0, "", false});
+    caf::anon_send(reply_to, exec_result{id, exec_id, 0, "", false});
 }
 
 container_status sim_runtime::state(const std::string& id) const {

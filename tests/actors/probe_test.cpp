@@ -93,6 +93,53 @@ caf::behavior parent_actor(caf::event_based_actor* self, record* r, std::string 
 
 constexpr const char* probe_path = "/stack/api/api-rep-1/probe";
 
+// A runtime whose execs wait for the test to answer them, late or out of order, as a runtime
+// stuck on a slow exec would.
+class held_execs final : public runtime {
+public:
+  std::string_view name() const override { return "held"; }
+  bool runs_os(std::string_view) const override { return true; }
+  void pull(const container_spec&, caf::actor) override {}
+  void create(const container_spec&, caf::actor) override {}
+  void start(const std::string&, caf::actor) override {}
+  void stop(const std::string&, duration, int, caf::actor) override {}
+  void remove(const std::string&, caf::actor) override {}
+  void exec(const std::string& id, uint64_t exec_id, std::vector<std::string>, duration,
+            caf::actor reply_to) override {
+    std::lock_guard g{mu_};
+    calls_.push_back(call{id, exec_id, std::move(reply_to)});
+    cv_.notify_all();
+  }
+  container_status state(const std::string&) const override { return {}; }
+  std::vector<std::string> logs(const std::string&, std::size_t) const override { return {}; }
+  std::optional<int> pid(const std::string&) const override { return std::nullopt; }
+
+  // Whether the n-th exec (from 1) was called within 10 s.
+  bool called(std::size_t n) {
+    std::unique_lock g{mu_};
+    return cv_.wait_for(g, 10s, [&] { return calls_.size() >= n; });
+  }
+  // Answers the n-th exec with `code`, once it was called.
+  bool answer(std::size_t n, int32_t code) {
+    if (!called(n))
+      return false;
+    std::lock_guard g{mu_};
+    const auto& c = calls_[n - 1];
+    caf::anon_send(c.reply_to, exec_result{c.id, c.exec_id, code, "", false});
+    return true;
+  }
+
+private:
+  struct call {
+    std::string id;
+    uint64_t exec_id;
+    caf::actor reply_to;
+  };
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<call> calls_;
+};
+
 class Probe : public ::testing::Test {
 protected:
   Probe() {
@@ -121,8 +168,10 @@ protected:
     c.retries = 3;
     return c;
   }
-  void start(probe_config c) {
-    services = node_services{&rt, &runner, trace.get()};
+  void start(probe_config c) { start(std::move(c), rt); }
+  // Command checks exec in `execs`.
+  void start(probe_config c, runtime& execs) {
+    services = node_services{&execs, &runner, trace.get()};
     parent = sys->spawn(parent_actor, &r, probe_path, &services,
                         [c](caf::event_based_actor* self, const child_context& ctx) {
                           return self->spawn(probe_actor, ctx, c);
@@ -163,6 +212,7 @@ protected:
 
   check_runner runner; // before the actor system: it outlives every actor that uses it
   sim_runtime rt;
+  held_execs held;
   node_services services;
   fs::path trace_file;
   std::unique_ptr<trace_sink> trace;
@@ -282,6 +332,25 @@ TEST_F(Probe, CommandProbeOfAMissingContainerFailsWithTheRuntimesReason) {
   start(c);
   ASSERT_TRUE(wait_failure());
   EXPECT_EQ(only_failure().reason, "Container 'api-rep-1' not found: no such container");
+}
+
+TEST_F(Probe, OnlyTheCurrentChecksExecAnswerCounts) {
+  auto c = config(command_check{"true"});
+  c.timeout = 1s; // held_execs enforces none: the probe abandons an exec after 1.5 s
+  start(c, held);
+  // The first exec gets no answer in time, and the next check execs again.
+  ASSERT_TRUE(held.called(2));
+  // The current check's answer counts while the abandoned exec is still out.
+  ASSERT_TRUE(held.answer(2, 0));
+  ASSERT_TRUE(wait_state(lifecycle::healthy));
+  ASSERT_TRUE(held.called(3));
+  // The abandoned exec answers now, failing: that is no outcome of the third check.
+  ASSERT_TRUE(held.answer(1, 1));
+  ASSERT_TRUE(held.answer(3, 0));
+  ASSERT_TRUE(held.called(4)); // the third check is over
+  std::lock_guard g{r.mu};
+  EXPECT_EQ(r.states.size(), 1u) << "the late answer made the probe unhealthy";
+  EXPECT_TRUE(r.failures.empty());
 }
 
 TEST_F(Probe, StopsOnAnExitMessage) {

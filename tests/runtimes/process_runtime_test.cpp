@@ -369,8 +369,9 @@ TEST_F(process_runtime_test, unknown_ids_answer_not_found) {
   EXPECT_EQ(take_error(self, runtime_op::stop), expected);
   rt.remove("nope", self);
   EXPECT_EQ(take_error(self, runtime_op::remove), expected);
-  rt.exec("nope", {"true"}, 1s, self);
+  rt.exec("nope", 1, {"true"}, 1s, self);
   auto ex = take<exec_result>(self);
+  EXPECT_EQ(ex.exec_id, 1u);
   EXPECT_EQ(ex.code, -1);
   EXPECT_EQ(ex.output, to_string(expected));
   EXPECT_TRUE(rt.logs("nope", 10).empty());
@@ -393,6 +394,26 @@ TEST_F(process_runtime_test, stop_with_sigterm_ends_a_sleep) {
   EXPECT_EQ(rt.state(id).state, container_state::exited);
   EXPECT_EQ(rt.state(id).exit_code, 143);
   EXPECT_EQ(rt.pid(id), std::nullopt);
+}
+
+TEST_F(process_runtime_test, stop_continues_a_stopped_child_so_that_its_signal_ends_it) {
+  caf::scoped_actor self{sys};
+  const std::string id = "paused-rep-1";
+  rt.create(spec(id, {"sleep", "1000"}), self);
+  take_ok(self, runtime_op::create, id);
+  rt.start(id, self);
+  auto pid = take_ok(self, runtime_op::start, id);
+  ASSERT_EQ(::kill(-pid, SIGSTOP), 0);
+  ASSERT_TRUE(wait_for([&] {
+    auto all = processes();
+    return std::any_of(all.begin(), all.end(),
+                       [&](const proc_info& p) { return p.pid == pid && p.state == 'T'; });
+  }));
+  // A stopped process holds the SIGTERM pending until it is continued: left stopped, only the
+  // SIGKILL at the end of the grace (long after take's 10 s) would end it.
+  rt.stop(id, 60s, SIGTERM, self);
+  take_exit(self, id, 128 + SIGTERM, SIGTERM);
+  take_ok(self, runtime_op::stop, id);
 }
 
 TEST_F(process_runtime_test, a_child_that_ignores_the_signal_is_killed_after_its_grace) {
@@ -500,31 +521,35 @@ TEST_F(process_runtime_test, exec_runs_in_the_container_env_and_workdir) {
   rt.create(s, self);
   take_ok(self, runtime_op::create, id);
 
-  rt.exec(id, {"true"}, 1s, self);
+  rt.exec(id, 2, {"true"}, 1s, self);
   auto ex = take<exec_result>(self);
+  EXPECT_EQ(ex.exec_id, 2u);
   EXPECT_EQ(ex.code, -1);
   EXPECT_EQ(ex.output, "container is not running");
 
   rt.start(id, self);
   take_ok(self, runtime_op::start, id);
-  rt.exec(id, {"sh", "-c", "echo \"$GREETING $NODEVISOR_SERVICE\"; echo oops >&2; pwd -P; exit 4"},
-          10s, self);
+  rt.exec(id, 3,
+          {"sh", "-c", "echo \"$GREETING $NODEVISOR_SERVICE\"; echo oops >&2; pwd -P; exit 4"}, 10s,
+          self);
   ex = take<exec_result>(self);
   EXPECT_EQ(ex.id, id);
+  EXPECT_EQ(ex.exec_id, 3u);
   EXPECT_EQ(ex.code, 4);
   EXPECT_FALSE(ex.timed_out);
   EXPECT_EQ(ex.output, "hi api\noops\n" + dir.path.string() + "\n");
 
-  rt.exec(id, {"false"}, 0s, self); // no timeout
+  rt.exec(id, 4, {"false"}, 0s, self); // no timeout
   EXPECT_EQ(take<exec_result>(self).code, 1);
 
-  rt.exec(id, {"nodevisor-no-such-binary"}, 1s, self);
+  rt.exec(id, 5, {"nodevisor-no-such-binary"}, 1s, self);
   ex = take<exec_result>(self);
+  EXPECT_EQ(ex.exec_id, 5u);
   EXPECT_EQ(ex.code, -1);
   EXPECT_EQ(ex.output, "exec 'nodevisor-no-such-binary': No such file or directory");
 
   // Output beyond the bound is read (the child does not block) and dropped.
-  rt.exec(id, {"sh", "-c", "i=0; while [ $i -lt 20000 ]; do echo 0123456789; i=$((i+1)); done"},
+  rt.exec(id, 6, {"sh", "-c", "i=0; while [ $i -lt 20000 ]; do echo 0123456789; i=$((i+1)); done"},
           30s, self);
   ex = take<exec_result>(self);
   EXPECT_EQ(ex.code, 0);
@@ -535,6 +560,32 @@ TEST_F(process_runtime_test, exec_runs_in_the_container_env_and_workdir) {
   EXPECT_EQ(rt.state(id).state, container_state::running);
 }
 
+TEST_F(process_runtime_test, concurrent_execs_are_answered_each_with_its_own_id) {
+  temp_dir dir;
+  caf::scoped_actor self{sys};
+  const std::string id = "api-rep-1";
+  auto s = spec(id, {"sleep", "1000"});
+  s.workdir = dir.path.string();
+  rt.create(s, self);
+  take_ok(self, runtime_op::create, id);
+  rt.start(id, self);
+  take_ok(self, runtime_op::start, id);
+  // The first can only end after the second has run: both are out at once, answered in the
+  // opposite order.
+  rt.exec(id, 41,
+          {"sh", "-c", "while [ ! -e second-ran ]; do sleep 0.01; done; echo first; exit 1"}, 30s,
+          self);
+  rt.exec(id, 42, {"sh", "-c", "touch second-ran; echo second; exit 2"}, 30s, self);
+  auto second = take<exec_result>(self);
+  EXPECT_EQ(second.exec_id, 42u);
+  EXPECT_EQ(second.code, 2);
+  EXPECT_EQ(second.output, "second\n");
+  auto first = take<exec_result>(self);
+  EXPECT_EQ(first.exec_id, 41u);
+  EXPECT_EQ(first.code, 1);
+  EXPECT_EQ(first.output, "first\n");
+}
+
 TEST_F(process_runtime_test, exec_is_killed_at_its_timeout) {
   caf::scoped_actor self{sys};
   const std::string id = "api-rep-1";
@@ -543,9 +594,10 @@ TEST_F(process_runtime_test, exec_is_killed_at_its_timeout) {
   rt.start(id, self);
   take_ok(self, runtime_op::start, id);
   auto t0 = test_clock::now();
-  rt.exec(id, {"sh", "-c", "echo started; sleep 1000"}, 200ms, self);
+  rt.exec(id, 7, {"sh", "-c", "echo started; sleep 1000"}, 200ms, self);
   auto ex = take<exec_result>(self);
   EXPECT_GE(test_clock::now() - t0, 200ms);
+  EXPECT_EQ(ex.exec_id, 7u);
   EXPECT_TRUE(ex.timed_out);
   EXPECT_EQ(ex.code, 137);
   EXPECT_EQ(ex.output, "started\n");
@@ -623,9 +675,9 @@ TEST_F(process_runtime_test, no_zombies_and_no_leaked_fds) {
   rt.stop("z-rep-2", 10s, SIGTERM, self);
   take_exit(self, "z-rep-2", 143, SIGTERM);
   take_ok(self, runtime_op::stop, "z-rep-2");
-  rt.exec("z-rep-3", {"sh", "-c", "echo exec"}, 10s, self);
+  rt.exec("z-rep-3", 8, {"sh", "-c", "echo exec"}, 10s, self);
   EXPECT_EQ(take<exec_result>(self).output, "exec\n");
-  rt.exec("z-rep-3", {"sleep", "1000"}, 50ms, self);
+  rt.exec("z-rep-3", 9, {"sleep", "1000"}, 50ms, self);
   EXPECT_TRUE(take<exec_result>(self).timed_out);
   rt.remove("z-rep-3", self);
   take_ok(self, runtime_op::remove, "z-rep-3");
@@ -649,7 +701,7 @@ TEST_F(process_runtime_test, the_destructor_kills_and_reaps_every_child) {
     doomed.start("d-rep-2", self);
     take_ok(self, runtime_op::start, "d-rep-1");
     take_ok(self, runtime_op::start, "d-rep-2");
-    doomed.exec("d-rep-1", {"sleep", "1000"}, 0s, self);
+    doomed.exec("d-rep-1", 10, {"sleep", "1000"}, 0s, self);
     ASSERT_TRUE(wait_for([&] { return contains(doomed.logs("d-rep-2", 10), "ready"); }));
     // Waiting out its grace when the runtime goes.
     doomed.stop("d-rep-2", 1h, SIGTERM, self);

@@ -80,9 +80,10 @@ TEST_F(sim_runtime_test, happy_path_create_start_exec_stop_remove) {
   EXPECT_TRUE(st.healthy);
   EXPECT_EQ(rt.pid(id), pid);
 
-  rt.exec(id, {"true"}, 1s, self);
+  rt.exec(id, 1, {"true"}, 1s, self);
   auto ex = take<exec_result>(self);
   EXPECT_EQ(ex.id, id);
+  EXPECT_EQ(ex.exec_id, 1u);
   EXPECT_EQ(ex.code, 0);
 
   // The exit comes first, then the stop's reply.
@@ -317,7 +318,7 @@ TEST_F(sim_runtime_test, unhealthy_after_flips_health_and_exec_code) {
   take_ok(self, runtime_op::start, "api-rep-2");
 
   EXPECT_TRUE(rt.state("api-rep-1").healthy);
-  rt.exec("api-rep-1", {"sh", "-c", "true"}, 1s, self);
+  rt.exec("api-rep-1", 2, {"sh", "-c", "true"}, 1s, self);
   EXPECT_EQ(take<exec_result>(self).code, 0);
 
   auto deadline = sim_clock::now() + 5s;
@@ -325,10 +326,39 @@ TEST_F(sim_runtime_test, unhealthy_after_flips_health_and_exec_code) {
     std::this_thread::sleep_for(5ms);
   EXPECT_FALSE(rt.state("api-rep-2").healthy);
   EXPECT_EQ(rt.state("api-rep-2").state, container_state::running);
-  rt.exec("api-rep-2", {"sh", "-c", "true"}, 1s, self);
+  rt.exec("api-rep-2", 3, {"sh", "-c", "true"}, 1s, self);
   auto ex = take<exec_result>(self);
   EXPECT_EQ(ex.id, "api-rep-2");
+  EXPECT_EQ(ex.exec_id, 3u);
   EXPECT_EQ(ex.code, 1);
+}
+
+TEST_F(sim_runtime_test, execs_out_at_once_are_answered_each_with_its_own_id) {
+  caf::scoped_actor self{sys};
+  sim_behavior sick;
+  sick.unhealthy_after = 0s;
+  rt.create(spec("api-rep-1"), self);
+  rt.create(spec("api-rep-2", sick), self);
+  take_ok(self, runtime_op::create, "api-rep-1");
+  take_ok(self, runtime_op::create, "api-rep-2");
+  rt.start("api-rep-1", self);
+  take_ok(self, runtime_op::start, "api-rep-1");
+  rt.start("api-rep-2", self);
+  take_ok(self, runtime_op::start, "api-rep-2");
+  // Two execs into one container and one into ansecond, all sent before any answer is read.
+  rt.exec("api-rep-1", 7, {"true"}, 1s, self);
+  rt.exec("api-rep-2", 8, {"true"}, 1s, self);
+  rt.exec("api-rep-1", 9, {"true"}, 1s, self);
+  auto first = take<exec_result>(self);
+  auto second = take<exec_result>(self);
+  auto third = take<exec_result>(self);
+  EXPECT_EQ(first.exec_id, 7u);
+  EXPECT_EQ(first.code, 0);
+  EXPECT_EQ(second.exec_id, 8u);
+  EXPECT_EQ(second.id, "api-rep-2");
+  EXPECT_EQ(second.code, 1);
+  EXPECT_EQ(third.exec_id, 9u);
+  EXPECT_EQ(third.code, 0);
 }
 
 TEST_F(sim_runtime_test, crash_exits_a_running_container_now) {
@@ -350,7 +380,7 @@ TEST_F(sim_runtime_test, crash_exits_a_running_container_now) {
   take_exit(self, "w-rep-2", 139, 0);
   take_exit(self, "w-rep-3", 139, 0);
   EXPECT_EQ(rt.counts().exited, 3u);
-  rt.exec("w-rep-2", {"true"}, 1s, self);
+  rt.exec("w-rep-2", 4, {"true"}, 1s, self);
   EXPECT_EQ(take<exec_result>(self).code, -1);
 }
 
@@ -364,8 +394,9 @@ TEST_F(sim_runtime_test, unknown_ids_answer_not_found) {
   rt.remove("nope", self);
   EXPECT_EQ(take_error(self, runtime_op::remove), expected);
   EXPECT_EQ(to_string(expected), "Container 'nope' not found: no such container");
-  rt.exec("nope", {"true"}, 1s, self);
+  rt.exec("nope", 5, {"true"}, 1s, self);
   auto ex = take<exec_result>(self);
+  EXPECT_EQ(ex.exec_id, 5u);
   EXPECT_EQ(ex.code, -1);
   EXPECT_EQ(ex.output, to_string(expected));
   EXPECT_EQ(rt.state("nope").state, container_state::unknown);
@@ -398,7 +429,7 @@ TEST_F(sim_runtime_test, concurrent_callers) {
         b.hang_on_stop = i % 5 == 0;
         rt.create(spec(id, b), counter);
         rt.start(id, counter);
-        rt.exec(id, {"true"}, 1s, counter);
+        rt.exec(id, 6, {"true"}, 1s, counter);
         if (i % 3 == 0)
           rt.crash(id, 1);
         rt.stop(id, std::chrono::microseconds(i % 7), SIGTERM, counter);
