@@ -429,9 +429,9 @@ public:
     stamp(runtime_op::remove, id);
     inner_->remove(id, std::move(reply_to));
   }
-  void exec(const std::string& id, std::vector<std::string> cmd, duration timeout,
+  void exec(const std::string& id, uint64_t exec_id, std::vector<std::string> cmd, duration timeout,
             caf::actor reply_to) override {
-    inner_->exec(id, std::move(cmd), timeout, std::move(reply_to));
+    inner_->exec(id, exec_id, std::move(cmd), timeout, std::move(reply_to));
   }
   container_status state(const std::string& id) const override { return inner_->state(id); }
   std::vector<std::string> logs(const std::string& id, std::size_t tail) const override {

@@ -212,9 +212,9 @@ public:
   void remove(const std::string& id, caf::actor reply_to) override {
     sim_.remove(id, std::move(reply_to));
   }
-  void exec(const std::string& id, std::vector<std::string> cmd, duration timeout,
+  void exec(const std::string& id, uint64_t exec_id, std::vector<std::string> cmd, duration timeout,
             caf::actor reply_to) override {
-    sim_.exec(id, std::move(cmd), timeout, std::move(reply_to));
+    sim_.exec(id, exec_id, std::move(cmd), timeout, std::move(reply_to));
     tracker_.on_exec(id);
   }
   container_status state(const std::string& id) const override { return sim_.state(id); }
