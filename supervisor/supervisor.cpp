@@ -53,6 +53,11 @@ caf::actor parent_of(const supervisor_state& st) {
   return caf::actor_cast<caf::actor>(st.parent);
 }
 
+// Stopping for good (shut down, or given up): no child is started or restarted any more.
+bool ending(const supervisor_state& st) {
+  return st.job.purpose == stop_purpose::give_up || st.job.purpose == stop_purpose::shutdown;
+}
+
 // `traced`: the supervisor speaks for a child that cannot (it never reports its state, or it is
 // gone); a child that reports its own state traces it itself.
 void set_child_state(supervisor_state& st, std::size_t i, lifecycle to, bool traced = true) {
@@ -96,6 +101,7 @@ child_record make_record(const supervisor_state& st, child_spec spec) {
   rec.spec = std::move(spec);
   return rec;
 }
+
 void handle_exit(caf::event_based_actor* self, supervisor_state& st, std::size_t i,
                  exit_outcome outcome);
 
@@ -320,17 +326,19 @@ void handle_exit(caf::event_based_actor* self, supervisor_state& st, std::size_t
   auto& rec = st.children[i];
   const lifecycle ended =
       outcome.kind == exit_kind::abnormal ? lifecycle::failed : lifecycle::stopped;
-  if (outcome.kind == exit_kind::abnormal && st.hooks.on_child_failure &&
-      st.job.purpose != stop_purpose::give_up && st.job.purpose != stop_purpose::shutdown) {
+  // The embedder's own rules first (a service's waits, init steps, on_panic).
+  if (outcome.kind == exit_kind::abnormal && st.hooks.on_child_failure && !ending(st)) {
     set_child_state(st, i, lifecycle::failed);
     if (st.hooks.on_child_failure(i, outcome.report))
       return;
   }
-  if (st.job.purpose == stop_purpose::give_up || st.job.purpose == stop_purpose::shutdown) {
+  // Stopping for good: an exit is one fewer child to wait for.
+  if (ending(st)) {
     set_child_state(st, i, ended);
     advance_stop(self, st);
     return;
   }
+  // OTP's restart types decide whether an exit is restarted at all.
   switch (rec.spec.restart) {
   case restart_type::temporary:
     set_child_state(st, i, ended);
@@ -350,6 +358,7 @@ void handle_exit(caf::event_based_actor* self, supervisor_state& st, std::size_t
     break;
   }
   set_child_state(st, i, lifecycle::failed);
+  // Restarting cannot help a permanent error: fail at once.
   if (is_permanent(outcome.report.error)) {
     give_up(self, st, std::move(outcome.report));
     return;
@@ -438,7 +447,7 @@ void on_failure(caf::event_based_actor* self, supervisor_state& st, failure& rep
 }
 
 void on_shutdown_request(caf::event_based_actor* self, supervisor_state& st, caf::exit_msg& msg) {
-  if (st.job.purpose == stop_purpose::shutdown || st.job.purpose == stop_purpose::give_up)
+  if (ending(st))
     return;
   stop_job job;
   set_own_state(self, st, lifecycle::stopping);
@@ -447,6 +456,53 @@ void on_shutdown_request(caf::event_based_actor* self, supervisor_state& st, caf
   job.order = reverse_order(st);
   job.quit_reason = std::move(msg.reason);
   begin_stop(self, st, std::move(job));
+}
+
+// A restart's backoff has passed.
+void on_restart_due(caf::event_based_actor* self, supervisor_state& st, std::size_t i,
+                    uint64_t gen) {
+  if (i >= st.children.size() || st.children[i].restart_gen != gen || st.children[i].handle ||
+      ending(st))
+    return;
+  trace::because(st.children[i].restarted_by);
+  start_child(self, st, i);
+}
+
+// A child's grace has passed and it still runs.
+void on_stop_deadline(caf::event_based_actor* self, supervisor_state& st, std::size_t i,
+                      uint64_t gen) {
+  if (i >= st.children.size())
+    return;
+  auto& rec = st.children[i];
+  if (rec.stop_gen != gen || !rec.handle || !rec.stopping)
+    return;
+  spdlog::warn("[{}] {} did not stop within {}; killing it", st.path, rec.spec.id,
+               format_duration(rec.spec.shutdown.grace));
+  trace::because(st.job.began_by);
+  self->send_exit(rec.handle, caf::exit_reason::kill);
+}
+
+std::vector<child_info> which_children(const supervisor_state& st) {
+  std::vector<child_info> out;
+  out.reserve(st.children.size());
+  for (auto& rec : st.children)
+    out.push_back(child_info{rec.spec.id, rec.path, rec.handle, rec.spec.kind, rec.spec.restart,
+                             rec.state, rec.restarts});
+  return out;
+}
+
+child_counts count_children(const supervisor_state& st) {
+  child_counts c;
+  c.specs = static_cast<uint32_t>(st.children.size());
+  for (auto& rec : st.children) {
+    if (rec.handle)
+      ++c.active;
+    if (rec.spec.kind == child_kind::supervisor)
+      ++c.supervisors;
+    else
+      ++c.workers;
+  }
+  return c;
 }
 
 } // namespace
@@ -489,45 +545,10 @@ caf::behavior supervisor_init(caf::event_based_actor* self, supervisor_state& st
         if (auto idx = find_child(st, caf::actor_cast<caf::actor_addr>(self->current_sender())))
           set_child_state(st, *idx, change.to, false);
       },
-      [self, &st](restart_atom, uint64_t i, uint64_t gen) {
-        if (i >= st.children.size() || st.children[i].restart_gen != gen || st.children[i].handle ||
-            st.job.purpose == stop_purpose::give_up || st.job.purpose == stop_purpose::shutdown)
-          return;
-        trace::because(st.children[i].restarted_by);
-        start_child(self, st, i);
-      },
-      [self, &st](deadline_atom, uint64_t i, uint64_t gen) {
-        if (i >= st.children.size())
-          return;
-        auto& rec = st.children[i];
-        if (rec.stop_gen != gen || !rec.handle || !rec.stopping)
-          return;
-        spdlog::warn("[{}] {} did not stop within {}; killing it", st.path, rec.spec.id,
-                     format_duration(rec.spec.shutdown.grace));
-        trace::because(st.job.began_by);
-        self->send_exit(rec.handle, caf::exit_reason::kill);
-      },
-      [&st](which_children_atom) {
-        std::vector<child_info> out;
-        out.reserve(st.children.size());
-        for (auto& rec : st.children)
-          out.push_back(child_info{rec.spec.id, rec.path, rec.handle, rec.spec.kind,
-                                   rec.spec.restart, rec.state, rec.restarts});
-        return out;
-      },
-      [&st](count_children_atom) {
-        child_counts c;
-        c.specs = static_cast<uint32_t>(st.children.size());
-        for (auto& rec : st.children) {
-          if (rec.handle)
-            ++c.active;
-          if (rec.spec.kind == child_kind::supervisor)
-            ++c.supervisors;
-          else
-            ++c.workers;
-        }
-        return c;
-      },
+      [self, &st](restart_atom, uint64_t i, uint64_t gen) { on_restart_due(self, st, i, gen); },
+      [self, &st](deadline_atom, uint64_t i, uint64_t gen) { on_stop_deadline(self, st, i, gen); },
+      [&st](which_children_atom) { return which_children(st); },
+      [&st](count_children_atom) { return count_children(st); },
   };
 }
 
@@ -535,7 +556,7 @@ std::size_t supervisor_add_child(caf::event_based_actor* self, supervisor_state&
                                  child_spec spec) {
   st.children.push_back(make_record(st, std::move(spec)));
   auto i = st.children.size() - 1;
-  if (st.job.purpose != stop_purpose::give_up && st.job.purpose != stop_purpose::shutdown) {
+  if (!ending(st)) {
     trace::cause_scope keep;
     start_child(self, st, i);
   }
@@ -543,14 +564,12 @@ std::size_t supervisor_add_child(caf::event_based_actor* self, supervisor_state&
 }
 
 bool supervisor_is_ending(const supervisor_state& st) {
-  return st.job.purpose == stop_purpose::give_up || st.job.purpose == stop_purpose::shutdown ||
-         st.state == lifecycle::stopped;
+  return ending(st) || st.state == lifecycle::stopped;
 }
 
 bool supervisor_restart_child(caf::event_based_actor* self, supervisor_state& st,
                               std::size_t index) {
-  if (index >= st.children.size() || st.children[index].handle ||
-      st.job.purpose == stop_purpose::give_up || st.job.purpose == stop_purpose::shutdown)
+  if (index >= st.children.size() || st.children[index].handle || ending(st))
     return false;
   auto& rec = st.children[index];
   rec.restarted_by = trace::current_cause();
@@ -563,7 +582,7 @@ void supervisor_set_state(caf::event_based_actor* self, supervisor_state& st, li
 }
 
 void supervisor_give_up(caf::event_based_actor* self, supervisor_state& st, failure report) {
-  if (st.job.purpose == stop_purpose::give_up || st.job.purpose == stop_purpose::shutdown)
+  if (ending(st))
     return;
   give_up(self, st, std::move(report));
 }
