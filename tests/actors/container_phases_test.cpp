@@ -495,6 +495,17 @@ TEST_F(ContainerPhases, AStopErrorStillFinishesTheStopAndRemoves) {
   EXPECT_EQ(rt.ops(), (ops{pull, create, start_, stop_, remove}));
 }
 
+TEST_F(ContainerPhases, AStopErrorAfterTheProbeGaveUpStillFailsWithTheProbesError) {
+  start(probed());
+  run_to(lifecycle::running);
+  ASSERT_TRUE(rt.exec_called());
+  rt.answer_exec(1);
+  ASSERT_TRUE(rt.called(stop_));
+  rt.fail(stop_, Internal{"kill failed"});
+  expect_failed(HealthCheckFailed{replica, "exit code 1"});
+  EXPECT_EQ(rt.ops(), (ops{pull, create, start_, stop_, remove}));
+}
+
 TEST_F(ContainerPhases, ASecondStopRequestIsIgnored) {
   start(service());
   run_to(lifecycle::healthy);
@@ -536,6 +547,26 @@ TEST_F(ContainerPhases, AServicesExitZeroIsAnUnexpectedExit) {
   rt.exit(0);
   expect_failed(UnexpectedExit{replica, 0});
   EXPECT_EQ(rt.ops(), (ops{pull, create, start_, remove}));
+}
+
+// Killed (kill cannot be trapped) before it could stop its container: the runtime is left clean
+// all the same, once the runtime holds a container.
+TEST_F(ContainerPhases, AKilledReplicaStillRemovesItsContainer) {
+  start(service());
+  run_to(lifecycle::healthy);
+  caf::anon_send_exit(parent, caf::exit_reason::user_shutdown);
+  parent = nullptr;
+  sys->await_all_actors_done();
+  EXPECT_EQ(rt.ops(), (ops{pull, create, start_, remove}));
+}
+
+TEST_F(ContainerPhases, AReplicaKilledDuringItsPullHasNothingToRemove) {
+  start(service());
+  ASSERT_TRUE(rt.called(pull));
+  caf::anon_send_exit(parent, caf::exit_reason::user_shutdown);
+  parent = nullptr;
+  sys->await_all_actors_done();
+  EXPECT_EQ(rt.ops(), (ops{pull}));
 }
 
 } // namespace
