@@ -1,5 +1,8 @@
 #include "actors/container_actor.hpp"
 
+#include <iterator>
+#include <optional>
+
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
@@ -34,49 +37,58 @@ std::string probe_path(const container_actor_state& st) {
   return child_path(st.ctx.path, "probe");
 }
 
-void call(container_actor_t* self, runtime_op op) {
-  auto& st = self->state;
-  st.busy = true;
-  st.in_flight = op;
-  auto me = caf::actor_cast<caf::actor>(self);
-  auto& spec = st.cfg->spec;
-  switch (op) {
-  case runtime_op::pull:
-    rt(st).pull(spec, me);
-    break;
-  case runtime_op::create:
-    set_state(self, lifecycle::creating);
-    rt(st).create(spec, me);
-    break;
-  case runtime_op::start:
-    set_state(self, lifecycle::starting);
-    rt(st).start(spec.id, me);
-    break;
-  case runtime_op::stop:
-    trace::because(st.stopped_by);
-    set_state(self, lifecycle::stopping);
-    st.stopped_by = trace::current_cause();
-    rt(st).stop(spec.id, st.cfg->stop_grace, spec.stop_signal, me);
-    break;
-  case runtime_op::remove:
-    rt(st).remove(spec.id, me);
+// The call whose answer a phase waits for. An answer to any other is stale (a start that a stop
+// request overtook) and is dropped.
+std::optional<runtime_op> awaited(container_phase phase) {
+  switch (phase) {
+  case container_phase::pulling:
+  case container_phase::abandoning_pull:
+    return runtime_op::pull;
+  case container_phase::creating:
+  case container_phase::abandoning_create:
+    return runtime_op::create;
+  case container_phase::starting:
+    return runtime_op::start;
+  case container_phase::stopping:
+  case container_phase::failing:
+    return runtime_op::stop;
+  case container_phase::running:
+  case container_phase::done:
     break;
   }
+  return std::nullopt;
+}
+
+// The runtime holds a container for us, which we must remove when done.
+bool holds_container(container_phase phase) {
+  return phase == container_phase::starting || phase == container_phase::running ||
+         phase == container_phase::stopping || phase == container_phase::failing;
 }
 
 // Fire and forget: nobody waits for the answer. Once only: the id may be reused by the
 // replacement replica right after.
-void remove_container(container_actor_state& st) {
-  if (!st.created)
-    return;
-  st.created = false;
-  rt(st).remove(st.cfg->spec.id, caf::actor{});
+void release(container_actor_state& st) {
+  if (holds_container(st.phase))
+    rt(st).remove(st.cfg->spec.id, caf::actor{});
+  st.phase = container_phase::done;
+}
+
+caf::actor me(container_actor_t* self) {
+  return caf::actor_cast<caf::actor>(self);
+}
+
+void call_stop(container_actor_t* self) {
+  auto& st = self->state;
+  trace::because(st.stopped_by);
+  set_state(self, lifecycle::stopping);
+  st.stopped_by = trace::current_cause();
+  rt(st).stop(st.cfg->spec.id, st.cfg->stop_grace, st.cfg->spec.stop_signal, me(self));
 }
 
 // Leaves the runtime clean, then exits.
 void finish(container_actor_t* self, caf::error reason) {
   auto& st = self->state;
-  remove_container(st);
+  release(st);
   trace::because(st.stopped_by);
   set_state(self, reason ? lifecycle::stopped : lifecycle::completed);
   self->quit(std::move(reason));
@@ -100,7 +112,7 @@ void fail(container_actor_t* self, AgentError error) {
   auto& st = self->state;
   stop_probe(self);
   spdlog::warn("[{}] {}", st.ctx.path, to_string(error));
-  remove_container(st);
+  release(st);
   if (trace::current_cause() == 0)
     trace::because(st.ctx.restarted_by);
   auto seq = trace::failure(st.ctx.path, error, st.ctx.attempt);
@@ -118,70 +130,74 @@ void with_log_tail(const container_actor_state& st, StartFailed& err) {
     err.reason += line + "\n";
 }
 
-void on_reply(container_actor_t* self, runtime_reply& reply) {
+// The actions, one per cell of the table below.
+
+template <class Event>
+void ignore(container_actor_t*, Event&) {}
+
+void create(container_actor_t* self, runtime_reply&) {
   auto& st = self->state;
-  if (reply.id != st.cfg->spec.id || reply.op != st.in_flight)
-    return;
-  st.busy = false;
-  if (!reply.ok) {
-    if (st.stop_requested) {
-      finish(self, st.quit_reason);
-      return;
-    }
-    if (auto* start = std::get_if<StartFailed>(&reply.error))
-      with_log_tail(st, *start);
-    fail(self, std::move(reply.error));
-    return;
-  }
-  switch (reply.op) {
-  case runtime_op::pull:
-    if (st.stop_requested)
-      return finish(self, st.quit_reason);
-    call(self, runtime_op::create);
-    return;
-  case runtime_op::create:
-    st.created = true;
-    if (st.stop_requested)
-      return finish(self, st.quit_reason);
-    call(self, runtime_op::start);
-    return;
-  case runtime_op::start:
-    st.started = true;
-    st.pid = reply.pid;
-    spdlog::info("[{}] running, pid {}", st.ctx.path, st.pid);
-    if (st.stop_requested)
-      return call(self, runtime_op::stop);
-    set_state(self, lifecycle::running);
-    if (st.cfg->health) {
-      auto ctx = probe_context(st.ctx, self->address());
-      trace::spawn_name name{ctx.path};
-      st.probe = self->spawn(probe_actor, ctx, *st.cfg->health);
-      trace::spawn(ctx.path, st.ctx.path);
-      return;
-    }
-    if (!st.cfg->job)
-      set_state(self, lifecycle::healthy); // a job counts only once it has completed
-    return;
-  case runtime_op::stop:
-  case runtime_op::remove:
-    if (st.stopping_for && !st.stop_requested) {
-      // Stopped because its probe gave up: now fail with the probe's error.
-      trace::because(st.stopped_by);
-      fail(self, std::move(*st.stopping_for));
-      return;
-    }
-    finish(self, st.stop_requested ? st.quit_reason : caf::error{});
-    return;
-  }
+  st.phase = container_phase::creating;
+  set_state(self, lifecycle::creating);
+  rt(st).create(st.cfg->spec, me(self));
 }
 
-void on_exited(container_actor_t* self, container_exited& ev) {
+void start(container_actor_t* self, runtime_reply&) {
   auto& st = self->state;
-  if (ev.id != st.cfg->spec.id)
+  st.phase = container_phase::starting;
+  set_state(self, lifecycle::starting);
+  rt(st).start(st.cfg->spec.id, me(self));
+}
+
+void run(container_actor_t* self, runtime_reply& reply) {
+  auto& st = self->state;
+  st.phase = container_phase::running;
+  st.pid = reply.pid;
+  spdlog::info("[{}] running, pid {}", st.ctx.path, st.pid);
+  set_state(self, lifecycle::running);
+  if (st.cfg->health) {
+    auto ctx = probe_context(st.ctx, self->address());
+    trace::spawn_name name{ctx.path};
+    st.probe = self->spawn(probe_actor, ctx, *st.cfg->health);
+    trace::spawn(ctx.path, st.ctx.path);
     return;
-  if (st.stop_requested || st.stopping_for)
-    return; // a stop we asked for: its reply follows
-  st.started = false;
+  }
+  if (!st.cfg->job)
+    set_state(self, lifecycle::healthy); // a job counts only once it has completed
+}
+
+void fail_answer(container_actor_t* self, runtime_reply& reply) {
+  fail(self, std::move(reply.error));
+}
+
+void fail_start(container_actor_t* self, runtime_reply& reply) {
+  if (auto* start = std::get_if<StartFailed>(&reply.error))
+    with_log_tail(self->state, *start);
+  fail(self, std::move(reply.error));
+}
+
+// Whatever the runtime answered, there is nothing left to do but what the parent asked for.
+void exit_as_asked(container_actor_t* self, runtime_reply&) {
+  finish(self, self->state.quit_reason);
+}
+
+// The create went through after all: what it made goes too.
+void remove_then_exit(container_actor_t* self, runtime_reply&) {
+  auto& st = self->state;
+  rt(st).remove(st.cfg->spec.id, caf::actor{});
+  finish(self, st.quit_reason);
+}
+
+// Stopped because its probe gave up: now fail with the probe's error. A stop that failed changes
+// nothing: remove kills what is left, and the replica failed its health check all the same.
+void fail_unhealthy(container_actor_t* self, runtime_reply&) {
+  auto& st = self->state;
+  trace::because(st.stopped_by);
+  fail(self, std::move(st.probe_error));
+}
+
+void end_run(container_actor_t* self, container_exited& ev) {
+  auto& st = self->state;
   if (st.cfg->job && ev.code == 0) {
     finish(self, caf::error{});
     return;
@@ -189,41 +205,93 @@ void on_exited(container_actor_t* self, container_exited& ev) {
   fail(self, UnexpectedExit{st.cfg->spec.id, ev.code});
 }
 
+// From the probe: healthy after a pass, unhealthy after a failing check.
+void follow_health(container_actor_t* self, state_change& health) {
+  if (health.to == lifecycle::healthy || health.to == lifecycle::unhealthy)
+    set_state(self, health.to);
+}
+
 // The probe gave up (HealthCheckFailed): stop the container (grace, then kill), then fail.
-void on_probe_failure(container_actor_t* self, failure& report) {
+void stop_unhealthy(container_actor_t* self, failure& report) {
   auto& st = self->state;
-  if (st.stop_requested || st.stopping_for || !st.started)
-    return;
   st.probe = nullptr; // it exits after reporting
   trace::because(report.cause);
   trace::exit(probe_path(st), exit_event::reason_kind::failure, &report.error);
   spdlog::warn("[{}] {}; stopping the container", st.ctx.path, to_string(report.error));
   st.stopped_by = report.cause;
-  st.stopping_for = std::move(report.error);
-  if (!st.busy)
-    call(self, runtime_op::stop);
+  st.probe_error = std::move(report.error);
+  st.phase = container_phase::failing;
+  call_stop(self);
 }
 
-void on_stop_request(container_actor_t* self, caf::exit_msg& msg) {
+// A start in flight is not waited out either: a slow start-up can take long.
+void stop_now(container_actor_t* self, caf::exit_msg& msg) {
   auto& st = self->state;
-  if (st.stop_requested)
-    return;
   st.stopped_by = trace::current_cause();
   stop_probe(self);
-  st.stop_requested = true;
   st.quit_reason = std::move(msg.reason);
-  if (st.busy && st.in_flight == runtime_op::start) {
-    // A start can take long (a slow start-up); stop it now instead of waiting it out.
-    st.started = true;
-    call(self, runtime_op::stop);
-    return;
-  }
-  if (st.busy)
-    return; // a pull or create answers soon; that answer decides what is left to undo
-  if (st.started)
-    call(self, runtime_op::stop);
-  else
-    finish(self, st.quit_reason);
+  st.phase = container_phase::stopping;
+  call_stop(self);
+}
+
+// A pull or create answers soon, and that answer decides what is left to undo.
+void abandon_pull(container_actor_t* self, caf::exit_msg& msg) {
+  auto& st = self->state;
+  st.stopped_by = trace::current_cause();
+  st.quit_reason = std::move(msg.reason);
+  st.phase = container_phase::abandoning_pull;
+}
+
+void abandon_create(container_actor_t* self, caf::exit_msg& msg) {
+  auto& st = self->state;
+  st.stopped_by = trace::current_cause();
+  st.quit_reason = std::move(msg.reason);
+  st.phase = container_phase::abandoning_create;
+}
+
+// The stop under way goes on, but ends as the parent asked: stopped, not failed.
+void take_over(container_actor_t* self, caf::exit_msg& msg) {
+  auto& st = self->state;
+  st.stopped_by = trace::current_cause();
+  st.quit_reason = std::move(msg.reason);
+  st.phase = container_phase::stopping;
+}
+
+template <class Event>
+using action = void (*)(container_actor_t*, Event&);
+
+// What each event does in one phase.
+struct row {
+  action<runtime_reply> ok;      // the call the phase waits for answered ok
+  action<runtime_reply> error;   // ... answered with an error
+  action<container_exited> exit; // the container exited
+  action<state_change> health;   // the probe's verdict changed
+  action<failure> gave_up;       // the probe gave up
+  action<caf::exit_msg> stop;    // the parent asks us to stop
+};
+
+// One row per container_phase, in its order. No phase but running has a probe (health and
+// gave_up are stale anywhere else), and once a stop is under way an exit is the stop's own: its
+// answer follows.
+// clang-format off
+constexpr row table[] = {
+  //                       ok                error           exit     health         gave_up         stop
+  /* pulling */           {create,           fail_answer,    ignore,  ignore,        ignore,         abandon_pull},
+  /* creating */          {start,            fail_answer,    ignore,  ignore,        ignore,         abandon_create},
+  /* starting */          {run,              fail_start,     end_run, ignore,        ignore,         stop_now},
+  /* running */           {ignore,           ignore,         end_run, follow_health, stop_unhealthy, stop_now},
+  /* stopping */          {exit_as_asked,    exit_as_asked,  ignore,  ignore,        ignore,         ignore},
+  /* failing */           {fail_unhealthy,   fail_unhealthy, ignore,  ignore,        ignore,         take_over},
+  /* abandoning_pull */   {exit_as_asked,    exit_as_asked,  ignore,  ignore,        ignore,         ignore},
+  /* abandoning_create */ {remove_then_exit, exit_as_asked,  ignore,  ignore,        ignore,         ignore},
+  // The actor exits at the end of the handler that gets here; the row keeps the table total.
+  /* done */              {ignore,           ignore,         ignore,  ignore,        ignore,         ignore},
+};
+// clang-format on
+static_assert(std::size(table) == static_cast<std::size_t>(container_phase::done) + 1);
+
+const row& in_phase(const container_actor_state& st) {
+  return table[static_cast<std::size_t>(st.phase)];
 }
 
 } // namespace
@@ -234,19 +302,22 @@ caf::behavior container_actor(container_actor_t* self, child_context ctx,
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.cfg = std::move(cfg);
-  self->set_exit_handler([self](caf::exit_msg& msg) { on_stop_request(self, msg); });
-  call(self, runtime_op::pull);
+  self->set_exit_handler([self](caf::exit_msg& msg) { in_phase(self->state).stop(self, msg); });
+  rt(st).pull(st.cfg->spec, me(self));
   return {
-      [self](runtime_reply& reply) { on_reply(self, reply); },
-      [self](container_exited& ev) { on_exited(self, ev); },
-      [self](state_change& health) {
-        // From the probe: healthy after a pass, unhealthy after a failing check.
+      [self](runtime_reply& reply) {
         auto& st = self->state;
-        if (!st.stop_requested && !st.stopping_for && st.probe &&
-            (health.to == lifecycle::healthy || health.to == lifecycle::unhealthy))
-          set_state(self, health.to);
+        if (reply.id != st.cfg->spec.id || reply.op != awaited(st.phase))
+          return;
+        auto& actions = in_phase(st);
+        (reply.ok ? actions.ok : actions.error)(self, reply);
       },
-      [self](failure& report) { on_probe_failure(self, report); },
+      [self](container_exited& ev) {
+        if (ev.id == self->state.cfg->spec.id)
+          in_phase(self->state).exit(self, ev);
+      },
+      [self](state_change& health) { in_phase(self->state).health(self, health); },
+      [self](failure& report) { in_phase(self->state).gave_up(self, report); },
   };
 }
 
@@ -255,7 +326,7 @@ container_actor_state::~container_actor_state() {
     caf::anon_send_exit(probe, caf::exit_reason::kill);
   // Killed (its supervisor's deadline passed, or its supervisor died) before it could stop its
   // container: remove kills it, so no process outlives the actor that owns it.
-  if (created && cfg)
+  if (cfg && holds_container(phase))
     ctx.services->rt->remove(cfg->spec.id, caf::actor{});
 }
 

@@ -1,6 +1,6 @@
 // One container actor per replica: drives its runtime by messages through
-// create -> start -> running, reports exits as typed failures, and stops its container
-// (signal, grace, kill) when its supervisor asks it to stop.
+// pull -> create -> start -> running, reports exits as typed failures, and stops its container
+// (signal, grace, kill) when its supervisor asks it to stop or its probe gives up.
 #pragma once
 
 #include <memory>
@@ -26,20 +26,31 @@ struct container_config {
   std::shared_ptr<restart_history> history;
 };
 
+// Where the container actor is in its run: which runtime call it waits for, or what its
+// container is doing. Each message it gets is an event, and what an event does in each phase is
+// one cell of the table in container_actor.cpp.
+enum class container_phase : uint8_t {
+  pulling,           // pull in flight
+  creating,          // create in flight
+  starting,          // start in flight; the runtime holds a container from here on
+  running,           // started; its probe runs, if it has a health check
+  stopping,          // stop in flight, asked for by the parent: exit with its reason once stopped
+  failing,           // stop in flight because the probe gave up: fail with its error once stopped
+  abandoning_pull,   // the parent asked to stop during the pull: exit once it answers
+  abandoning_create, // ... during the create: exit once it answers, removing what it made
+  done,              // the runtime is clean, and the actor exits
+};
+
 struct container_actor_state {
   child_context ctx;
   // Shared with the child spec that restarts it: one copy per replica, however often it restarts.
   std::shared_ptr<const container_config> cfg;
-  lifecycle state = lifecycle::pending;
-  bool stop_requested = false;
-  caf::error quit_reason; // the reason the parent asked us to exit with
-  runtime_op in_flight = runtime_op::pull;
-  bool busy = false;    // a runtime call has not answered yet
-  bool created = false; // the runtime holds a container for us: remove it when done
-  bool started = false;
+  container_phase phase = container_phase::pulling;
+  lifecycle state = lifecycle::pending; // what it reports to its parent and the trace
+  caf::error quit_reason; // since a stop request: the reason the parent asked us to exit with
+  AgentError probe_error; // failing: what the probe gave up with
   int32_t pid = 0;
-  caf::actor probe;                       // while the container runs, when it has a health check
-  std::optional<AgentError> stopping_for; // the probe gave up: stop the container, then fail
+  caf::actor probe;        // while the container runs, when it has a health check
   uint64_t stopped_by = 0; // trace seq of what made us stop (the probe's failure, the request)
 
   container_actor_state() = default;
