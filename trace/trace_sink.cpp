@@ -6,10 +6,16 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <fstream>
+#include <fcntl.h>
+#include <ostream>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <span>
+#include <sys/eventfd.h>
 #include <system_error>
 #include <thread>
+#include <unistd.h>
 #include <utility>
 #include <vector>
 
@@ -40,12 +46,36 @@ std::size_t stripe_of_this_thread(std::size_t count) {
   return mine % count;
 }
 
-std::unique_ptr<std::ostream> open_trace_file(const std::filesystem::path& file) {
-  auto out = std::make_unique<std::ofstream>(file, std::ios::out | std::ios::trunc);
-  if (!*out)
-    throw std::system_error(errno, std::generic_category(),
-                            "cannot open trace file " + file.string());
-  return out;
+using steady = std::chrono::steady_clock;
+
+// Non-blocking, so that neither the open nor a write waits for a FIFO's reader: the writer
+// waits in poll instead, where close() can end the wait.
+int open_trace_file(const std::filesystem::path& file) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_CLOEXEC, 0666);
+  if (fd >= 0)
+    return fd;
+  const int err = errno;
+  // The open would have blocked until a reader came, at start-up with the stop signals masked.
+  if (err == ENXIO)
+    throw std::system_error(err, std::generic_category(),
+                            "trace file " + file.string() +
+                                " is a FIFO with no reader: start its reader first");
+  throw std::system_error(err, std::generic_category(), "cannot open trace file " + file.string());
+}
+
+int make_eventfd() {
+  const int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd < 0)
+    throw std::system_error(errno, std::generic_category(), "trace sink: eventfd");
+  return fd;
+}
+
+uint64_t count_lines(std::string_view text) {
+  return static_cast<uint64_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+std::string describe(std::chrono::milliseconds d) {
+  return std::to_string(d.count()) + " ms";
 }
 
 // The writer's view of one stripe: records taken from it and not yet written.
@@ -61,23 +91,69 @@ struct stripe_cursor {
   }
 };
 
+// Merges the lines taken below `horizon` into `text`, by seq: each stripe is in seq order, so
+// the smallest next head is the next line.
+void merge(std::span<stripe_cursor> taken, uint64_t horizon, const node_field& node,
+           int64_t& last_ts_us, std::string& text) {
+  // Only the stripes of threads that emitted since the last round take part.
+  std::vector<stripe_cursor*> active;
+  for (stripe_cursor& c : taken)
+    if (!c.empty())
+      active.push_back(&c);
+  text.clear();
+  for (;;) {
+    stripe_cursor* next = nullptr;
+    uint64_t next_seq = horizon;
+    for (stripe_cursor* c : active) {
+      if (!c->empty() && c->head().seq < next_seq) {
+        next_seq = c->head().seq;
+        next = c;
+      }
+    }
+    if (!next)
+      break;
+    const record_head head = next->head();
+    // Clocks were read on different threads before their seqs were taken: keep ts_us from
+    // going backwards along seq.
+    last_ts_us = std::max(last_ts_us, head.ts_us);
+    append_trace_head(text, head.seq, last_ts_us, node);
+    text.append(next->records, next->pos + sizeof head, head.length);
+    next->pos += sizeof head + head.length;
+  }
+}
+
 } // namespace
 
 trace_sink::trace_sink(const std::filesystem::path& file, std::string_view node,
-                       std::size_t capacity)
-    : file_(open_trace_file(file)), out_(*file_), node_(node),
-      capacity_(std::max<std::size_t>(capacity, 1)) {}
+                       trace_sink_options options)
+    : fd_(open_trace_file(file)), file_(file.string()), wake_fd_(make_eventfd()), node_(node),
+      capacity_(std::max<std::size_t>(options.capacity, 1)),
+      flush_deadline_(options.flush_deadline), on_error_(std::move(options.on_error)) {}
 
-trace_sink::trace_sink(std::ostream& out, std::string_view node, std::size_t capacity)
-    : out_(out), node_(node), capacity_(std::max<std::size_t>(capacity, 1)) {}
+trace_sink::trace_sink(std::ostream& out, std::string_view node, trace_sink_options options)
+    : out_(&out), file_("stream"), wake_fd_(make_eventfd()), node_(node),
+      capacity_(std::max<std::size_t>(options.capacity, 1)),
+      flush_deadline_(options.flush_deadline), on_error_(std::move(options.on_error)) {}
 
 trace_sink::~trace_sink() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
+  close();
+  ::close(wake_fd_);
+}
+
+bool trace_sink::close() {
+  if (writer_.joinable()) {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+      stop_deadline_.store((steady::now() + flush_deadline_).time_since_epoch().count());
+    }
+    work_cv_.notify_one();
+    eventfd_write(wake_fd_, 1); // out of a poll on a file that takes nothing
+    writer_.join();
   }
-  work_cv_.notify_one();
-  writer_.join();
+  if (fd_ >= 0)
+    ::close(std::exchange(fd_, -1));
+  return !failed_.load();
 }
 
 uint64_t trace_sink::emit(const trace_event& ev) {
@@ -131,18 +207,86 @@ void trace_sink::flush() {
   const uint64_t seq = next_seq_.load() - 1;
   const uint64_t dropped = dropped_total_.load();
   std::unique_lock lock(mu_);
-  written_cv_.wait(lock, [&] { return written_seq_.load() >= seq && dropped_written_ >= dropped; });
+  // Once the trace failed, no dropped record is ever written.
+  written_cv_.wait(lock, [&] {
+    return written_seq_.load() >= seq && (dropped_written_ >= dropped || failed_.load());
+  });
 }
 
 uint64_t trace_sink::dropped_total() const {
   return dropped_total_.load();
 }
 
+void trace_sink::fail(const std::string& why) {
+  failed_.store(true);
+  if (on_error_)
+    on_error_(why);
+}
+
+bool trace_sink::wait_writable() {
+  for (;;) {
+    const int64_t deadline = stop_deadline_.load();
+    int timeout_ms = -1; // until close() sets a deadline, a reader may come back at any time
+    if (deadline != 0) {
+      const auto left = steady::time_point{steady::duration{deadline}} - steady::now();
+      if (left <= steady::duration::zero())
+        return false;
+      timeout_ms = static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
+    }
+    pollfd fds[2] = {{fd_, POLLOUT, 0}, {wake_fd_, POLLIN, 0}};
+    const int ready = poll(fds, 2, timeout_ms);
+    if (ready < 0 && errno != EINTR)
+      return true; // let write() say what is wrong
+    if (ready <= 0)
+      continue;
+    if (fds[1].revents & POLLIN) {
+      eventfd_t ignored;
+      eventfd_read(wake_fd_, &ignored);
+    }
+    // POLLERR and POLLHUP too: the write that follows reports them.
+    if (fds[0].revents != 0)
+      return true;
+  }
+}
+
+trace_sink::write_result trace_sink::write_out(std::string_view text) {
+  if (out_) {
+    out_->write(text.data(), static_cast<std::streamsize>(text.size()));
+    out_->flush();
+    if (*out_)
+      return {};
+    fail("trace " + file_ + ": write failed; further events are dropped");
+    return {count_lines(text), false};
+  }
+  while (!text.empty()) {
+    const ssize_t n = ::write(fd_, text.data(), text.size());
+    if (n > 0) {
+      text.remove_prefix(static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && errno != EAGAIN) {
+      fail("trace " + file_ + ": write failed: " + std::strerror(errno) +
+           "; further events are dropped");
+      return {count_lines(text), false};
+    }
+    if (!wait_writable())
+      return {count_lines(text), true}; // a line cut short counts as lost
+  }
+  return {};
+}
+
 void trace_sink::run() {
   // Named, so that top, perf and gdb tell the writer from the actors' threads.
   pthread_setname_np(pthread_self(), "nv.trace");
+  // Every signal blocked: a FIFO's vanished reader costs the trace (EPIPE), not the process
+  // (SIGPIPE), and the stop signals stay with the thread that waits for them. Blocked here
+  // rather than ignored process-wide, where child processes would inherit it.
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);
   std::array<stripe_cursor, stripe_count> taken;
-  std::vector<stripe_cursor*> active;
   std::string text;
   int64_t last_ts_us = 0;
   uint64_t drops_in_flight = 0; // covered by a dropped record queued after the last round
@@ -182,46 +326,33 @@ void trace_sink::run() {
     }
     taken_seq_.store(horizon - 1);
 
-    // Merge by seq: each stripe is in seq order, so the smallest next head is the next line.
-    // Only the stripes of threads that emitted since the last round take part.
-    active.clear();
-    for (stripe_cursor& c : taken)
-      if (!c.empty())
-        active.push_back(&c);
-    text.clear();
-    uint64_t lines = 0;
-    for (;;) {
-      stripe_cursor* next = nullptr;
-      uint64_t next_seq = horizon;
-      for (stripe_cursor* c : active) {
-        if (!c->empty() && c->head().seq < next_seq) {
-          next_seq = c->head().seq;
-          next = c;
-        }
-      }
-      if (!next)
-        break;
-      const record_head head = next->head();
-      // Clocks were read on different threads before their seqs were taken: keep ts_us from
-      // going backwards along seq.
-      last_ts_us = std::max(last_ts_us, head.ts_us);
-      append_trace_head(text, head.seq, last_ts_us, node_);
-      text.append(next->records, next->pos + sizeof head, head.length);
-      next->pos += sizeof head + head.length;
-      ++lines;
-    }
     // Gapless: every seq up to the horizon was taken, none twice.
-    assert(lines == horizon - 1 - written_seq_.load());
-    out_.write(text.data(), static_cast<std::streamsize>(text.size()));
-    out_.flush();
+    const uint64_t lines = horizon - 1 - written_seq_.load();
+    uint64_t lost = 0;
+    if (failed_.load()) {
+      for (stripe_cursor& c : taken)
+        c.pos = c.records.size();
+      lost = lines;
+    } else {
+      merge(taken, horizon, node_, last_ts_us, text);
+      assert(count_lines(text) == lines);
+      const write_result result = write_out(text);
+      lost = result.lost;
+      if (result.timed_out) {
+        fail("trace " + file_ + ": the file took no writes for " + describe(flush_deadline_) +
+             " after the stop; " + std::to_string(lost + (next_seq_.load() - horizon)) +
+             " events not written");
+      }
+    }
 
     uint64_t drops_to_report = 0;
     {
       std::lock_guard lock(mu_);
       written_seq_.store(horizon - 1);
       dropped_written_ += drops_in_flight;
-      const uint64_t dropped = dropped_total_.load();
-      drops_to_report = dropped - dropped_reported_;
+      const uint64_t dropped = dropped_total_.fetch_add(lost) + lost;
+      // A failed trace writes no more dropped records: the writer drops those too.
+      drops_to_report = failed_.load() ? 0 : dropped - dropped_reported_;
       dropped_reported_ = dropped;
       written_cv_.notify_all();
     }
