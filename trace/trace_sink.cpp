@@ -74,7 +74,7 @@ uint64_t count_lines(std::string_view text) {
   return static_cast<uint64_t>(std::count(text.begin(), text.end(), '\n'));
 }
 
-std::string describe(std::chrono::milliseconds d) {
+std::string in_ms(std::chrono::milliseconds d) {
   return std::to_string(d.count()) + " ms";
 }
 
@@ -339,7 +339,7 @@ void trace_sink::run() {
       const write_result result = write_out(text);
       lost = result.lost;
       if (result.timed_out) {
-        fail("trace " + file_ + ": the file took no writes for " + describe(flush_deadline_) +
+        fail("trace " + file_ + ": the file took no writes for " + in_ms(flush_deadline_) +
              " after the stop; " + std::to_string(lost + (next_seq_.load() - horizon)) +
              " events not written");
       }

@@ -9,10 +9,12 @@
 //
 // The trace never holds up the tree: emit() drops rather than wait, the file is written without
 // blocking (a FIFO whose reader stopped reading stalls the writer alone, in poll), and close()
-// gives what is still queued `flush_deadline` to be written. A trace that lost events without a
-// `dropped` record in the file, by a write error (ENOSPC, EIO, EPIPE) or at that deadline, has
-// failed: the sink reports it once through `on_error`, drops (and counts) every event after, and
-// close() returns false, for which `nodevisor run` exits 1.
+// gives what is still queued `flush_deadline` to be written. O_NONBLOCK means nothing to a
+// regular file: a disk that stops answering can still hold a write(2) in the kernel, and close()
+// with it. A trace that lost events without a `dropped` record in the file, by a write error
+// (ENOSPC, EIO, EPIPE) or at that deadline, has failed: the sink reports it once through
+// `on_error`, drops (and counts) every event after, and close() returns false, for which
+// `nodevisor run` exits 1 (and 2 when the file cannot be opened).
 //
 // Tracing is off when a caller's `trace_sink*` is null. Guard with `if (sink) sink->emit({...})`
 // so that a disabled trace costs one branch and the event is never built.
@@ -43,7 +45,7 @@ struct trace_sink_options {
   // How long close() waits for the file to take what is queued before dropping the rest.
   std::chrono::milliseconds flush_deadline{2000};
   // Called once, with a sentence naming the file and the cause, when the trace fails; from the
-  // writer thread or the one in close(). The trace library logs nothing itself.
+  // writer thread. The trace library logs nothing itself: the caller chooses how it is told.
   std::function<void(const std::string&)> on_error;
 };
 
