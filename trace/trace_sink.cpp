@@ -1,12 +1,16 @@
 #include "trace/trace_sink.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cassert>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <fcntl.h>
+#include <memory>
+#include <mutex>
 #include <ostream>
 #include <poll.h>
 #include <pthread.h>
@@ -31,6 +35,8 @@ constexpr std::string_view sink_path = "/_trace";
 
 constexpr std::size_t batch_target = 1024;
 constexpr auto batch_pause = std::chrono::milliseconds{2};
+// Past the stop's deadline, how long close() still waits for a writer that is not in poll.
+constexpr auto abandon_grace = std::chrono::milliseconds{1000};
 
 // What a stripe holds before each line's body: the head the writer formats.
 struct record_head {
@@ -124,39 +130,146 @@ void merge(std::span<stripe_cursor> taken, uint64_t horizon, const node_field& n
 
 } // namespace
 
+class trace_sink::impl {
+public:
+  impl(int fd, std::ostream* out, std::string file, std::string_view node,
+       trace_sink_options options);
+  ~impl();
+
+  uint64_t emit(const trace_event& ev);
+  void flush();
+  uint64_t dropped_total() const { return dropped_total_.load(); }
+  bool failed() const { return failed_.load(); }
+  // Asks the writer to stop; true once it has, false when left behind in a write.
+  bool stop();
+  void run();
+
+private:
+  // An emitting thread's queue: records of {seq, ts_us, length} followed by the line without
+  // its head. A cache line of its own, so two threads' emits never touch the same one.
+  struct alignas(64) stripe {
+    std::mutex mu;
+    std::string records;
+  };
+  static constexpr std::size_t stripe_count = 16;
+
+  // Queues `body` as the line of the next seq and returns that seq; `force` ignores capacity.
+  uint64_t enqueue(std::string_view body, bool force);
+  void wake_writer();
+  struct write_result {
+    uint64_t lost = 0;      // lines of the text that did not make it whole into the file
+    bool timed_out = false; // at the stop's deadline, with the file taking nothing
+  };
+  write_result write_out(std::string_view text);
+  // Until the fd takes more (true), or the stop's deadline passes (false).
+  bool wait_writable();
+  void fail(const std::string& why);
+
+  std::ostream* const out_ = nullptr; // the stream, or null when the sink writes `fd_`
+  int fd_ = -1;                       // closed by stop(), or with the state when left behind
+  const std::string file_;            // for messages
+  const int wake_fd_; // an eventfd: stop() wakes the writer out of its poll on `fd_`
+  const node_field node_;
+  // At least 1: with 0 every event would be dropped, and with nothing ever queued the dropped
+  // record would never be written.
+  const std::size_t capacity_;
+  const std::chrono::milliseconds flush_deadline_;
+  const std::function<void(const std::string&)> on_error_;
+
+  std::array<stripe, stripe_count> stripes_;
+  alignas(64) std::atomic<uint64_t> next_seq_{1};
+  alignas(64) std::atomic<uint64_t> taken_seq_{0}; // every seq up to it is with the writer
+  std::atomic<uint64_t> written_seq_{0}; // every seq up to it is written and flushed, or lost
+  std::atomic<uint64_t> dropped_total_{0};
+  std::atomic<bool> writer_idle_{false}; // the writer waits on work_cv_ for anything to write
+  std::atomic<bool> failed_{false};
+  std::atomic<bool> reported_{false}; // on_error_ was called: never twice
+  // steady_clock ticks; 0 until stop(): the writer gives up on the file after it.
+  std::atomic<int64_t> stop_deadline_{0};
+
+  std::mutex mu_;                      // guards the members below and the writer's waits
+  std::condition_variable work_cv_;    // something to write, or stopping_
+  std::condition_variable written_cv_; // written_seq_, dropped_written_ or writer_done_ moved
+  uint64_t dropped_reported_ = 0;      // drops covered by a queued dropped record
+  uint64_t dropped_written_ = 0;       // drops covered by dropped records already written
+  bool stopping_ = false;
+  bool writer_done_ = false;
+};
+
 trace_sink::trace_sink(const std::filesystem::path& file, std::string_view node,
                        trace_sink_options options)
-    : fd_(open_trace_file(file)), file_(file.string()), wake_fd_(make_eventfd()), node_(node),
-      capacity_(std::max<std::size_t>(options.capacity, 1)),
-      flush_deadline_(options.flush_deadline), on_error_(std::move(options.on_error)) {}
+    : impl_(std::make_shared<impl>(open_trace_file(file), nullptr, file.string(), node,
+                                   std::move(options))),
+      writer_([state = impl_] { state->run(); }) {}
 
 trace_sink::trace_sink(std::ostream& out, std::string_view node, trace_sink_options options)
-    : out_(&out), file_("stream"), wake_fd_(make_eventfd()), node_(node),
-      capacity_(std::max<std::size_t>(options.capacity, 1)),
-      flush_deadline_(options.flush_deadline), on_error_(std::move(options.on_error)) {}
+    : impl_(std::make_shared<impl>(-1, &out, "stream", node, std::move(options))),
+      writer_([state = impl_] { state->run(); }) {}
 
 trace_sink::~trace_sink() {
   close();
-  ::close(wake_fd_);
+}
+
+uint64_t trace_sink::emit(const trace_event& ev) {
+  return impl_->emit(ev);
+}
+
+void trace_sink::flush() {
+  impl_->flush();
 }
 
 bool trace_sink::close() {
   if (writer_.joinable()) {
-    {
-      std::lock_guard lock(mu_);
-      stopping_ = true;
-      stop_deadline_.store((steady::now() + flush_deadline_).time_since_epoch().count());
-    }
-    work_cv_.notify_one();
-    eventfd_write(wake_fd_, 1); // out of a poll on a file that takes nothing
-    writer_.join();
+    if (impl_->stop())
+      writer_.join();
+    else
+      writer_.detach(); // it holds the state; the process may end with it still in the write
   }
-  if (fd_ >= 0)
-    ::close(std::exchange(fd_, -1));
-  return !failed_.load();
+  return !impl_->failed();
 }
 
-uint64_t trace_sink::emit(const trace_event& ev) {
+uint64_t trace_sink::dropped_total() const {
+  return impl_->dropped_total();
+}
+
+bool trace_sink::failed() const {
+  return impl_->failed();
+}
+
+trace_sink::impl::impl(int fd, std::ostream* out, std::string file, std::string_view node,
+                       trace_sink_options options)
+    : out_(out), fd_(fd), file_(std::move(file)), wake_fd_(make_eventfd()), node_(node),
+      capacity_(std::max<std::size_t>(options.capacity, 1)),
+      flush_deadline_(options.flush_deadline), on_error_(std::move(options.on_error)) {}
+
+trace_sink::impl::~impl() {
+  if (fd_ >= 0)
+    ::close(fd_);
+  ::close(wake_fd_);
+}
+
+bool trace_sink::impl::stop() {
+  const auto deadline = steady::now() + flush_deadline_;
+  std::unique_lock lock(mu_);
+  stopping_ = true;
+  stop_deadline_.store(deadline.time_since_epoch().count());
+  work_cv_.notify_one();
+  eventfd_write(wake_fd_, 1); // out of a poll on a file that takes nothing
+  // The writer gives up on the file at the deadline by itself, unless a write(2) or a stream
+  // holds it: then past the grace it is left behind.
+  if (written_cv_.wait_until(lock, deadline + abandon_grace, [this] { return writer_done_; })) {
+    if (fd_ >= 0)
+      ::close(std::exchange(fd_, -1)); // so that a FIFO's reader sees the end
+    return true;
+  }
+  const uint64_t unwritten = next_seq_.load() - 1 - written_seq_.load();
+  lock.unlock();
+  fail("trace " + file_ + ": a write has not returned " + in_ms(flush_deadline_ + abandon_grace) +
+       " after the stop; " + std::to_string(unwritten) + " events not written");
+  return false;
+}
+
+uint64_t trace_sink::impl::emit(const trace_event& ev) {
   // Formatted before any lock, into a buffer that keeps its capacity from one event to the next.
   thread_local std::string body;
   body.clear();
@@ -164,7 +277,7 @@ uint64_t trace_sink::emit(const trace_event& ev) {
   return enqueue(body, false);
 }
 
-uint64_t trace_sink::enqueue(std::string_view body, bool force) {
+uint64_t trace_sink::impl::enqueue(std::string_view body, bool force) {
   // A racy count, so the queue can overshoot `capacity_` by an event per emitting thread. The
   // writer stores taken_seq_ after reading next_seq_, so reading them in the other order never
   // sees more taken than numbered.
@@ -193,7 +306,7 @@ uint64_t trace_sink::enqueue(std::string_view body, bool force) {
   return seq;
 }
 
-void trace_sink::wake_writer() {
+void trace_sink::impl::wake_writer() {
   // Seq_cst against the writer's store of writer_idle_ and its load of next_seq_: either it sees
   // this event before it sleeps or this sees it idle. Only the first event after an idle spell
   // takes the lock.
@@ -203,7 +316,7 @@ void trace_sink::wake_writer() {
   }
 }
 
-void trace_sink::flush() {
+void trace_sink::impl::flush() {
   const uint64_t seq = next_seq_.load() - 1;
   const uint64_t dropped = dropped_total_.load();
   std::unique_lock lock(mu_);
@@ -213,17 +326,13 @@ void trace_sink::flush() {
   });
 }
 
-uint64_t trace_sink::dropped_total() const {
-  return dropped_total_.load();
-}
-
-void trace_sink::fail(const std::string& why) {
+void trace_sink::impl::fail(const std::string& why) {
   failed_.store(true);
-  if (on_error_)
+  if (!reported_.exchange(true) && on_error_)
     on_error_(why);
 }
 
-bool trace_sink::wait_writable() {
+bool trace_sink::impl::wait_writable() {
   for (;;) {
     const int64_t deadline = stop_deadline_.load();
     int timeout_ms = -1; // until close() sets a deadline, a reader may come back at any time
@@ -249,7 +358,7 @@ bool trace_sink::wait_writable() {
   }
 }
 
-trace_sink::write_result trace_sink::write_out(std::string_view text) {
+trace_sink::impl::write_result trace_sink::impl::write_out(std::string_view text) {
   if (out_) {
     out_->write(text.data(), static_cast<std::streamsize>(text.size()));
     out_->flush();
@@ -277,7 +386,7 @@ trace_sink::write_result trace_sink::write_out(std::string_view text) {
   return {};
 }
 
-void trace_sink::run() {
+void trace_sink::impl::run() {
   // Named, so that top, perf and gdb tell the writer from the actors' threads.
   pthread_setname_np(pthread_self(), "nv.trace");
   // Every signal blocked: a FIFO's vanished reader costs the trace (EPIPE), not the process
@@ -301,8 +410,11 @@ void trace_sink::run() {
       work_cv_.wait(lock, [&] { return stopping_ || has_work(); });
       writer_idle_.store(false);
       stopping = stopping_;
-      if (stopping && !has_work())
+      if (stopping && !has_work()) {
+        writer_done_ = true;
+        written_cv_.notify_all();
         return;
+      }
     }
     if (!stopping && next_seq_.load() - 1 - taken_seq_.load() < batch_target) {
       // Let a batch gather before writing: one wake-up and one write per pause instead of one

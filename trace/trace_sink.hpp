@@ -10,26 +10,24 @@
 // The trace never holds up the tree: emit() drops rather than wait, the file is written without
 // blocking (a FIFO whose reader stopped reading stalls the writer alone, in poll), and close()
 // gives what is still queued `flush_deadline` to be written. O_NONBLOCK means nothing to a
-// regular file: a disk that stops answering can still hold a write(2) in the kernel, and close()
-// with it. A trace that lost events without a `dropped` record in the file, by a write error
-// (ENOSPC, EIO, EPIPE) or at that deadline, has failed: the sink reports it once through
-// `on_error`, drops (and counts) every event after, and close() returns false, for which
-// `nodevisor run` exits 1 (and 2 when the file cannot be opened).
+// regular file: a disk that stops answering can still hold a write(2) in the kernel, and then
+// close() leaves the writer behind in it, a second past the deadline. A trace that lost events
+// without a `dropped` record in the file, by a write error (ENOSPC, EIO, EPIPE) or at that
+// deadline, has failed: the sink reports it once through `on_error`, drops (and counts) every event
+// after, and close() returns false, for which `nodevisor run` exits 1 (and 2 when the file cannot
+// be opened).
 //
 // Tracing is off when a caller's `trace_sink*` is null. Guard with `if (sink) sink->emit({...})`
 // so that a disabled trace costs one branch and the event is never built.
 #pragma once
 
-#include <array>
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <iosfwd>
-#include <mutex>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -55,8 +53,7 @@ public:
   // opened; with ENXIO when it is a FIFO with no reader, which would otherwise block the open.
   trace_sink(const std::filesystem::path& file, std::string_view node,
              trace_sink_options options = {});
-  // Writes to `out`, which must outlive the sink. A stream write cannot be given a deadline:
-  // close() waits for it.
+  // Writes to `out`, which must outlive the sink, and the writer if close() leaves it behind.
   trace_sink(std::ostream& out, std::string_view node, trace_sink_options options = {});
   // close(), unless already done.
   ~trace_sink();
@@ -75,13 +72,14 @@ public:
   void flush();
 
   // Writes what is queued, waiting for the file at most `flush_deadline`, stops the writer and
-  // closes the file.
-  // Returns false when the trace failed (reported through `on_error`). Emit nothing after it.
+  // closes the file. A writer still inside a write a second after the deadline is left behind,
+  // with the file. Returns false when the trace failed (reported through `on_error`). Emit
+  // nothing after it.
   bool close();
 
   // Every event not written: dropped on a full queue, and lost once the trace failed.
   uint64_t dropped_total() const;
-  bool failed() const { return failed_.load(); }
+  bool failed() const;
 
   // Message tracing (--trace-messages): when on, actors also emit a send/recv pair for every
   // message between them. Set it before the first actor starts; actors read it without a lock.
@@ -89,58 +87,12 @@ public:
   bool messages() const { return messages_; }
 
 private:
-  // An emitting thread's queue: records of {seq, ts_us, length} followed by the line without
-  // its head. A cache line of its own, so two threads' emits never touch the same one.
-  struct alignas(64) stripe {
-    std::mutex mu;
-    std::string records;
-  };
-  static constexpr std::size_t stripe_count = 16;
-
-  // Queues `body` as the line of the next seq and returns that seq; `force` ignores capacity.
-  uint64_t enqueue(std::string_view body, bool force);
-  void wake_writer();
-  void run();
-  struct write_result {
-    uint64_t lost = 0;      // lines of the text that did not make it whole into the file
-    bool timed_out = false; // at the stop's deadline, with the file taking nothing
-  };
-  write_result write_out(std::string_view text);
-  // Until the fd takes more (true), or the stop's deadline passes (false).
-  bool wait_writable();
-  void fail(const std::string& why);
-
-  std::ostream* const out_ = nullptr; // the stream, or null when the sink writes `fd_`
-  int fd_ = -1;                       // closed by close(), so that a FIFO's reader sees the end
-  const std::string file_;            // for messages
-  const int wake_fd_; // an eventfd: close() wakes the writer out of its poll on `fd_`
-  const node_field node_;
-  // At least 1: with 0 every event would be dropped, and with nothing ever queued the dropped
-  // record would never be written.
-  const std::size_t capacity_;
-  const std::chrono::milliseconds flush_deadline_;
-  const std::function<void(const std::string&)> on_error_;
+  class impl;
+  // Shared with the writer thread, so that close() can leave it behind in a write that never
+  // returns (a disk that stopped answering) and the thread still has its state.
+  std::shared_ptr<impl> impl_;
   bool messages_ = false;
-
-  std::array<stripe, stripe_count> stripes_;
-  alignas(64) std::atomic<uint64_t> next_seq_{1};
-  alignas(64) std::atomic<uint64_t> taken_seq_{0}; // every seq up to it is with the writer
-  std::atomic<uint64_t> written_seq_{0}; // every seq up to it is written and flushed, or lost
-  std::atomic<uint64_t> dropped_total_{0};
-  std::atomic<bool> writer_idle_{false}; // the writer waits on work_cv_ for anything to write
-  std::atomic<bool> failed_{false};      // set by the writer alone, before it reports
-  // steady_clock ticks; 0 until close(): the writer gives up on the file after it.
-  std::atomic<int64_t> stop_deadline_{0};
-
-  mutable std::mutex mu_;              // guards the members below and the writer's waits
-  std::condition_variable work_cv_;    // something to write, or stopping_
-  std::condition_variable written_cv_; // written_seq_ or dropped_written_ advanced
-  uint64_t dropped_reported_ = 0;      // drops covered by a queued dropped record
-  uint64_t dropped_written_ = 0;       // drops covered by dropped records already written
-  bool stopping_ = false;
-
-  // Declared last: the writer starts once everything above is initialized.
-  std::thread writer_{&trace_sink::run, this};
+  std::thread writer_;
 };
 
 } // namespace nv
