@@ -451,8 +451,8 @@ void trace_sink::impl::run() {
       const write_result result = write_out(text);
       lost = result.lost;
       if (result.timed_out) {
-        fail("trace " + file_ + ": the file took no writes for " + in_ms(flush_deadline_) +
-             " after the stop; " + std::to_string(lost + (next_seq_.load() - horizon)) +
+        fail("trace " + file_ + ": the file took no more writes within " + in_ms(flush_deadline_) +
+             " of the stop; " + std::to_string(lost + (next_seq_.load() - horizon)) +
              " events not written");
       }
     }
