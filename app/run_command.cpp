@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <unistd.h>
 
@@ -129,7 +130,14 @@ int run(const std::shared_ptr<run_options>& opts) {
 
   std::unique_ptr<trace_sink> trace;
   if (!opts->trace_file.empty()) {
-    trace = std::make_unique<trace_sink>(opts->trace_file, "n1");
+    trace_sink_options topts;
+    topts.on_error = [](const std::string& why) { spdlog::error("[/_trace] {}", why); };
+    try {
+      trace = std::make_unique<trace_sink>(opts->trace_file, "n1", std::move(topts));
+    } catch (const std::system_error& e) {
+      spdlog::error("[/_trace] {}", e.what());
+      return 2;
+    }
     trace->set_messages(opts->trace_messages);
   }
   node_services services{&rt, &runner, trace.get()};
@@ -205,8 +213,9 @@ int run(const std::shared_ptr<run_options>& opts) {
     obs = nullptr;
     sys.await_all_actors_done();
   }
-  if (trace)
-    trace->flush();
+  // A trace that lost events is a failed run, even of a healthy deployment.
+  if (trace && !trace->close())
+    code = 1;
   return code;
 }
 

@@ -1,15 +1,25 @@
 #include "trace/trace_sink.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cassert>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
-#include <fstream>
+#include <fcntl.h>
+#include <memory>
+#include <mutex>
+#include <ostream>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <span>
+#include <sys/eventfd.h>
 #include <system_error>
 #include <thread>
+#include <unistd.h>
 #include <utility>
 #include <vector>
 
@@ -25,6 +35,8 @@ constexpr std::string_view sink_path = "/_trace";
 
 constexpr std::size_t batch_target = 1024;
 constexpr auto batch_pause = std::chrono::milliseconds{2};
+// Past the stop's deadline, how long close() still waits for a writer that is not in poll.
+constexpr auto abandon_grace = std::chrono::milliseconds{1000};
 
 // What a stripe holds before each line's body: the head the writer formats.
 struct record_head {
@@ -40,12 +52,36 @@ std::size_t stripe_of_this_thread(std::size_t count) {
   return mine % count;
 }
 
-std::unique_ptr<std::ostream> open_trace_file(const std::filesystem::path& file) {
-  auto out = std::make_unique<std::ofstream>(file, std::ios::out | std::ios::trunc);
-  if (!*out)
-    throw std::system_error(errno, std::generic_category(),
-                            "cannot open trace file " + file.string());
-  return out;
+using steady = std::chrono::steady_clock;
+
+// Non-blocking, so that neither the open nor a write waits for a FIFO's reader: the writer
+// waits in poll instead, where close() can end the wait.
+int open_trace_file(const std::filesystem::path& file) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_CLOEXEC, 0666);
+  if (fd >= 0)
+    return fd;
+  const int err = errno;
+  // The open would have blocked until a reader came, at start-up with the stop signals masked.
+  if (err == ENXIO)
+    throw std::system_error(err, std::generic_category(),
+                            "trace file " + file.string() +
+                                " is a FIFO with no reader: start its reader first");
+  throw std::system_error(err, std::generic_category(), "cannot open trace file " + file.string());
+}
+
+int make_eventfd() {
+  const int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd < 0)
+    throw std::system_error(errno, std::generic_category(), "trace sink: eventfd");
+  return fd;
+}
+
+uint64_t count_lines(std::string_view text) {
+  return static_cast<uint64_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+std::string in_ms(std::chrono::milliseconds d) {
+  return std::to_string(d.count()) + " ms";
 }
 
 // The writer's view of one stripe: records taken from it and not yet written.
@@ -61,26 +97,179 @@ struct stripe_cursor {
   }
 };
 
+// Merges the lines taken below `horizon` into `text`, by seq: each stripe is in seq order, so
+// the smallest next head is the next line.
+void merge(std::span<stripe_cursor> taken, uint64_t horizon, const node_field& node,
+           int64_t& last_ts_us, std::string& text) {
+  // Only the stripes of threads that emitted since the last round take part.
+  std::vector<stripe_cursor*> active;
+  for (stripe_cursor& c : taken)
+    if (!c.empty())
+      active.push_back(&c);
+  text.clear();
+  for (;;) {
+    stripe_cursor* next = nullptr;
+    uint64_t next_seq = horizon;
+    for (stripe_cursor* c : active) {
+      if (!c->empty() && c->head().seq < next_seq) {
+        next_seq = c->head().seq;
+        next = c;
+      }
+    }
+    if (!next)
+      break;
+    const record_head head = next->head();
+    // Clocks were read on different threads before their seqs were taken: keep ts_us from
+    // going backwards along seq.
+    last_ts_us = std::max(last_ts_us, head.ts_us);
+    append_trace_head(text, head.seq, last_ts_us, node);
+    text.append(next->records, next->pos + sizeof head, head.length);
+    next->pos += sizeof head + head.length;
+  }
+}
+
 } // namespace
 
-trace_sink::trace_sink(const std::filesystem::path& file, std::string_view node,
-                       std::size_t capacity)
-    : file_(open_trace_file(file)), out_(*file_), node_(node),
-      capacity_(std::max<std::size_t>(capacity, 1)) {}
+class trace_sink::impl {
+public:
+  impl(int fd, std::ostream* out, std::string file, std::string_view node,
+       trace_sink_options options);
+  ~impl();
 
-trace_sink::trace_sink(std::ostream& out, std::string_view node, std::size_t capacity)
-    : out_(out), node_(node), capacity_(std::max<std::size_t>(capacity, 1)) {}
+  uint64_t emit(const trace_event& ev);
+  void flush();
+  uint64_t dropped_total() const { return dropped_total_.load(); }
+  bool failed() const { return failed_.load(); }
+  // Asks the writer to stop; true once it has, false when left behind in a write.
+  bool stop();
+  void run();
+
+private:
+  // An emitting thread's queue: records of {seq, ts_us, length} followed by the line without
+  // its head. A cache line of its own, so two threads' emits never touch the same one.
+  struct alignas(64) stripe {
+    std::mutex mu;
+    std::string records;
+  };
+  static constexpr std::size_t stripe_count = 16;
+
+  // Queues `body` as the line of the next seq and returns that seq; `force` ignores capacity.
+  uint64_t enqueue(std::string_view body, bool force);
+  void wake_writer();
+  struct write_result {
+    uint64_t lost = 0;      // lines of the text that did not make it whole into the file
+    bool timed_out = false; // at the stop's deadline, with the file taking nothing
+  };
+  write_result write_out(std::string_view text);
+  // Until the fd takes more (true), or the stop's deadline passes (false).
+  bool wait_writable();
+  void fail(const std::string& why);
+
+  std::ostream* const out_ = nullptr; // the stream, or null when the sink writes `fd_`
+  int fd_ = -1;                       // closed by stop(), or with the state when left behind
+  const std::string file_;            // for messages
+  const int wake_fd_; // an eventfd: stop() wakes the writer out of its poll on `fd_`
+  const node_field node_;
+  // At least 1: with 0 every event would be dropped, and with nothing ever queued the dropped
+  // record would never be written.
+  const std::size_t capacity_;
+  const std::chrono::milliseconds flush_deadline_;
+  const std::function<void(const std::string&)> on_error_;
+
+  std::array<stripe, stripe_count> stripes_;
+  alignas(64) std::atomic<uint64_t> next_seq_{1};
+  alignas(64) std::atomic<uint64_t> taken_seq_{0}; // every seq up to it is with the writer
+  std::atomic<uint64_t> written_seq_{0}; // every seq up to it is written and flushed, or lost
+  std::atomic<uint64_t> dropped_total_{0};
+  std::atomic<bool> writer_idle_{false}; // the writer waits on work_cv_ for anything to write
+  std::atomic<bool> failed_{false};
+  std::atomic<bool> reported_{false}; // on_error_ was called: never twice
+  // steady_clock ticks; 0 until stop(): the writer gives up on the file after it.
+  std::atomic<int64_t> stop_deadline_{0};
+
+  std::mutex mu_;                      // guards the members below and the writer's waits
+  std::condition_variable work_cv_;    // something to write, or stopping_
+  std::condition_variable written_cv_; // written_seq_, dropped_written_ or writer_done_ moved
+  uint64_t dropped_reported_ = 0;      // drops covered by a queued dropped record
+  uint64_t dropped_written_ = 0;       // drops covered by dropped records already written
+  bool stopping_ = false;
+  bool writer_done_ = false;
+};
+
+trace_sink::trace_sink(const std::filesystem::path& file, std::string_view node,
+                       trace_sink_options options)
+    : impl_(std::make_shared<impl>(open_trace_file(file), nullptr, file.string(), node,
+                                   std::move(options))),
+      writer_([state = impl_] { state->run(); }) {}
+
+trace_sink::trace_sink(std::ostream& out, std::string_view node, trace_sink_options options)
+    : impl_(std::make_shared<impl>(-1, &out, "stream", node, std::move(options))),
+      writer_([state = impl_] { state->run(); }) {}
 
 trace_sink::~trace_sink() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  work_cv_.notify_one();
-  writer_.join();
+  close();
 }
 
 uint64_t trace_sink::emit(const trace_event& ev) {
+  return impl_->emit(ev);
+}
+
+void trace_sink::flush() {
+  impl_->flush();
+}
+
+bool trace_sink::close() {
+  if (writer_.joinable()) {
+    if (impl_->stop())
+      writer_.join();
+    else
+      writer_.detach(); // it holds the state; the process may end with it still in the write
+  }
+  return !impl_->failed();
+}
+
+uint64_t trace_sink::dropped_total() const {
+  return impl_->dropped_total();
+}
+
+bool trace_sink::failed() const {
+  return impl_->failed();
+}
+
+trace_sink::impl::impl(int fd, std::ostream* out, std::string file, std::string_view node,
+                       trace_sink_options options)
+    : out_(out), fd_(fd), file_(std::move(file)), wake_fd_(make_eventfd()), node_(node),
+      capacity_(std::max<std::size_t>(options.capacity, 1)),
+      flush_deadline_(options.flush_deadline), on_error_(std::move(options.on_error)) {}
+
+trace_sink::impl::~impl() {
+  if (fd_ >= 0)
+    ::close(fd_);
+  ::close(wake_fd_);
+}
+
+bool trace_sink::impl::stop() {
+  const auto deadline = steady::now() + flush_deadline_;
+  std::unique_lock lock(mu_);
+  stopping_ = true;
+  stop_deadline_.store(deadline.time_since_epoch().count());
+  work_cv_.notify_one();
+  eventfd_write(wake_fd_, 1); // out of a poll on a file that takes nothing
+  // The writer gives up on the file at the deadline by itself, unless a write(2) or a stream
+  // holds it: then past the grace it is left behind.
+  if (written_cv_.wait_until(lock, deadline + abandon_grace, [this] { return writer_done_; })) {
+    if (fd_ >= 0)
+      ::close(std::exchange(fd_, -1)); // so that a FIFO's reader sees the end
+    return true;
+  }
+  const uint64_t unwritten = next_seq_.load() - 1 - written_seq_.load();
+  lock.unlock();
+  fail("trace " + file_ + ": a write has not returned " + in_ms(flush_deadline_ + abandon_grace) +
+       " after the stop; " + std::to_string(unwritten) + " events not written");
+  return false;
+}
+
+uint64_t trace_sink::impl::emit(const trace_event& ev) {
   // Formatted before any lock, into a buffer that keeps its capacity from one event to the next.
   thread_local std::string body;
   body.clear();
@@ -88,7 +277,7 @@ uint64_t trace_sink::emit(const trace_event& ev) {
   return enqueue(body, false);
 }
 
-uint64_t trace_sink::enqueue(std::string_view body, bool force) {
+uint64_t trace_sink::impl::enqueue(std::string_view body, bool force) {
   // A racy count, so the queue can overshoot `capacity_` by an event per emitting thread. The
   // writer stores taken_seq_ after reading next_seq_, so reading them in the other order never
   // sees more taken than numbered.
@@ -117,7 +306,7 @@ uint64_t trace_sink::enqueue(std::string_view body, bool force) {
   return seq;
 }
 
-void trace_sink::wake_writer() {
+void trace_sink::impl::wake_writer() {
   // Seq_cst against the writer's store of writer_idle_ and its load of next_seq_: either it sees
   // this event before it sleeps or this sees it idle. Only the first event after an idle spell
   // takes the lock.
@@ -127,22 +316,86 @@ void trace_sink::wake_writer() {
   }
 }
 
-void trace_sink::flush() {
+void trace_sink::impl::flush() {
   const uint64_t seq = next_seq_.load() - 1;
   const uint64_t dropped = dropped_total_.load();
   std::unique_lock lock(mu_);
-  written_cv_.wait(lock, [&] { return written_seq_.load() >= seq && dropped_written_ >= dropped; });
+  // Once the trace failed, no dropped record is ever written.
+  written_cv_.wait(lock, [&] {
+    return written_seq_.load() >= seq && (dropped_written_ >= dropped || failed_.load());
+  });
 }
 
-uint64_t trace_sink::dropped_total() const {
-  return dropped_total_.load();
+void trace_sink::impl::fail(const std::string& why) {
+  failed_.store(true);
+  if (!reported_.exchange(true) && on_error_)
+    on_error_(why);
 }
 
-void trace_sink::run() {
+bool trace_sink::impl::wait_writable() {
+  for (;;) {
+    const int64_t deadline = stop_deadline_.load();
+    int timeout_ms = -1; // until close() sets a deadline, a reader may come back at any time
+    if (deadline != 0) {
+      const auto left = steady::time_point{steady::duration{deadline}} - steady::now();
+      if (left <= steady::duration::zero())
+        return false;
+      timeout_ms = static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
+    }
+    pollfd fds[2] = {{fd_, POLLOUT, 0}, {wake_fd_, POLLIN, 0}};
+    const int ready = poll(fds, 2, timeout_ms);
+    if (ready < 0 && errno != EINTR)
+      return true; // let write() say what is wrong
+    if (ready <= 0)
+      continue;
+    if (fds[1].revents & POLLIN) {
+      eventfd_t ignored;
+      eventfd_read(wake_fd_, &ignored);
+    }
+    // POLLERR and POLLHUP too: the write that follows reports them.
+    if (fds[0].revents != 0)
+      return true;
+  }
+}
+
+trace_sink::impl::write_result trace_sink::impl::write_out(std::string_view text) {
+  if (out_) {
+    out_->write(text.data(), static_cast<std::streamsize>(text.size()));
+    out_->flush();
+    if (*out_)
+      return {};
+    fail("trace " + file_ + ": write failed; further events are dropped");
+    return {count_lines(text), false};
+  }
+  while (!text.empty()) {
+    const ssize_t n = ::write(fd_, text.data(), text.size());
+    if (n > 0) {
+      text.remove_prefix(static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && errno != EAGAIN) {
+      fail("trace " + file_ + ": write failed: " + std::strerror(errno) +
+           "; further events are dropped");
+      return {count_lines(text), false};
+    }
+    if (!wait_writable())
+      return {count_lines(text), true}; // a line cut short counts as lost
+  }
+  return {};
+}
+
+void trace_sink::impl::run() {
   // Named, so that top, perf and gdb tell the writer from the actors' threads.
   pthread_setname_np(pthread_self(), "nv.trace");
+  // Every signal blocked: a FIFO's vanished reader costs the trace (EPIPE), not the process
+  // (SIGPIPE), and the stop signals stay with the thread that waits for them. Blocked here
+  // rather than ignored process-wide, where child processes would inherit it.
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);
   std::array<stripe_cursor, stripe_count> taken;
-  std::vector<stripe_cursor*> active;
   std::string text;
   int64_t last_ts_us = 0;
   uint64_t drops_in_flight = 0; // covered by a dropped record queued after the last round
@@ -157,8 +410,11 @@ void trace_sink::run() {
       work_cv_.wait(lock, [&] { return stopping_ || has_work(); });
       writer_idle_.store(false);
       stopping = stopping_;
-      if (stopping && !has_work())
+      if (stopping && !has_work()) {
+        writer_done_ = true;
+        written_cv_.notify_all();
         return;
+      }
     }
     if (!stopping && next_seq_.load() - 1 - taken_seq_.load() < batch_target) {
       // Let a batch gather before writing: one wake-up and one write per pause instead of one
@@ -182,46 +438,33 @@ void trace_sink::run() {
     }
     taken_seq_.store(horizon - 1);
 
-    // Merge by seq: each stripe is in seq order, so the smallest next head is the next line.
-    // Only the stripes of threads that emitted since the last round take part.
-    active.clear();
-    for (stripe_cursor& c : taken)
-      if (!c.empty())
-        active.push_back(&c);
-    text.clear();
-    uint64_t lines = 0;
-    for (;;) {
-      stripe_cursor* next = nullptr;
-      uint64_t next_seq = horizon;
-      for (stripe_cursor* c : active) {
-        if (!c->empty() && c->head().seq < next_seq) {
-          next_seq = c->head().seq;
-          next = c;
-        }
-      }
-      if (!next)
-        break;
-      const record_head head = next->head();
-      // Clocks were read on different threads before their seqs were taken: keep ts_us from
-      // going backwards along seq.
-      last_ts_us = std::max(last_ts_us, head.ts_us);
-      append_trace_head(text, head.seq, last_ts_us, node_);
-      text.append(next->records, next->pos + sizeof head, head.length);
-      next->pos += sizeof head + head.length;
-      ++lines;
-    }
     // Gapless: every seq up to the horizon was taken, none twice.
-    assert(lines == horizon - 1 - written_seq_.load());
-    out_.write(text.data(), static_cast<std::streamsize>(text.size()));
-    out_.flush();
+    const uint64_t lines = horizon - 1 - written_seq_.load();
+    uint64_t lost = 0;
+    if (failed_.load()) {
+      for (stripe_cursor& c : taken)
+        c.pos = c.records.size();
+      lost = lines;
+    } else {
+      merge(taken, horizon, node_, last_ts_us, text);
+      assert(count_lines(text) == lines);
+      const write_result result = write_out(text);
+      lost = result.lost;
+      if (result.timed_out) {
+        fail("trace " + file_ + ": the file took no more writes within " + in_ms(flush_deadline_) +
+             " of the stop; " + std::to_string(lost + (next_seq_.load() - horizon)) +
+             " events not written");
+      }
+    }
 
     uint64_t drops_to_report = 0;
     {
       std::lock_guard lock(mu_);
       written_seq_.store(horizon - 1);
       dropped_written_ += drops_in_flight;
-      const uint64_t dropped = dropped_total_.load();
-      drops_to_report = dropped - dropped_reported_;
+      const uint64_t dropped = dropped_total_.fetch_add(lost) + lost;
+      // A failed trace writes no more dropped records: the writer drops those too.
+      drops_to_report = failed_.load() ? 0 : dropped - dropped_reported_;
       dropped_reported_ = dropped;
       written_cv_.notify_all();
     }

@@ -7,19 +7,27 @@
 // which on a busy tree cost the scheduler threads more than the events themselves. The writer
 // takes the stripes' lines and merges them by seq (see run()).
 //
+// The trace never holds up the tree: emit() drops rather than wait, the file is written without
+// blocking (a FIFO whose reader stopped reading stalls the writer alone, in poll), and close()
+// gives what is still queued `flush_deadline` to be written. O_NONBLOCK means nothing to a
+// regular file: a disk that stops answering can still hold a write(2) in the kernel, and then
+// close() leaves the writer behind in it, a second past the deadline. A trace that lost events
+// without a `dropped` record in the file, by a write error (ENOSPC, EIO, EPIPE) or at that
+// deadline, has failed: the sink reports it once through `on_error`, drops (and counts) every event
+// after, and close() returns false, for which `nodevisor run` exits 1 (and 2 when the file cannot
+// be opened).
+//
 // Tracing is off when a caller's `trace_sink*` is null. Guard with `if (sink) sink->emit({...})`
 // so that a disabled trace costs one branch and the event is never built.
 #pragma once
 
-#include <array>
-#include <atomic>
-#include <condition_variable>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <iosfwd>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -29,16 +37,25 @@
 
 namespace nv {
 
+struct trace_sink_options {
+  // Events that may wait for the writer; past it, emit() drops.
+  std::size_t capacity = 262144;
+  // How long close() waits for the file to take what is queued before dropping the rest.
+  std::chrono::milliseconds flush_deadline{2000};
+  // Called once, with a sentence naming the file and the cause, when the trace fails; from the
+  // writer thread. The trace library logs nothing itself: the caller chooses how it is told.
+  std::function<void(const std::string&)> on_error;
+};
+
 class trace_sink {
 public:
-  static constexpr std::size_t default_capacity = 262144;
-
-  // Creates or truncates `file`; throws std::system_error when it cannot be opened.
+  // Creates or truncates `file`, opened non-blocking. Throws std::system_error when it cannot be
+  // opened; with ENXIO when it is a FIFO with no reader, which would otherwise block the open.
   trace_sink(const std::filesystem::path& file, std::string_view node,
-             std::size_t capacity = default_capacity);
-  // Writes to `out`, which must outlive the sink.
-  trace_sink(std::ostream& out, std::string_view node, std::size_t capacity = default_capacity);
-  // Writes everything emitted so far, then stops the writer.
+             trace_sink_options options = {});
+  // Writes to `out`, which must outlive the sink, and the writer if close() leaves it behind.
+  trace_sink(std::ostream& out, std::string_view node, trace_sink_options options = {});
+  // close(), unless already done.
   ~trace_sink();
 
   trace_sink(const trace_sink&) = delete;
@@ -51,10 +68,18 @@ public:
   uint64_t emit(const trace_event& ev);
 
   // Waits until every event emitted before the call, and the record of every drop so far, is
-  // written and flushed.
+  // written and flushed, or dropped because the trace failed.
   void flush();
 
+  // Writes what is queued, waiting for the file at most `flush_deadline`, stops the writer and
+  // closes the file. A writer still inside a write a second after the deadline is left behind,
+  // with the file. Returns false when the trace failed (reported through `on_error`). Emit
+  // nothing after it.
+  bool close();
+
+  // Every event not written: dropped on a full queue, and lost once the trace failed.
   uint64_t dropped_total() const;
+  bool failed() const;
 
   // Message tracing (--trace-messages): when on, actors also emit a send/recv pair for every
   // message between them. Set it before the first actor starts; actors read it without a lock.
@@ -62,43 +87,12 @@ public:
   bool messages() const { return messages_; }
 
 private:
-  // An emitting thread's queue: records of {seq, ts_us, length} followed by the line without
-  // its head. A cache line of its own, so two threads' emits never touch the same one.
-  struct alignas(64) stripe {
-    std::mutex mu;
-    std::string records;
-  };
-  static constexpr std::size_t stripe_count = 16;
-
-  // Queues `body` as the line of the next seq and returns that seq; `force` ignores capacity.
-  uint64_t enqueue(std::string_view body, bool force);
-  void wake_writer();
-  void run();
-
-  std::unique_ptr<std::ostream> file_; // set when the sink opened the file itself
-  std::ostream& out_;
-  const node_field node_;
-  // At least 1: with 0 every event would be dropped, and with nothing ever queued the dropped
-  // record would never be written.
-  const std::size_t capacity_;
+  class impl;
+  // Shared with the writer thread, so that close() can leave it behind in a write that never
+  // returns (a disk that stopped answering) and the thread still has its state.
+  std::shared_ptr<impl> impl_;
   bool messages_ = false;
-
-  std::array<stripe, stripe_count> stripes_;
-  alignas(64) std::atomic<uint64_t> next_seq_{1};
-  alignas(64) std::atomic<uint64_t> taken_seq_{0}; // every seq up to it is with the writer
-  std::atomic<uint64_t> written_seq_{0};           // every seq up to it is written and flushed
-  std::atomic<uint64_t> dropped_total_{0};
-  std::atomic<bool> writer_idle_{false}; // the writer waits on work_cv_ for anything to write
-
-  mutable std::mutex mu_;              // guards the members below and the writer's waits
-  std::condition_variable work_cv_;    // something to write, or stopping_
-  std::condition_variable written_cv_; // written_seq_ or dropped_written_ advanced
-  uint64_t dropped_reported_ = 0;      // drops covered by a queued dropped record
-  uint64_t dropped_written_ = 0;       // drops covered by dropped records already written
-  bool stopping_ = false;
-
-  // Declared last: the writer starts once everything above is initialized.
-  std::thread writer_{&trace_sink::run, this};
+  std::thread writer_;
 };
 
 } // namespace nv

@@ -1,11 +1,15 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <poll.h>
 #include <sstream>
 #include <string>
+#include <sys/stat.h>
 #include <system_error>
 #include <thread>
 #include <unistd.h>
@@ -45,6 +49,12 @@ std::string read_file(const std::filesystem::path& file) {
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+trace_sink_options with_capacity(std::size_t capacity) {
+  trace_sink_options options;
+  options.capacity = capacity;
+  return options;
 }
 
 trace_event probe_at(std::string actor, uint64_t n) {
@@ -242,7 +252,7 @@ TEST(TraceSink, FullQueueDropsWithoutBlockingAndReportsTheCount) {
   constexpr uint64_t overflow = 10;
   stalled_buf buf;
   std::ostream out(&buf);
-  trace_sink sink(out, "n1", capacity);
+  trace_sink sink(out, "n1", with_capacity(capacity));
 
   EXPECT_EQ(sink.emit(probe_at("/a", 0)), 1u);
   buf.wait_until_stalled(); // the writer holds seq 1 and cannot write it: the queue is empty
@@ -279,7 +289,7 @@ TEST(TraceSink, FullQueueDropsWithoutBlockingAndReportsTheCount) {
 TEST(TraceSink, DestructionWritesEverything) {
   std::ostringstream out;
   {
-    trace_sink sink(out, "n1", 16);
+    trace_sink sink(out, "n1", with_capacity(16));
     for (uint64_t i = 0; i < 10; ++i)
       sink.emit(probe_at("/a", i));
   }
@@ -292,7 +302,7 @@ TEST(TraceSink, DestructionWritesThePendingDroppedRecord) {
   stalled_buf buf;
   std::ostream out(&buf);
   {
-    trace_sink sink(out, "n1", 1);
+    trace_sink sink(out, "n1", with_capacity(1));
     sink.emit(probe_at("/a", 0));
     buf.wait_until_stalled();
     sink.emit(probe_at("/a", 1));
@@ -314,6 +324,8 @@ TEST(TraceSink, FileCanBeFollowedLiveAndIsCompleteAfterDestruction) {
     sink.flush();
     EXPECT_EQ(parse_lines(read_file(file)).size(), 1u); // on disk while the sink runs
     sink.emit({"/a", 0, exit_event{exit_event::reason_kind::normal, std::nullopt}});
+    EXPECT_TRUE(sink.close());
+    EXPECT_FALSE(sink.failed());
   }
   const std::vector<json> lines = parse_lines(read_file(file));
   ASSERT_EQ(lines.size(), 2u);
@@ -324,6 +336,175 @@ TEST(TraceSink, FileCanBeFollowedLiveAndIsCompleteAfterDestruction) {
 
 TEST(TraceSink, UnopenableFileThrows) {
   EXPECT_THROW(trace_sink("/nonexistent-dir/trace.jsonl", "n1"), std::system_error);
+}
+
+// A FIFO in a directory of its own; its read end when opened.
+class Fifo : public testing::Test {
+protected:
+  Fifo() {
+    std::filesystem::create_directories(dir);
+    EXPECT_EQ(mkfifo(path.c_str(), 0600), 0) << std::strerror(errno);
+  }
+  ~Fifo() override {
+    if (reader >= 0)
+      close(reader);
+    std::filesystem::remove_all(dir);
+  }
+
+  // Opens the read end, with the pipe as small as Linux makes one so that a few events fill it.
+  void open_reader() {
+    reader = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    ASSERT_GE(reader, 0) << std::strerror(errno);
+    ASSERT_EQ(fcntl(reader, F_SETPIPE_SZ, 4096), 4096);
+  }
+  // Everything the pipe holds now.
+  std::string drain() {
+    std::string text;
+    char buf[4096];
+    for (ssize_t n; (n = read(reader, buf, sizeof buf)) > 0;)
+      text.append(buf, static_cast<std::size_t>(n));
+    return text;
+  }
+
+  const std::filesystem::path dir = std::filesystem::path(testing::TempDir()) /
+                                    ("trace_sink_fifo_" + std::to_string(getpid()) + "_" +
+                                     testing::UnitTest::GetInstance()->current_test_info()->name());
+  const std::filesystem::path path = dir / "trace.fifo";
+  int reader = -1;
+};
+
+// Every message the sink reported.
+struct reports {
+  std::mutex mu;
+  std::vector<std::string> messages;
+
+  trace_sink_options options(std::chrono::milliseconds flush_deadline = 2000ms) {
+    trace_sink_options o;
+    o.flush_deadline = flush_deadline;
+    o.on_error = [this](const std::string& m) {
+      std::lock_guard lock(mu);
+      messages.push_back(m);
+    };
+    return o;
+  }
+  std::vector<std::string> taken() {
+    std::lock_guard lock(mu);
+    return messages;
+  }
+};
+
+TEST_F(Fifo, CloseGivesUpOnAReaderThatStoppedReadingAndCountsWhatIsLost) {
+  open_reader();
+  reports r;
+  trace_sink sink(path, "n1", r.options(200ms));
+  constexpr uint64_t events = 500; // some 40 KiB: ten times what the pipe holds
+  for (uint64_t i = 0; i < events; ++i)
+    sink.emit(probe_at("/a", i));
+
+  // Returning at all is the point: the bound only catches a wait that ends by accident.
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(sink.close());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 20s);
+
+  const auto messages = r.taken();
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_NE(messages[0].find(path.string()), std::string::npos) << messages[0];
+  EXPECT_NE(messages[0].find("took no more writes within 200 ms"), std::string::npos)
+      << messages[0];
+  // What the reader gets is whole lines, maybe one cut short; that one counts as lost too.
+  const std::string text = drain();
+  const auto whole = static_cast<uint64_t>(std::count(text.begin(), text.end(), '\n'));
+  EXPECT_GT(sink.dropped_total(), 0u);
+  EXPECT_EQ(whole + sink.dropped_total(), events);
+  EXPECT_TRUE(sink.failed());
+}
+
+TEST_F(Fifo, AReaderThatResumesBeforeTheDeadlineGetsEverything) {
+  open_reader();
+  reports r;
+  trace_sink sink(path, "n1", r.options(60s));
+  constexpr uint64_t events = 500;
+  for (uint64_t i = 0; i < events; ++i)
+    sink.emit(probe_at("/a", i));
+  std::string text;
+  std::jthread reading([&] {
+    // Late, so that the writer waits on a full pipe first; then reads until the sink closes.
+    std::this_thread::sleep_for(300ms);
+    pollfd p{reader, POLLIN, 0};
+    while (poll(&p, 1, 20'000) > 0) {
+      const std::string more = drain();
+      if (more.empty() && (p.revents & POLLHUP))
+        break;
+      text += more;
+    }
+  });
+  EXPECT_TRUE(sink.close());
+  reading.join();
+  EXPECT_TRUE(r.taken().empty());
+  EXPECT_EQ(sink.dropped_total(), 0u);
+  EXPECT_EQ(parse_lines(text).size(), events);
+}
+
+TEST_F(Fifo, WithNoReaderTheOpenFailsAtOnce) {
+  try {
+    trace_sink sink(path, "n1");
+    ADD_FAILURE() << "opened a FIFO with no reader";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code().value(), ENXIO);
+    EXPECT_NE(std::string(e.what()).find("no reader"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(Fifo, AVanishedReaderIsAWriteErrorNotASignal) {
+  open_reader();
+  reports r;
+  trace_sink sink(path, "n1", r.options());
+  close(reader);
+  reader = -1;
+  sink.emit(probe_at("/a", 0));
+  sink.flush(); // SIGPIPE would have ended the test here
+  EXPECT_TRUE(sink.failed());
+  const auto messages = r.taken();
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_NE(messages[0].find(std::strerror(EPIPE)), std::string::npos) << messages[0];
+}
+
+TEST(TraceSink, AWriteErrorIsReportedOnceAndLaterEventsAreDropped) {
+  reports r;
+  trace_sink sink("/dev/full", "n1", r.options());
+  sink.emit(probe_at("/a", 0));
+  sink.flush();
+  EXPECT_TRUE(sink.failed());
+  for (uint64_t i = 1; i < 100; ++i)
+    sink.emit(probe_at("/a", i));
+  sink.flush();
+  EXPECT_EQ(sink.dropped_total(), 100u);
+  EXPECT_FALSE(sink.close());
+
+  const auto messages = r.taken();
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_NE(messages[0].find("/dev/full"), std::string::npos) << messages[0];
+  EXPECT_NE(messages[0].find(std::strerror(ENOSPC)), std::string::npos) << messages[0];
+}
+
+TEST(TraceSink, CloseLeavesBehindAWriteThatNeverReturns) {
+  // A disk that stopped answering: the write never returns. Leaked on purpose, as the writer
+  // left behind still holds them.
+  auto* buf = new stalled_buf;
+  auto* out = new std::ostream(buf);
+  reports r;
+  trace_sink sink(*out, "n1", r.options(100ms));
+  sink.emit(probe_at("/a", 0));
+  buf->wait_until_stalled();
+  sink.emit(probe_at("/a", 1));
+
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(sink.close());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 20s);
+  const auto messages = r.taken();
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_NE(messages[0].find("a write has not returned"), std::string::npos) << messages[0];
+  EXPECT_NE(messages[0].find("2 events not written"), std::string::npos) << messages[0];
 }
 
 TEST(TraceSink, FlushWithNothingEmittedReturns) {
