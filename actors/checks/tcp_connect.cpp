@@ -1,5 +1,6 @@
 #include "actors/checks/tcp_connect.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <netdb.h>
 #include <string>
@@ -33,6 +34,7 @@ struct lookup {
   unique_fd ready{::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
   int rc = 0;
   addresses found{nullptr, &::freeaddrinfo};
+  std::atomic<bool> done{false}; // publishes rc and found to the reactor thread
 };
 
 addrinfo hints(int flags) {
@@ -91,7 +93,8 @@ private:
         addrinfo* found = nullptr;
         l->rc = ::getaddrinfo(l->host.c_str(), l->service.c_str(), &h, &found);
         l->found.reset(found);
-        ::eventfd_write(l->ready.get(), 1); // after the result: the eventfd publishes it
+        l->done.store(true, std::memory_order_release);
+        ::eventfd_write(l->ready.get(), 1);
       }}.detach();
     } catch (const std::system_error& e) {
       finish(failed("cannot resolve '" + host_ + "': " + e.what()));
@@ -99,6 +102,8 @@ private:
   }
 
   void resolved() {
+    if (!lookup_->done.load(std::memory_order_acquire))
+      return;
     r_.unwatch(watch_);
     watch_ = 0;
     auto l = std::move(lookup_);
