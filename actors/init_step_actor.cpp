@@ -36,11 +36,9 @@ void try_once(init_step_actor_t* self) {
   st.try_started = check_clock::now();
   auto limit = std::min(max_try, duration{st.action_deadline - st.try_started});
   if (auto* tcp = std::get_if<tcp_check>(&st.cfg.action))
-    st.ticket = checks(st).submit(tcp_request{tcp->host, tcp->port}, limit, me);
-  else {
-    const auto& http = std::get<http_check>(st.cfg.action);
-    st.ticket = checks(st).submit(http_request{http.url, http.expect_status}, limit, me);
-  }
+    st.ticket = checks(st).submit(*tcp, limit, me);
+  else
+    st.ticket = checks(st).submit(std::get<http_check>(st.cfg.action), limit, me);
 }
 
 void begin_attempt(init_step_actor_t* self) {

@@ -16,7 +16,7 @@ namespace {
 using check_atom = caf::atom_constant<caf::atom("check")>;
 
 // The runner and the runtime enforce a check's timeout themselves and answer right after it;
-// the probe's own deadline comes this much later and only catches a worker or a runtime that
+// the probe's own deadline comes this much later and only catches a runner or a runtime that
 // never answers.
 constexpr auto guard_slack = std::chrono::milliseconds{500};
 
@@ -44,9 +44,9 @@ void start_check(probe_actor_t* self) {
   st.started = check_clock::now();
   auto me = caf::actor_cast<caf::actor>(self);
   if (auto* tcp = std::get_if<tcp_check>(&st.cfg.check)) {
-    st.ticket = checks(st).submit(tcp_request{tcp->host, tcp->port}, st.cfg.timeout, me);
+    st.ticket = checks(st).submit(*tcp, st.cfg.timeout, me);
   } else if (auto* http = std::get_if<http_check>(&st.cfg.check)) {
-    st.ticket = checks(st).submit(http_request{http->url, http->expect_status}, st.cfg.timeout, me);
+    st.ticket = checks(st).submit(*http, st.cfg.timeout, me);
   } else {
     st.ctx.services->rt->exec(st.cfg.replica_id, st.seq,
                               {"sh", "-c", std::get<command_check>(st.cfg.check).command},

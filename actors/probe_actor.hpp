@@ -16,7 +16,7 @@
 //   was healthy, the `unhealthy` state_change comes first.
 // - parent -> probe: nothing but stopping it, by any exit message (send_exit(probe,
 //   exit_reason::user_shutdown)); the probe also stops by itself when its parent goes down (it
-//   monitors it). A check in flight is abandoned: a pool check is cancelled, a late exec answer
+//   monitors it). A check in flight is abandoned: a runner check is cancelled, a late exec answer
 //   is dropped.
 // Trace: a `probe` event (ok, latency_us, reason) per check, a `state` event per health change
 // (caused by that check's event), and fail_child's `failure` event.
@@ -58,7 +58,7 @@ struct probe_state {
   probe_state() = default;
   probe_state(const probe_state&) = delete;
   probe_state& operator=(const probe_state&) = delete;
-  ~probe_state(); // cancels a pool check in flight
+  ~probe_state(); // cancels a runner check in flight
 
   static inline const char* name = "nv.probe";
 };

@@ -3,24 +3,20 @@
 // every connection; checks go to them round-robin, for a bounded time per measurement.
 //
 // Two modes, each at every concurrency C:
-// - runner: C checks kept in flight on the shared check_runner (the pool the probes use) by one
-//   driver actor that resubmits each as it completes. Gives checks/s and latency: submit ->
-//   check_done received by the actor (queueing in the runner included) and the runner's own
-//   connect time.
+// - runner: C checks kept in flight on the shared check_runner (the reactor the probes use) by
+//   one driver actor that resubmits each as it completes. Gives checks/s and latency: submit ->
+//   check_done received by the actor, and the runner's own connect time.
 // - probe: C real probe actors (actors/probe_actor.hpp) with a tcp check, start_grace 0 and
 //   interval 0 (each starts its next check as soon as the previous one is done), under one
 //   parent standing in for the container actor. The probe reports nothing per check, so
 //   checks/s is counted where the checks arrive: connections accepted by the listeners.
 //
 //   probe_throughput [--concurrency 10,100,1000] [--seconds 1] [--reps 3] [--listeners 4]
-//                    [--threads 4] [--modes runner,probe]
-//
-// --threads: check_runner worker threads (the daemon's default is 4). C above the runner's
-// queue limit (1 024) makes checks fail with "check runner busy".
+//                    [--modes runner,probe]
 //
 // Output: one JSON line per measurement, then a table (median [min-max] over repetitions).
 //   {"bench":"probe_throughput","metric":M,"mode":"runner"|"probe","concurrency":C,
-//    "threads":T,"seconds":D,"rep":R,"value":V,"unit":U}
+//    "seconds":D,"rep":R,"value":V,"unit":U}
 // metric (unit): checks_per_s (1/s); failed (count, checks that did not pass in the window;
 // runner mode only); latency_p50, latency_p99, connect_p50, connect_p99 (us, runner mode).
 #include <algorithm>
@@ -146,8 +142,7 @@ caf::behavior check_driver(caf::stateful_actor<driver_state>* self, check_runner
     auto& st = self->state;
     auto port = ports[st.next_port++ % ports.size()];
     auto t = bench_clock::now();
-    auto ticket =
-        runner->submit(tcp_request{"127.0.0.1", port}, 1s, caf::actor_cast<caf::actor>(self));
+    auto ticket = runner->submit(tcp_check{port}, 1s, caf::actor_cast<caf::actor>(self));
     st.in_flight.emplace(ticket, t);
   };
   for (long i = 0; i < concurrency; ++i)
@@ -254,7 +249,7 @@ int main(int argc, char** argv) {
   std::vector<long> concurrencies{10, 100, 1000};
   double seconds = 1;
   int reps = 3;
-  long listener_count = 4, threads = static_cast<long>(check_runner::default_threads);
+  long listener_count = 4;
   std::vector<std::string> modes{"runner", "probe"};
   bool ok = true;
   for (int i = 1; i < argc && ok; i += 2) {
@@ -273,8 +268,6 @@ int main(int argc, char** argv) {
       reps = std::atoi(v.c_str());
     } else if (a == "--listeners") {
       listener_count = std::atol(v.c_str());
-    } else if (a == "--threads") {
-      threads = std::atol(v.c_str());
     } else if (a == "--modes") {
       modes.clear();
       for (const auto* m : {"runner", "probe"})
@@ -286,9 +279,9 @@ int main(int argc, char** argv) {
     }
   }
   if (!ok || seconds <= 0 || seconds > 60 || reps <= 0 || listener_count <= 0 ||
-      listener_count > 64 || threads <= 0 || threads > 256) {
+      listener_count > 64) {
     std::fprintf(stderr, "usage: probe_throughput [--concurrency 10,100,1000] [--seconds 1] "
-                         "[--reps 3] [--listeners 4] [--threads 4] [--modes runner,probe]\n");
+                         "[--reps 3] [--listeners 4] [--modes runner,probe]\n");
     return 2;
   }
   spdlog::set_level(spdlog::level::err); // every probe logs its first pass otherwise
@@ -298,7 +291,7 @@ int main(int argc, char** argv) {
   std::map<std::pair<std::string, long>, std::vector<measurement>> all;
   {
     listeners l{static_cast<int>(listener_count)};
-    check_runner runner{static_cast<std::size_t>(threads)}; // outlives the actor system
+    check_runner runner; // outlives the actor system
     caf::actor_system_config cfg;
     register_message_types(cfg);
     register_supervisor_types(cfg);
@@ -312,9 +305,8 @@ int main(int argc, char** argv) {
                                     : run_probes(sys, runner, l, c, seconds);
           all[{mode, c}].push_back(m);
           char dims[160];
-          std::snprintf(dims, sizeof dims,
-                        "\"mode\":\"%s\",\"concurrency\":%ld,\"threads\":%ld,\"seconds\":%g",
-                        mode.c_str(), c, threads, seconds);
+          std::snprintf(dims, sizeof dims, "\"mode\":\"%s\",\"concurrency\":%ld,\"seconds\":%g",
+                        mode.c_str(), c, seconds);
           bench::json_line("probe_throughput", "checks_per_s", dims, rep, m.checks_per_s, "1/s");
           if (mode == "runner") {
             bench::json_line("probe_throughput", "failed", dims, rep, static_cast<double>(m.failed),
@@ -329,9 +321,9 @@ int main(int argc, char** argv) {
       }
     }
   }
-  std::printf("\n# tcp checks against %ld listeners on 127.0.0.1, %ld runner threads, %g s per "
-              "measurement; median [min-max] of %d repetitions\n",
-              listener_count, threads, seconds, reps);
+  std::printf("\n# tcp checks against %ld listeners on 127.0.0.1, %g s per measurement; median "
+              "[min-max] of %d repetitions\n",
+              listener_count, seconds, reps);
   std::printf("%-7s %-6s %-24s %-8s %-22s %-22s %-20s %-20s\n", "mode", "C", "checks/s", "failed",
               "latency p50 (us)", "latency p99 (us)", "connect p50 (us)", "connect p99 (us)");
   for (auto& [key, ms] : all) {

@@ -1,23 +1,31 @@
-// The command check: does `sh -c command` exit 0 within the timeout?
+// The command check: does `sh -c command` exit 0? Init steps' init.run uses it too.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "actors/checks/check_bounds.hpp"
+#include "actors/checks/reactor.hpp"
+#include "actors/checks/running_check.hpp"
 
 namespace nv {
 
-// Runs `sh -c command` in its own process group with exactly `env` ("NAME=value" entries, the
-// complete environment; `sh` itself is found in the daemon's PATH) in `workdir` (empty: the
-// daemon's). stdin is /dev/null; stdout and stderr are captured, the last 4 KiB kept. Fails with
-// "exit code 3: <last output line>", a spawn error, or `Timeout after <timeout>` at the
-// deadline, when the whole group is killed. Background processes the command leaves behind are
-// not waited for. Blocks its thread: for check_runner's workers.
-check_result run_shell(const std::string& command, const std::vector<std::string>& env,
-                       const std::string& workdir, const check_bounds& bounds);
+struct shell_request {
+  std::string command;          // run with `sh -c`
+  std::vector<std::string> env; // the complete environment, "NAME=value"
+  std::string workdir;          // empty: the daemon's
+};
+
+// Spawns `sh -c command` in its own process group with exactly `env` (`sh` itself is found in
+// the daemon's PATH) in `workdir`, and watches it on `r`: its exit through a pidfd, its stdout
+// and stderr through a non-blocking pipe whose last 4 KiB are kept. stdin is /dev/null. Fails
+// with "exit code 3: <last output line>" or a spawn error. Destroying it before the exit kills
+// the whole group and reaps the process once it is dead, without waiting for it. Background
+// processes the command leaves behind are not waited for.
+std::unique_ptr<running_check> run_shell(reactor& r, const shell_request& request,
+                                         check_finished done);
 
 // "exit code 3: <the last non-empty line of output>", or "exit code 3" when there is none. The
 // code follows the shell convention: 128 + signal for a process killed by a signal.

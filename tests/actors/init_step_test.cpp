@@ -162,7 +162,7 @@ TEST_F(InitStep, StepTimeoutFailsWithTimeoutAndKillsTheCommand) {
   ASSERT_GT(pid, 0);
   bool gone = false;
   for (int i = 0; i < 500 && !gone; ++i) {
-    gone = ::kill(pid, 0) != 0; // killed and reaped by the runner's worker
+    gone = ::kill(pid, 0) != 0; // killed and reaped by the runner
     std::this_thread::sleep_for(10ms);
   }
   EXPECT_TRUE(gone) << "the command outlived its step";

@@ -1,7 +1,7 @@
 // Health probes against real sockets on 127.0.0.1 and real processes, on the real scheduler:
-// tcp, http and command checks, the failure threshold and its reset, timeouts, and the check
-// functions and runner underneath. Deadlines are generous; nothing asserts how fast the
-// machine is.
+// tcp, http and command checks, the failure threshold and its reset, and timeouts (the checks
+// and the runner underneath: check_runner_test.cpp). Deadlines are generous; nothing asserts how
+// fast the machine is.
 #include <arpa/inet.h>
 #include <atomic>
 #include <condition_variable>
@@ -22,9 +22,6 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/checks/check_runner.hpp"
-#include "actors/checks/http_get.hpp"
-#include "actors/checks/run_shell.hpp"
-#include "actors/checks/tcp_connect.hpp"
 #include "actors/node_services.hpp"
 #include "actors/probe_actor.hpp"
 #include "messages/caf/register_types.hpp"
@@ -371,139 +368,6 @@ TEST_F(Probe, StopsWhenItsParentGoes) {
   for (int i = 0; i < 1000 && sys->registry().running() > 0; ++i)
     std::this_thread::sleep_for(10ms);
   EXPECT_EQ(sys->registry().running(), 0u) << "the probe outlived its parent";
-}
-
-// The check functions and the runner underneath the probe.
-
-check_bounds within(duration timeout) {
-  return check_bounds{timeout, check_clock::now() + timeout, -1};
-}
-
-TEST(Checks, TcpConnect) {
-  test_server server{test_server::mode::tcp};
-  EXPECT_TRUE(tcp_connect("127.0.0.1", server.port(), within(2s)).ok);
-  EXPECT_TRUE(tcp_connect("localhost", server.port(), within(2s)).ok);
-  auto port = closed_port();
-  auto r = tcp_connect("127.0.0.1", port, within(2s));
-  EXPECT_FALSE(r.ok);
-  EXPECT_FALSE(r.timed_out);
-  EXPECT_EQ(r.reason, "connection refused to 127.0.0.1:" + std::to_string(port));
-  r = tcp_connect("no-such-host.invalid", 80, within(2s));
-  EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.reason.rfind("cannot resolve 'no-such-host.invalid': ", 0), 0u) << r.reason;
-}
-
-TEST(Checks, HttpGetAnyTwoHundred) {
-  test_server server{test_server::mode::http, 0, {{"/a", 204}, {"/b", 503}}};
-  EXPECT_TRUE(http_get(server.url("/a"), std::nullopt, within(2s)).ok);
-  EXPECT_FALSE(http_get(server.url("/a"), 200, within(2s)).ok);
-  EXPECT_EQ(http_get(server.url("/b"), std::nullopt, within(2s)).reason,
-            "HTTP 503 from " + server.url("/b") + ", expected 2xx");
-  auto refused =
-      http_get("http://127.0.0.1:" + std::to_string(closed_port()) + "/", 200, within(2s));
-  EXPECT_FALSE(refused.ok);
-  EXPECT_EQ(refused.reason.rfind("GET http://127.0.0.1:", 0), 0u) << refused.reason;
-}
-
-TEST(Checks, RunShell) {
-  std::vector<std::string> env{"PATH=/usr/bin:/bin", "WORD=boom"};
-  EXPECT_TRUE(run_shell("true", env, "", within(5s)).ok);
-  auto r = run_shell("echo starting; echo \"$WORD\" >&2; exit 3", env, "", within(5s));
-  EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.reason, "exit code 3: boom");
-  EXPECT_EQ(run_shell("exit 4", env, "", within(5s)).reason, "exit code 4");
-  EXPECT_TRUE(run_shell("test \"$(pwd)\" = /", env, "/", within(5s)).ok);
-  EXPECT_EQ(run_shell("true", env, "/no/such/dir", within(5s)).reason,
-            "workdir '/no/such/dir': No such file or directory");
-}
-
-// Killed: reaped, or a zombie waiting for init (which reaps orphans at its own pace).
-bool dead(pid_t pid) {
-  std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
-  std::string id, comm, state;
-  return ::kill(pid, 0) != 0 || !(stat >> id >> comm >> state) || state == "Z";
-}
-
-TEST(Checks, RunShellKillsTheGroupAtItsTimeout) {
-  auto pid_file = fs::temp_directory_path() / ("nv-probe-pid-" + std::to_string(::getpid()));
-  std::vector<std::string> env{"PATH=/usr/bin:/bin"};
-  // A grandchild in the same group must die with it.
-  auto r =
-      run_shell("sleep 30 & echo $! > " + pid_file.string() + "; wait", env, "", within(300ms));
-  EXPECT_TRUE(r.timed_out);
-  EXPECT_EQ(r.reason, "Timeout after 300ms");
-  std::ifstream in{pid_file};
-  pid_t pid = 0;
-  in >> pid;
-  ASSERT_GT(pid, 0);
-  bool gone = false;
-  for (int i = 0; i < 500 && !gone; ++i) {
-    gone = dead(pid);
-    std::this_thread::sleep_for(10ms);
-  }
-  EXPECT_TRUE(gone) << "sleep " << pid << " survived";
-  fs::remove(pid_file);
-}
-
-TEST(Checks, ExitCodeReasonTakesTheLastNonEmptyLine) {
-  EXPECT_EQ(exit_code_reason(3, "one\ntwo\n\n"), "exit code 3: two");
-  EXPECT_EQ(exit_code_reason(1, "only\r\n"), "exit code 1: only");
-  EXPECT_EQ(exit_code_reason(2, " \n"), "exit code 2");
-}
-
-// Collects check_done messages for a thread outside the actor system.
-struct inbox {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<check_done> done;
-};
-
-caf::behavior inbox_actor(caf::event_based_actor*, inbox* in) {
-  return {[in](check_done& d) {
-    std::lock_guard g{in->mu};
-    in->done.push_back(std::move(d));
-    in->cv.notify_all();
-  }};
-}
-
-TEST(CheckRunner, AnswersOnceAndNotAfterCancel) {
-  check_runner runner{1, 2};
-  inbox in;
-  caf::actor_system_config cfg;
-  cfg.set("scheduler.policy", caf::atom("sharing"));
-  caf::actor_system sys{cfg};
-  auto a = sys.spawn(inbox_actor, &in);
-  std::vector<std::string> env{"PATH=/usr/bin:/bin"};
-  auto started = fs::temp_directory_path() / ("nv-runner-test-" + std::to_string(::getpid()));
-  auto slow = runner.submit(shell_request{"touch " + started.string() + "; exec sleep 30", env, ""},
-                            60s, a);
-  for (int i = 0; i < 1000 && !fs::exists(started); ++i)
-    std::this_thread::sleep_for(10ms); // until the only worker runs it
-  fs::remove(started);
-  auto queued1 = runner.submit(shell_request{"true", env, ""}, 60s, a);
-  auto queued2 = runner.submit(shell_request{"true", env, ""}, 60s, a);
-  auto busy = runner.submit(shell_request{"true", env, ""}, 60s, a); // over the limit of 2
-  EXPECT_NE(slow, queued1);
-  {
-    std::unique_lock g{in.mu};
-    ASSERT_TRUE(in.cv.wait_for(g, 10s, [&] { return !in.done.empty(); }));
-    EXPECT_EQ(in.done[0].ticket, busy);
-    EXPECT_EQ(in.done[0].result.reason, "check runner busy: 2 checks queued");
-  }
-  runner.cancel(queued1); // dropped from the queue
-  runner.cancel(slow);    // killed; the worker moves on to queued2
-  {
-    std::unique_lock g{in.mu};
-    ASSERT_TRUE(in.cv.wait_for(g, 10s, [&] { return in.done.size() == 2; }));
-    EXPECT_EQ(in.done[1].ticket, queued2);
-    EXPECT_TRUE(in.done[1].result.ok);
-  }
-  std::this_thread::sleep_for(100ms);
-  {
-    std::lock_guard g{in.mu};
-    EXPECT_EQ(in.done.size(), 2u) << "nothing for the cancelled checks";
-  }
-  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
 }
 
 } // namespace
