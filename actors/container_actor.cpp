@@ -99,6 +99,8 @@ void finish(container_actor_t* self, caf::error reason) {
 void stop_probe(container_actor_t* self) {
   auto& st = self->state;
   if (st.probe) {
+    // A record on the side: what the handler does next follows from its own cause, not from this.
+    trace::cause_scope side;
     trace::because(st.stopped_by);
     self->send_exit(st.probe, caf::exit_reason::user_shutdown);
     trace::exit(probe_path(st), exit_event::reason_kind::shutdown, nullptr);

@@ -94,6 +94,94 @@ caf::behavior observer(traced_actor* self, outcome* out) {
   };
 }
 
+// The trace file named by --trace (null without one), or false when it cannot be opened.
+bool open_trace(const run_options& opts, std::unique_ptr<trace_sink>& trace) {
+  if (opts.trace_file.empty())
+    return true;
+  trace_sink_options topts;
+  topts.on_error = [](const std::string& why) { spdlog::error("[/_trace] {}", why); };
+  try {
+    trace = std::make_unique<trace_sink>(opts.trace_file, "n1", std::move(topts));
+  } catch (const std::system_error& e) {
+    spdlog::error("[/_trace] {}", e.what());
+    return false;
+  }
+  trace->set_messages(opts.trace_messages);
+  return true;
+}
+
+// Until a stop signal, or what --until and --timeout ask for; the exit code so far.
+int wait_for_end(const sigset_t& stop_signals, const run_options& opts, outcome& out) {
+  auto started = std::chrono::steady_clock::now();
+  for (;;) {
+    timespec tick{0, 100'000'000};
+    int sig = sigtimedwait(&stop_signals, nullptr, &tick);
+    if (sig == SIGINT || sig == SIGTERM) {
+      spdlog::info("[/] {} received: stopping everything", strsignal(sig));
+      return 0;
+    }
+    std::lock_guard<std::mutex> g{out.mu};
+    if (opts.until_healthy &&
+        (out.deployment == lifecycle::healthy || out.deployment == lifecycle::completed))
+      return 0;
+    if (opts.until_healthy && out.failed)
+      return 1;
+    if (opts.timeout && std::chrono::steady_clock::now() - started > *opts.timeout) {
+      std::printf("not healthy after %s (deployment: %s)\n", format_duration(*opts.timeout).c_str(),
+                  std::string{to_string(out.deployment)}.c_str());
+      return 1;
+    }
+  }
+}
+
+// Runs the node with one deployment until the end, then stops it; the exit code.
+int supervise(deployment_plan plan, const run_options& opts, const node_services& services,
+              const sigset_t& stop_signals) {
+  caf::actor_system_config cfg;
+  register_message_types(cfg);
+  register_supervisor_types(cfg);
+  cfg.set("scheduler.policy", caf::atom("sharing"));
+  cfg.set("scheduler.max-threads", std::max(2u, std::thread::hardware_concurrency()));
+  caf::actor_system sys{cfg};
+  outcome out;
+  out.quiet = opts.live;
+  // The observer is the node's parent: spawn it first, hand it the node once it exists.
+  caf::actor obs;
+  {
+    trace::spawn_name name{"/_observer"};
+    obs = sys.spawn(observer, &out);
+  }
+  node_config nc;
+  nc.deployments.push_back(std::move(plan));
+  nc.observer = obs.address();
+  nc.services = &services;
+  caf::actor node;
+  {
+    trace::spawn_name name{"/"};
+    node = sys.spawn(node_actor, std::move(nc));
+  }
+  caf::anon_send(obs, node);
+  caf::actor status;
+  if (opts.live)
+    status = sys.spawn(live_status_actor, node);
+
+  int code = wait_for_end(stop_signals, opts, out);
+  if (status)
+    caf::anon_send_exit(status, caf::exit_reason::user_shutdown);
+  status = nullptr;
+  caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+  {
+    std::unique_lock<std::mutex> g{out.mu};
+    out.cv.wait(g, [&] { return out.node_down; });
+  }
+  trace::exit("/", exit_event::reason_kind::shutdown, nullptr);
+  caf::anon_send_exit(obs, caf::exit_reason::user_shutdown);
+  node = nullptr;
+  obs = nullptr;
+  sys.await_all_actors_done();
+  return code;
+}
+
 int run(const std::shared_ptr<run_options>& opts) {
   opts->live = isatty(STDOUT_FILENO) == 1;
   if (opts->log_level.empty())
@@ -107,7 +195,7 @@ int run(const std::shared_ptr<run_options>& opts) {
   if (!loaded.spec)
     return 2;
 
-  // Signals are taken by sigtimedwait below; every thread started from here inherits the mask.
+  // Signals are taken by sigtimedwait; every thread started from here inherits the mask.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
@@ -120,8 +208,8 @@ int run(const std::shared_ptr<run_options>& opts) {
   else
     local = std::make_unique<process_runtime>(process_runtime_options{opts->log_dir, 1000});
   composite_runtime rt{{local.get()}};
-
   check_runner runner;
+
   auto planned = plan_from_spec(*loaded.spec, opts->runtime);
   for (auto& e : planned.errors)
     std::fprintf(stderr, "%s: %s\n", opts->spec_file.c_str(), e.c_str());
@@ -129,90 +217,12 @@ int run(const std::shared_ptr<run_options>& opts) {
     return 2;
 
   std::unique_ptr<trace_sink> trace;
-  if (!opts->trace_file.empty()) {
-    trace_sink_options topts;
-    topts.on_error = [](const std::string& why) { spdlog::error("[/_trace] {}", why); };
-    try {
-      trace = std::make_unique<trace_sink>(opts->trace_file, "n1", std::move(topts));
-    } catch (const std::system_error& e) {
-      spdlog::error("[/_trace] {}", e.what());
-      return 2;
-    }
-    trace->set_messages(opts->trace_messages);
-  }
+  if (!open_trace(*opts, trace))
+    return 2;
   node_services services{&rt, &runner, trace.get()};
   // Main's own events (the node's last) and the actors it spawns go to the same sink.
   trace::context_scope tracing{trace.get()};
-
-  caf::actor_system_config cfg;
-  register_message_types(cfg);
-  register_supervisor_types(cfg);
-  cfg.set("scheduler.policy", caf::atom("sharing"));
-  cfg.set("scheduler.max-threads", std::max(2u, std::thread::hardware_concurrency()));
-  int code = 0;
-  {
-    caf::actor_system sys{cfg};
-    outcome out;
-    out.quiet = opts->live;
-    // The observer is the node's parent: spawn it first, hand it the node once it exists.
-    caf::actor node;
-    caf::actor obs;
-    {
-      trace::spawn_name name{"/_observer"};
-      obs = sys.spawn(observer, &out);
-    }
-    node_config nc;
-    nc.deployments.push_back(std::move(planned.plan));
-    nc.observer = obs.address();
-    nc.services = &services;
-    {
-      trace::spawn_name name{"/"};
-      node = sys.spawn(node_actor, std::move(nc));
-    }
-    caf::anon_send(obs, node);
-    caf::actor status;
-    if (opts->live)
-      status = sys.spawn(live_status_actor, node);
-
-    auto started = std::chrono::steady_clock::now();
-    for (;;) {
-      timespec tick{0, 100'000'000};
-      int sig = sigtimedwait(&stop_signals, nullptr, &tick);
-      if (sig == SIGINT || sig == SIGTERM) {
-        spdlog::info("[/] {} received: stopping everything", strsignal(sig));
-        break;
-      }
-      std::lock_guard<std::mutex> g{out.mu};
-      if (opts->until_healthy &&
-          (out.deployment == lifecycle::healthy || out.deployment == lifecycle::completed)) {
-        break;
-      }
-      if (opts->until_healthy && out.failed) {
-        code = 1;
-        break;
-      }
-      if (opts->timeout && std::chrono::steady_clock::now() - started > *opts->timeout) {
-        std::printf("not healthy after %s (deployment: %s)\n",
-                    format_duration(*opts->timeout).c_str(),
-                    std::string{to_string(out.deployment)}.c_str());
-        code = 1;
-        break;
-      }
-    }
-    if (status)
-      caf::anon_send_exit(status, caf::exit_reason::user_shutdown);
-    status = nullptr;
-    caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
-    {
-      std::unique_lock<std::mutex> g{out.mu};
-      out.cv.wait(g, [&] { return out.node_down; });
-    }
-    trace::exit("/", exit_event::reason_kind::shutdown, nullptr);
-    caf::anon_send_exit(obs, caf::exit_reason::user_shutdown);
-    node = nullptr;
-    obs = nullptr;
-    sys.await_all_actors_done();
-  }
+  int code = supervise(std::move(planned.plan), *opts, services, stop_signals);
   // A trace that lost events is a failed run, even of a healthy deployment.
   if (trace && !trace->close())
     code = 1;

@@ -87,81 +87,6 @@ protected:
   const std::vector<std::string> env{"PATH=/usr/bin:/bin", "WORD=boom"};
 };
 
-// An HTTP server on 127.0.0.1 whose paths answer with a status and, optionally, a Location.
-class redirect_server {
-public:
-  struct route {
-    int status;
-    std::string location;
-  };
-  explicit redirect_server(std::map<std::string, route> routes) : routes_(std::move(routes)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd_, 64) != 0)
-      throw std::runtime_error("cannot listen");
-    socklen_t len = sizeof addr;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    if (::pipe2(stop_, O_CLOEXEC) != 0)
-      throw std::runtime_error("pipe");
-    thread_ = std::thread{[this] { serve(); }};
-  }
-  ~redirect_server() {
-    ::write(stop_[1], "x", 1);
-    thread_.join();
-    ::close(fd_);
-    ::close(stop_[0]);
-    ::close(stop_[1]);
-  }
-  std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
-  }
-
-private:
-  void serve() {
-    for (;;) {
-      pollfd fds[2] = {{fd_, POLLIN, 0}, {stop_[0], POLLIN, 0}};
-      if (::poll(fds, 2, -1) < 0 || fds[1].revents != 0)
-        return;
-      int conn = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (conn < 0)
-        continue;
-      answer(conn);
-      ::close(conn);
-    }
-  }
-  void answer(int conn) {
-    std::string request;
-    char buf[1024];
-    while (request.find("\r\n\r\n") == std::string::npos) {
-      pollfd p{conn, POLLIN, 0};
-      if (::poll(&p, 1, 2000) <= 0)
-        return;
-      auto n = ::read(conn, buf, sizeof buf);
-      if (n <= 0)
-        return;
-      request.append(buf, static_cast<std::size_t>(n));
-    }
-    auto start = request.find(' ') + 1;
-    auto path = request.substr(start, request.find(' ', start) - start);
-    auto it = routes_.find(path);
-    route r = it == routes_.end() ? route{404, ""} : it->second;
-    auto response = "HTTP/1.1 " + std::to_string(r.status) + " X\r\n";
-    if (!r.location.empty())
-      response += "Location: " + r.location + "\r\n";
-    response += "Content-Length: 0\r\nConnection: close\r\n\r\n";
-    ::write(conn, response.data(), response.size());
-  }
-
-  std::map<std::string, route> routes_;
-  int fd_ = -1;
-  int stop_[2] = {-1, -1};
-  uint16_t port_ = 0;
-  std::thread thread_;
-};
-
 // Killed: reaped, or a zombie waiting for init (which reaps orphans at its own pace).
 bool dead(pid_t pid) {
   std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
@@ -226,14 +151,16 @@ TEST_F(CheckRunner, HttpServerThatNeverAnswersTimesOut) {
 }
 
 TEST_F(CheckRunner, HttpFollowsRedirectsToTheSameHostOnly) {
-  redirect_server server{{
-      {"/old", {302, "/ok"}},
-      {"/ok", {200, ""}},
-      {"/gone", {301, "/missing"}},
-      {"/loop", {302, "/loop"}},
-      // Another host: not followed, and a pass, as Kubernetes probes do. Never resolved.
-      {"/away", {302, "http://elsewhere.invalid/missing"}},
-  }};
+  test_server server{test_server::mode::http,
+                     0,
+                     {
+                         {"/old", {302, "/ok"}},
+                         {"/ok", 200},
+                         {"/gone", {301, "/missing"}},
+                         {"/loop", {302, "/loop"}},
+                         // Another host: not followed, and a pass, as Kubernetes probes do.
+                         {"/away", {302, "http://elsewhere.invalid/missing"}},
+                     }};
   EXPECT_TRUE(run(http_check{server.url("/old"), 200}).ok);
   EXPECT_EQ(run(http_check{server.url("/gone"), std::nullopt}).reason,
             "HTTP 404 from " + server.url("/missing") + ", expected 2xx");

@@ -15,14 +15,21 @@
 
 namespace nv::actor_test {
 
+// What an http test_server answers on one path: a status and, for a redirect, a Location.
+struct http_route {
+  http_route(int s, std::string where = {}) : status{s}, location{std::move(where)} {}
+  int status;
+  std::string location;
+};
+
 // A TCP listener on 127.0.0.1. `tcp` accepts and closes; `http` answers each GET with the
-// status its path maps to (404 otherwise); `silent` never accepts, so the kernel completes the
+// route its path maps to (404 otherwise); `silent` never accepts, so the kernel completes the
 // handshake and the client waits for an answer that never comes.
 class test_server {
 public:
   enum class mode { tcp, http, silent };
 
-  explicit test_server(mode m, uint16_t port = 0, std::map<std::string, int> routes = {})
+  explicit test_server(mode m, uint16_t port = 0, std::map<std::string, http_route> routes = {})
       : mode_(m), routes_(std::move(routes)) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
@@ -85,15 +92,17 @@ private:
     }
     auto start = request.find(' ') + 1;
     auto path = request.substr(start, request.find(' ', start) - start);
-    auto route = routes_.find(path);
-    int status = route == routes_.end() ? 404 : route->second;
-    auto response = "HTTP/1.1 " + std::to_string(status) +
-                    " X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    auto it = routes_.find(path);
+    auto route = it == routes_.end() ? http_route{404} : it->second;
+    auto response = "HTTP/1.1 " + std::to_string(route.status) + " X\r\n";
+    if (!route.location.empty())
+      response += "Location: " + route.location + "\r\n";
+    response += "Content-Length: 0\r\nConnection: close\r\n\r\n";
     ::write(conn, response.data(), response.size());
   }
 
   mode mode_;
-  std::map<std::string, int> routes_;
+  std::map<std::string, http_route> routes_;
   int fd_ = -1;
   int stop_[2] = {-1, -1};
   uint16_t port_ = 0;
