@@ -21,7 +21,9 @@ class fd_sink;
 // full queue drops its oldest lines; once the fd takes writes again, one line says how many.
 class async_log {
 public:
-  explicit async_log(int fd = STDERR_FILENO, std::size_t queue_lines = 8192);
+  // Each queued line is a preallocated slot of about 300 bytes, so the queue is part of the
+  // node's resident memory: 1 024 lines is 0.3 MiB, and far more than a healthy stderr lags.
+  explicit async_log(int fd = STDERR_FILENO, std::size_t queue_lines = 1024);
   // Writes out what is queued, waiting a short grace at most for the fd (exit must not hang on
   // a reader that never reads), and puts the previous default logger back.
   ~async_log();

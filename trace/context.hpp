@@ -23,7 +23,11 @@ struct context {
   uint64_t cause = 0;                 // seq of the event that led to the work in hand
 };
 
-context& current();
+// This thread's context; inline, as every message an actor handles reads it.
+inline context& current() {
+  thread_local context here;
+  return here;
+}
 
 // What follows was caused by event `seq` (an event a message names, or one kept from an earlier
 // handler); 0 changes nothing.

@@ -25,11 +25,6 @@ scratch_event<Data> scratch(const std::string& actor, uint64_t cause) {
 
 } // namespace
 
-context& current() {
-  thread_local context here;
-  return here;
-}
-
 uint64_t spawn(const std::string& actor, const std::string& parent) {
   auto& ctx = current();
   auto* sink = ctx.sink;

@@ -1,11 +1,13 @@
 #include "trace/message_trace.hpp"
 
 #include <charconv>
+#include <typeinfo>
 
 #include <caf/abstract_actor.hpp>
 #include <caf/actor_cast.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/system_messages.hpp>
+#include <caf/type_nr.hpp>
 
 #include "messages/caf/atoms.hpp"
 #include "messages/caf/inspect.hpp"
@@ -100,15 +102,24 @@ const char* describe(const caf::down_msg& m, std::string& summary) {
   return "down";
 }
 
+// CAF's own types have a type number, ours only their type_info: compare what identifies each.
 template <class T>
-const char* describe_if(const caf::type_erased_tuple& m, std::string& summary) {
-  return m.match_elements<T>() ? describe(m.get_as<T>(0), summary) : nullptr;
+bool holds(const caf::rtti_pair& t) {
+  constexpr auto nr = caf::type_nr<T>::value;
+  return nr != 0 ? t.first == nr : t.second && *t.second == typeid(T);
+}
+
+template <class T>
+const char* describe_if(const caf::type_erased_tuple& m, const caf::rtti_pair& t,
+                        std::string& summary) {
+  return holds<T>(t) ? describe(m.get_as<T>(0), summary) : nullptr;
 }
 
 template <class... Ts>
 const char* describe_first(const caf::type_erased_tuple& m, std::string& summary) {
+  const auto t = m.type(0);
   const char* type = nullptr;
-  ((type = describe_if<Ts>(m, summary)) || ...);
+  ((type = describe_if<Ts>(m, t, summary)) || ...);
   return type;
 }
 
@@ -169,10 +180,6 @@ spawn_name::spawn_name(const std::string& path) {
 
 spawn_name::~spawn_name() {
   next_spawn_name.clear();
-}
-
-bool tracing_messages(const trace_sink* sink) {
-  return sink && sink->messages();
 }
 
 void message_sent(const identity& receiver, const caf::mailbox_element& x) {

@@ -18,10 +18,9 @@
 #include <caf/stateful_actor.hpp>
 
 #include "trace/context.hpp"
+#include "trace/trace_sink.hpp"
 
 namespace nv {
-
-class trace_sink;
 
 namespace trace {
 
@@ -55,7 +54,10 @@ public:
 // runtime answers, exits, subscriptions); timers and queries are not recorded.
 void message_sent(const identity& receiver, const caf::mailbox_element& x);
 void message_received(const identity& receiver, const caf::mailbox_element& x);
-bool tracing_messages(const trace_sink* sink);
+
+inline bool tracing_messages(const trace_sink* sink) {
+  return sink && sink->messages();
+}
 
 } // namespace trace
 
