@@ -23,10 +23,10 @@
 #include <caf/actor.hpp>
 
 #include "actors/checks/check_bounds.hpp"
-#include "messages/caf/inspect.hpp"
 #include "actors/checks/http_get.hpp"
 #include "actors/checks/reactor.hpp"
 #include "actors/checks/run_shell.hpp"
+#include "messages/caf/inspect.hpp"
 #include "messages/check.hpp"
 
 namespace nv {

@@ -152,8 +152,8 @@ TEST_F(Tree, StartsInDependencyOrderAndStopsInReverse) {
   // web waits only for api to have started: running, or healthy when that came first.
   auto api_running = first("/stack/api", "state", "running");
   auto api_healthy = first("/stack/api", "state", "healthy");
-  auto api_started = api_running && (!api_healthy || api_running < api_healthy) ? api_running
-                                                                               : api_healthy;
+  auto api_started =
+      api_running && (!api_healthy || api_running < api_healthy) ? api_running : api_healthy;
   auto web_spawn = first("/stack/web/web-rep-1", "spawn");
   ASSERT_NE(db_healthy, 0u);
   ASSERT_NE(api_spawn, 0u);

@@ -393,8 +393,8 @@ TEST(SpecModel, BackoffResetAfterDefaultsToTheWindow) {
   auto omitted = supervision_of("    supervision: {window: 2m}\n");
   EXPECT_EQ(omitted.backoff.reset_after, std::nullopt);
   EXPECT_EQ(backoff_reset_after(omitted), 2min);
-  auto bad = load_yaml(std::string{minimal_yaml} +
-                       "    supervision: {backoff: {reset_after: 0s}}\n");
+  auto bad =
+      load_yaml(std::string{minimal_yaml} + "    supervision: {backoff: {reset_after: 0s}}\n");
   EXPECT_FALSE(bad.spec) << "a child is never up for no time at all";
 }
 
