@@ -235,7 +235,8 @@ void add_run_command(CLI::App& app) {
   auto opts = std::make_shared<run_options>();
   auto* cmd = app.add_subcommand(
       "run", "Run a deployment in the foreground under the node supervisor until signalled "
-             "(Ctrl-C, SIGTERM): exit 0 after a clean stop, 1 if the deployment failed");
+             "(Ctrl-C, SIGTERM): exit 0 after a clean stop, 1 if the deployment failed or the "
+             "trace lost events, 2 for an invalid spec or a trace file that cannot be opened");
   cmd->add_option("SPEC", opts->spec_file, "The deployment spec (ZLayer's format, YAML or JSON)")
       ->required();
   cmd->add_option("--runtime", opts->runtime,
