@@ -3,6 +3,7 @@
 #include "posix/child_env.hpp"
 #include "spec/dependency_graph.hpp"
 #include "spec/env.hpp"
+#include "spec/runnable.hpp"
 
 extern char** environ;
 
@@ -25,6 +26,8 @@ std::optional<probe_config> probe_of(const spec::service_spec& s, const std::str
 
 plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string& runtime_name) {
   plan_result out;
+  for (auto& p : spec::unset_env_references(spec, "", spec::severity::error))
+    out.errors.push_back(p.path + ": " + p.message);
   out.plan.name = spec.name;
   out.plan.flags = spec.supervision;
   for (auto index : spec::start_order(spec)) {
@@ -39,12 +42,25 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
     command.insert(command.end(), s.command.args.begin(), s.command.args.end());
     if (runtime_name == "process" && command.empty())
       out.errors.push_back(where +
-                           ".command.entrypoint: the process runtime runs a command; give "
-                           "command.entrypoint (and args), e.g. entrypoint: [\"/usr/bin/env\"]");
+                           ".command: the process runtime pulls no image and runs only "
+                           "a command, so image '" +
+                           s.image.name +
+                           "' needs command.entrypoint (and args), e.g. entrypoint: "
+                           "[\"/usr/bin/env\"]");
     auto env = spec::resolve_env(s.env);
-    for (auto& var : env.missing)
-      out.errors.push_back(where + ".env: $E:" + var +
-                           " names a variable that is not set in nodevisor's environment");
+    // Neither process nor sim can limit a replica; saying so beats a limit that silently is not.
+    if (s.resources.cpu)
+      out.warnings.push_back({"", where + ".resources.cpu",
+                              "the " + runtime_name +
+                                  " runtime does not enforce it; the replicas run without a CPU "
+                                  "limit",
+                              spec::severity::warning});
+    if (s.resources.memory)
+      out.warnings.push_back({"", where + ".resources.memory",
+                              "the " + runtime_name +
+                                  " runtime does not enforce it; the replicas run without a "
+                                  "memory limit",
+                              spec::severity::warning});
     for (uint32_t r = 1; r <= s.replicas; ++r) {
       container_config c;
       c.spec.deployment = spec.name;

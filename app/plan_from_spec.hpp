@@ -1,5 +1,6 @@
 // Turns a loaded spec into the plan the actors are built from, applying what `run` checks
 // beyond the spec itself: what the chosen runtime needs, and `$E:` variables that must exist.
+// What needs no runtime (spec/runnable.hpp) the loader has already checked, for `validate` too.
 #pragma once
 
 #include <string>
@@ -7,12 +8,15 @@
 
 #include "actors/plan.hpp"
 #include "spec/deployment_spec.hpp"
+#include "spec/problem.hpp"
 
 namespace nv {
 
 struct plan_result {
   deployment_plan plan;
   std::vector<std::string> errors; // one line each: "services.api.command: ..."
+  // Fields the chosen runtime accepts but does not enforce (`resources` on process and sim).
+  std::vector<spec::problem> warnings; // `file` left empty for the caller to fill in
 };
 
 // `runtime_name`: process | sim, the runtime the containers will run on.

@@ -211,6 +211,10 @@ int run(const std::shared_ptr<run_options>& opts) {
   check_runner runner;
 
   auto planned = plan_from_spec(*loaded.spec, opts->runtime);
+  for (auto& w : planned.warnings) {
+    w.file = opts->spec_file;
+    std::fprintf(stderr, "%s\n", spec::to_string(w).c_str());
+  }
   for (auto& e : planned.errors)
     std::fprintf(stderr, "%s: %s\n", opts->spec_file.c_str(), e.c_str());
   if (!planned.errors.empty())

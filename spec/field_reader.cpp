@@ -217,6 +217,12 @@ bool read_fields(reader& r, const node& n, const std::string& path,
     r.error(n, path, "expected a mapping, got " + describe(n));
     return false;
   }
+  if (r.schema) {
+    for (const auto& f : fields)
+      r.schema->acted_on.push_back(child_path(path, f.key));
+    for (auto key : not_acted_on)
+      r.schema->not_acted_on.push_back(child_path(path, key));
+  }
   std::vector<bool> seen(fields.size());
   std::unordered_set<std::string_view> keys;
   for (std::size_t i = 0; i < n.keys.size(); ++i) {

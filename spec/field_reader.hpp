@@ -28,6 +28,14 @@ struct reader {
   std::vector<problem> problems;
   std::size_t errors = 0;
   std::size_t warnings = 0;
+  // When set, every key that a read_fields table knows is recorded here, as a field path,
+  // whether or not the document has it: the schema as the reader itself holds it, so the docs
+  // test can check that docs/spec.md names every field the loader accepts.
+  struct known_fields {
+    std::vector<std::string> acted_on;     // "services.api.health.interval"
+    std::vector<std::string> not_acted_on; // ZLayer's fields, accepted with a warning
+  };
+  known_fields* schema = nullptr;
 
   void error(const node& at, std::string path, std::string message);
   void warning(const node& at, std::string path, std::string message);

@@ -8,6 +8,7 @@
 #include "spec/dependency_graph.hpp"
 #include "spec/document.hpp"
 #include "spec/field_reader.hpp"
+#include "spec/runnable.hpp"
 #include "spec/spec_reader.hpp"
 
 namespace nv::spec {
@@ -46,6 +47,7 @@ load_result load(std::string_view text, std::string file, spec_format format) {
   if (root) {
     auto spec = read_deployment(r, *root);
     check_dependencies(spec, r);
+    check_runnable(spec, r);
     r.finish();
     if (!has_errors(r.problems))
       result.spec = std::move(spec);
