@@ -107,3 +107,10 @@ TEST(EffectiveSpec, TheExampleAndZLayersSpecsRoundTrip) {
   for (auto name : {"full-service.yaml", "simple.yaml", "nginx-static.yaml"})
     expect_round_trip(load_spec_file(fixtures / name), name);
 }
+
+TEST(EffectiveSpec, DurationsRoundTripAtEveryScale) {
+  for (auto d : {"0", "1ns", "1500ns", "1000001ns", "1000000001ns", "36h", "100d", "200w"}) {
+    auto loaded = load_yaml(std::string{minimal_yaml} + "    stop_grace_period: " + d + "\n");
+    expect_round_trip(loaded, d);
+  }
+}
