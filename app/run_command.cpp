@@ -145,8 +145,15 @@ int run(const std::shared_ptr<run_options>& opts) {
   opts->live = isatty(STDOUT_FILENO) == 1;
   if (opts->log_level.empty())
     opts->log_level = opts->live ? "warn" : "info";
-  async_log log; // from here on, logging never waits for whoever reads stderr
-  console screen{STDOUT_FILENO, opts->live}; // and stdout is written by this one thread only
+  console screen{STDOUT_FILENO, opts->live}; // from here on stdout has one writer, its thread
+  // From here on, logging never waits for whoever reads stderr; when that is the terminal the
+  // live status draws on, the lines go above the table through the console.
+  std::optional<async_log> log;
+  std::optional<console_log> log_on_screen;
+  if (opts->live && same_terminal(STDOUT_FILENO, STDERR_FILENO))
+    log_on_screen.emplace([&screen](std::string line) { screen.print(std::move(line)); });
+  else
+    log.emplace();
   spdlog::set_level(spdlog::level::from_str(opts->log_level));
 
   auto loaded = spec::load_spec_file(opts->spec_file);
