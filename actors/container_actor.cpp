@@ -29,7 +29,7 @@ void set_state(container_actor_t* self, lifecycle to) {
   st.state = to;
   trace::state(st.ctx.path, from, to, st.pid);
   if (auto parent = caf::actor_cast<caf::actor>(st.ctx.parent))
-    self->send(parent, state_change{st.ctx.path, from, to});
+    self->send(parent, state_change{st.ctx.path, from, to, st.pid});
 }
 
 // Worked out only where a trace event needs it: tracing off builds no string.

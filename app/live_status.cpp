@@ -1,13 +1,11 @@
 #include "app/live_status.hpp"
 
-#include <cstdio>
-#include <map>
 #include <memory>
-#include <string>
-#include <vector>
 
 #include <caf/all.hpp>
 
+#include "app/console.hpp"
+#include "app/status_table.hpp"
 #include "messages/caf/atoms.hpp"
 #include "supervisor/supervisor.hpp"
 
@@ -16,104 +14,87 @@ namespace nv {
 namespace {
 
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+// Twice a second: UPTIME counts seconds; the console draws only frames that changed.
 constexpr auto refresh = std::chrono::milliseconds{500};
 
-struct service_row {
-  std::string deployment, service;
-  lifecycle state = lifecycle::pending;
-  uint32_t service_restarts = 0;
-  uint32_t replicas = 0, running = 0, healthy = 0, replica_restarts = 0;
-};
-
-// One refresh: rows fill in as the answers arrive; drawn when the last one is in.
-struct snapshot {
-  std::vector<service_row> rows;
+// One walk of the tree: samples fill in as the answers arrive; drawn when the last one is in.
+struct walk {
+  std::vector<service_sample> samples;
   int pending = 0;
 };
 
-bool is_replica(const child_info& c) {
-  return c.id.find("wait:") != 0 && c.id.find("init:") != 0;
+struct status_state {
+  status_table table;
+  console* screen = nullptr;
+  bool done = false;
+};
+
+void draw(status_state& st) {
+  st.screen->show_table(render_status(st.table.rows(), now_us()));
 }
 
-void draw(const snapshot& s, int& lines_drawn) {
-  std::string out;
-  if (lines_drawn > 0)
-    out += "\x1b[" + std::to_string(lines_drawn) + "A\x1b[J"; // back to the table's top
-  char line[256];
-  std::snprintf(line, sizeof line, "%-24s %8s %8s %8s %9s  %s\n", "SERVICE", "REPLICAS", "RUNNING",
-                "HEALTHY", "RESTARTS", "STATE");
-  out += line;
-  for (auto& r : s.rows) {
-    std::snprintf(line, sizeof line, "%-24s %8u %8u %8u %9u  %s\n",
-                  (r.deployment + "/" + r.service).c_str(), r.replicas, r.running, r.healthy,
-                  r.service_restarts + r.replica_restarts, std::string{to_string(r.state)}.c_str());
-    out += line;
-  }
-  std::fputs(out.c_str(), stdout);
-  std::fflush(stdout);
-  lines_drawn = static_cast<int>(s.rows.size()) + 1;
+void finish_walk(status_state& st, walk& w) {
+  if (--w.pending > 0 || st.done)
+    return;
+  st.table.update(w.samples);
+  draw(st);
 }
 
 } // namespace
 
-caf::behavior live_status_actor(caf::event_based_actor* self, caf::actor node) {
-  auto lines_drawn = std::make_shared<int>(0);
+caf::behavior live_status_actor(caf::event_based_actor* self, caf::actor node, console* screen,
+                                std::map<std::string, std::vector<dependency>> depends) {
+  auto st = std::make_shared<status_state>();
+  st->table = status_table{std::move(depends)};
+  st->screen = screen;
+  self->monitor(node);
+  self->set_down_handler([self, st](caf::down_msg&) {
+    st->done = true;
+    st->table.node_down();
+    draw(*st);
+    self->quit();
+  });
   self->send(self, tick_atom::value);
-  auto on_error = [](caf::error&) {}; // a supervisor that just exited: the next tick redraws
   return {
       [=](tick_atom) {
         self->delayed_send(self, refresh, tick_atom::value);
-        auto snap = std::make_shared<snapshot>();
+        auto w = std::make_shared<walk>();
+        w->pending = 1;
+        // An error (a supervisor that just exited, one too busy to answer in time) leaves its
+        // part out of this walk; the table keeps what it said last.
         self->request(node, refresh, which_children_atom::value)
             .then(
                 [=](std::vector<child_info>& deployments) {
                   for (auto& d : deployments) {
                     if (!d.handle)
                       continue;
-                    ++snap->pending;
+                    ++w->pending;
                     self->request(d.handle, refresh, which_children_atom::value)
                         .then(
                             [=](std::vector<child_info>& services) {
                               for (auto& s : services) {
-                                auto index = snap->rows.size();
-                                snap->rows.push_back(service_row{d.id, s.id, s.state, s.restarts});
+                                auto index = w->samples.size();
+                                // Not running: it has no children to ask about.
+                                w->samples.push_back(service_sample{d.id, s, {}, !s.handle});
                                 if (!s.handle)
                                   continue;
-                                ++snap->pending;
+                                ++w->pending;
                                 self->request(s.handle, refresh, which_children_atom::value)
                                     .then(
                                         [=](std::vector<child_info>& children) {
-                                          auto& row = snap->rows[index];
-                                          for (auto& c : children) {
-                                            if (!is_replica(c))
-                                              continue;
-                                            ++row.replicas;
-                                            row.replica_restarts += c.restarts;
-                                            if (c.state == lifecycle::running ||
-                                                c.state == lifecycle::healthy ||
-                                                c.state == lifecycle::unhealthy)
-                                              ++row.running;
-                                            if (c.state == lifecycle::healthy)
-                                              ++row.healthy;
-                                          }
-                                          if (--snap->pending == 0)
-                                            draw(*snap, *lines_drawn);
+                                          w->samples[index].children = std::move(children);
+                                          w->samples[index].children_known = true;
+                                          finish_walk(*st, *w);
                                         },
-                                        [=](caf::error&) {
-                                          if (--snap->pending == 0)
-                                            draw(*snap, *lines_drawn);
-                                        });
+                                        [=](caf::error&) { finish_walk(*st, *w); });
                               }
-                              if (--snap->pending == 0)
-                                draw(*snap, *lines_drawn);
+                              finish_walk(*st, *w);
                             },
-                            [=](caf::error&) {
-                              if (--snap->pending == 0)
-                                draw(*snap, *lines_drawn);
-                            });
+                            [=](caf::error&) { finish_walk(*st, *w); });
                   }
+                  finish_walk(*st, *w);
                 },
-                on_error);
+                [=](caf::error&) { finish_walk(*st, *w); });
       },
   };
 }

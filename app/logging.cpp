@@ -7,11 +7,13 @@
 #include <climits>
 #include <csignal>
 #include <cstdint>
+#include <cstdlib>
 #include <poll.h>
 #include <pthread.h>
 #include <string>
 #include <string_view>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 
 #include <spdlog/async.h>
 #include <spdlog/fmt/fmt.h>
@@ -174,6 +176,61 @@ async_log::~async_log() {
   spdlog::set_default_logger(previous_);
   sink_->give_up_at(steady::now() + stop_grace);
   logger_->flush();
+}
+
+namespace {
+
+class print_sink final : public spdlog::sinks::base_sink<std::mutex> {
+public:
+  explicit print_sink(std::function<void(std::string)> print)
+      : print_{std::move(print)}, color_{std::getenv("NO_COLOR") == nullptr} {}
+
+protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t line;
+    formatter_->format(msg, line);
+    std::string_view text{line.data(), line.size()};
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
+      text.remove_suffix(1);
+    std::string out;
+    if (color_ && msg.color_range_end > msg.color_range_start &&
+        msg.color_range_end <= text.size()) {
+      out.append(text.substr(0, msg.color_range_start));
+      out.append(level_color(msg.level));
+      out.append(text.substr(msg.color_range_start, msg.color_range_end - msg.color_range_start));
+      out.append("\033[m");
+      out.append(text.substr(msg.color_range_end));
+    } else {
+      out.assign(text);
+    }
+    print_(std::move(out));
+  }
+  void flush_() override {}
+
+private:
+  std::function<void(std::string)> print_;
+  const bool color_;
+};
+
+} // namespace
+
+console_log::console_log(std::function<void(std::string)> print)
+    : logger_{std::make_shared<spdlog::logger>("nodevisor",
+                                               std::make_shared<print_sink>(std::move(print)))},
+      previous_{spdlog::default_logger()} {
+  spdlog::set_default_logger(logger_);
+}
+
+console_log::~console_log() {
+  spdlog::set_default_logger(previous_);
+}
+
+bool same_terminal(int a, int b) {
+  struct stat sa {
+  }, sb{};
+  if (isatty(a) != 1 || isatty(b) != 1 || fstat(a, &sa) != 0 || fstat(b, &sb) != 0)
+    return false;
+  return sa.st_rdev == sb.st_rdev;
 }
 
 } // namespace nv

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
+#include <string>
 #include <unistd.h>
 
 namespace spdlog {
@@ -37,5 +39,24 @@ private:
   std::shared_ptr<spdlog::logger> logger_;
   std::shared_ptr<spdlog::logger> previous_;
 };
+
+// The default logger while the live status draws on the terminal stderr also writes to: each
+// line, formatted (and coloured) as on stderr, is handed to `print` (the console's, which only
+// queues it) so that it shows above the table instead of under it, where the next frame would
+// erase it. Puts the previous default logger back when destroyed.
+class console_log {
+public:
+  explicit console_log(std::function<void(std::string)> print);
+  ~console_log();
+  console_log(const console_log&) = delete;
+  console_log& operator=(const console_log&) = delete;
+
+private:
+  std::shared_ptr<spdlog::logger> logger_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+// True when both fds are the same terminal (stdout and stderr of a shell).
+bool same_terminal(int a, int b);
 
 } // namespace nv

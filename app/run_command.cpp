@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -18,9 +19,12 @@
 
 #include "actors/node_actor.hpp"
 #include "app/cli.hpp"
+#include "app/console.hpp"
 #include "app/live_status.hpp"
 #include "app/logging.hpp"
+#include "app/observer.hpp"
 #include "app/plan_from_spec.hpp"
+#include "app/service_output.hpp"
 #include "messages/caf/register_types.hpp"
 #include "runtimes/composite/composite_runtime.hpp"
 #include "runtimes/process/process_runtime.hpp"
@@ -45,54 +49,8 @@ struct run_options {
   std::string log_level; // default: info, or warn under the live status
   bool live = false;     // stdout is a terminal: draw the live status instead of state lines
   std::string log_dir;
+  bool quiet = false; // services' output is not shown
 };
-
-// What the CLI learns from the node, shared between the observer actor and main.
-struct outcome {
-  bool quiet = false; // the live status shows states; print only failures
-  std::mutex mu;
-  std::condition_variable cv;
-  lifecycle deployment = lifecycle::pending;
-  std::optional<failure> failed; // the deployment gave up
-  bool node_down = false;
-};
-
-// The node's parent: it hears about deployments and escalated failures, and tells main.
-caf::behavior observer(traced_actor* self, outcome* out) {
-  self->set_down_handler([out](caf::down_msg&) {
-    std::lock_guard<std::mutex> g{out->mu};
-    out->node_down = true;
-    out->cv.notify_all();
-  });
-  return {
-      [self](caf::actor& node) { self->monitor(node); },
-      [out](state_change& c) {
-        if (c.path == "/")
-          return; // the node itself
-        if (!out->quiet) {
-          std::printf("%s: %s\n", c.path.c_str(), std::string{to_string(c.to)}.c_str());
-          std::fflush(stdout);
-        }
-        std::lock_guard<std::mutex> g{out->mu};
-        out->deployment = c.to;
-        out->cv.notify_all();
-      },
-      [out](failure& f) {
-        if (auto* r = std::get_if<RouteToPeer>(&f.error)) {
-          std::printf("%s failed: %s\n  %s\n", f.path.c_str(), to_string(f.error).c_str(),
-                      route_remedy(*r).c_str());
-          std::fflush(stdout);
-          return;
-        }
-        std::printf("deployment failed: %s (first failure at %s)\n", to_string(f.error).c_str(),
-                    f.path.c_str());
-        std::fflush(stdout);
-        std::lock_guard<std::mutex> g{out->mu};
-        out->failed = f;
-        out->cv.notify_all();
-      },
-  };
-}
 
 // The trace file named by --trace (null without one), or false when it cannot be opened.
 bool open_trace(const run_options& opts, std::unique_ptr<trace_sink>& trace) {
@@ -111,7 +69,8 @@ bool open_trace(const run_options& opts, std::unique_ptr<trace_sink>& trace) {
 }
 
 // Until a stop signal, or what --until and --timeout ask for; the exit code so far.
-int wait_for_end(const sigset_t& stop_signals, const run_options& opts, outcome& out) {
+int wait_for_end(const sigset_t& stop_signals, const run_options& opts, outcome& out,
+                 console& screen) {
   auto started = std::chrono::steady_clock::now();
   for (;;) {
     timespec tick{0, 100'000'000};
@@ -127,8 +86,8 @@ int wait_for_end(const sigset_t& stop_signals, const run_options& opts, outcome&
     if (opts.until_healthy && out.failed)
       return 1;
     if (opts.timeout && std::chrono::steady_clock::now() - started > *opts.timeout) {
-      std::printf("not healthy after %s (deployment: %s)\n", format_duration(*opts.timeout).c_str(),
-                  std::string{to_string(out.deployment)}.c_str());
+      screen.print("not healthy after " + format_duration(*opts.timeout) +
+                   " (deployment: " + std::string{to_string(out.deployment)} + ")");
       return 1;
     }
   }
@@ -136,7 +95,7 @@ int wait_for_end(const sigset_t& stop_signals, const run_options& opts, outcome&
 
 // Runs the node with one deployment until the end, then stops it; the exit code.
 int supervise(deployment_plan plan, const run_options& opts, const node_services& services,
-              const sigset_t& stop_signals) {
+              const sigset_t& stop_signals, console& screen) {
   caf::actor_system_config cfg;
   register_message_types(cfg);
   register_supervisor_types(cfg);
@@ -144,12 +103,15 @@ int supervise(deployment_plan plan, const run_options& opts, const node_services
   cfg.set("scheduler.max-threads", std::max(2u, std::thread::hardware_concurrency()));
   caf::actor_system sys{cfg};
   outcome out;
-  out.quiet = opts.live;
+  out.print_states = !opts.live;
+  std::map<std::string, std::vector<dependency>> depends;
+  for (auto& s : plan.services)
+    depends[plan.name + "/" + s.name] = s.depends;
   // The observer is the node's parent: spawn it first, hand it the node once it exists.
   caf::actor obs;
   {
     trace::spawn_name name{"/_observer"};
-    obs = sys.spawn(observer, &out);
+    obs = sys.spawn(observer, &out, &screen);
   }
   node_config nc;
   nc.deployments.push_back(std::move(plan));
@@ -161,14 +123,11 @@ int supervise(deployment_plan plan, const run_options& opts, const node_services
     node = sys.spawn(node_actor, std::move(nc));
   }
   caf::anon_send(obs, node);
-  caf::actor status;
+  // It draws until the node is down, its last frame included, and then exits by itself.
   if (opts.live)
-    status = sys.spawn(live_status_actor, node);
+    sys.spawn(live_status_actor, node, &screen, std::move(depends));
 
-  int code = wait_for_end(stop_signals, opts, out);
-  if (status)
-    caf::anon_send_exit(status, caf::exit_reason::user_shutdown);
-  status = nullptr;
+  int code = wait_for_end(stop_signals, opts, out, screen);
   caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
   {
     std::unique_lock<std::mutex> g{out.mu};
@@ -186,7 +145,15 @@ int run(const std::shared_ptr<run_options>& opts) {
   opts->live = isatty(STDOUT_FILENO) == 1;
   if (opts->log_level.empty())
     opts->log_level = opts->live ? "warn" : "info";
-  async_log log; // from here on, logging never waits for whoever reads stderr
+  console screen{STDOUT_FILENO, opts->live}; // from here on stdout has one writer, its thread
+  // From here on, logging never waits for whoever reads stderr; when that is the terminal the
+  // live status draws on, the lines go above the table through the console.
+  std::optional<async_log> log;
+  std::optional<console_log> log_on_screen;
+  if (opts->live && same_terminal(STDOUT_FILENO, STDERR_FILENO))
+    log_on_screen.emplace([&screen](std::string line) { screen.print(std::move(line)); });
+  else
+    log.emplace();
   spdlog::set_level(spdlog::level::from_str(opts->log_level));
 
   auto loaded = spec::load_spec_file(opts->spec_file);
@@ -202,11 +169,19 @@ int run(const std::shared_ptr<run_options>& opts) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  // Set once the plan names the replicas, before the node starts the first of them.
+  std::unique_ptr<service_output> output;
   std::unique_ptr<runtime> local;
-  if (opts->runtime == "sim")
+  if (opts->runtime == "sim") {
     local = std::make_unique<sim_runtime>();
-  else
-    local = std::make_unique<process_runtime>(process_runtime_options{opts->log_dir, 1000});
+  } else {
+    process_runtime_options popts{opts->log_dir, 1000, {}};
+    if (!opts->quiet)
+      popts.on_line = [&output, &screen](const std::string& id, std::string_view line) {
+        screen.print(output->format(id, line));
+      };
+    local = std::make_unique<process_runtime>(std::move(popts));
+  }
   composite_runtime rt{{local.get()}};
   check_runner runner;
 
@@ -219,6 +194,7 @@ int run(const std::shared_ptr<run_options>& opts) {
     std::fprintf(stderr, "%s: %s\n", opts->spec_file.c_str(), e.c_str());
   if (!planned.errors.empty())
     return 2;
+  output = std::make_unique<service_output>(planned.plan, stdout_wants_color(opts->live));
 
   std::unique_ptr<trace_sink> trace;
   if (!open_trace(*opts, trace))
@@ -226,7 +202,7 @@ int run(const std::shared_ptr<run_options>& opts) {
   node_services services{&rt, &runner, trace.get()};
   // Main's own events (the node's last) and the actors it spawns go to the same sink.
   trace::context_scope tracing{trace.get()};
-  int code = supervise(std::move(planned.plan), *opts, services, stop_signals);
+  int code = supervise(std::move(planned.plan), *opts, services, stop_signals, screen);
   // A trace that lost events is a failed run, even of a healthy deployment.
   if (trace && !trace->close())
     code = 1;
@@ -271,6 +247,9 @@ void add_run_command(CLI::App& app) {
                   "status)")
       ->check(CLI::IsMember(
           {"trace", "debug", "info", "warn", "warning", "err", "error", "critical", "off"}));
+  cmd->add_flag("--quiet,-q", opts->quiet,
+                "Do not show the services' output (shown by default, each line prefixed by its "
+                "replica)");
   cmd->add_option("--log-dir", opts->log_dir,
                   "Also append each replica's output to DIR/<replica>.log")
       ->type_name("DIR");

@@ -32,6 +32,7 @@ struct state_change {
   std::string path;
   lifecycle from = lifecycle::pending;
   lifecycle to = lifecycle::pending;
+  int32_t pid = 0; // a container's main process once it runs (0: none, or not a container)
 };
 
 } // namespace nv

@@ -58,6 +58,12 @@ bool ending(const supervisor_state& st) {
   return st.job.purpose == stop_purpose::give_up || st.job.purpose == stop_purpose::shutdown;
 }
 
+// Its process (or its children's) runs: what a status counts as up and times the uptime from.
+bool is_up(lifecycle s) {
+  return s == lifecycle::running || s == lifecycle::healthy || s == lifecycle::unhealthy ||
+         s == lifecycle::degraded;
+}
+
 // `traced`: the supervisor speaks for a child that cannot (it never reports its state, or it is
 // gone); a child that reports its own state traces it itself.
 void set_child_state(supervisor_state& st, std::size_t i, lifecycle to, bool traced = true) {
@@ -66,6 +72,12 @@ void set_child_state(supervisor_state& st, std::size_t i, lifecycle to, bool tra
     return;
   auto from = rec.state;
   rec.state = to;
+  if (!is_up(to)) {
+    rec.up_since_us = 0;
+    rec.pid = 0;
+  } else if (!is_up(from)) {
+    rec.up_since_us = now_us();
+  }
   if (traced)
     trace::state(rec.path, from, to);
   if (st.hooks.on_child_state)
@@ -426,6 +438,7 @@ void on_failure(caf::event_based_actor* self, supervisor_state& st, failure& rep
     return;
   }
   auto& rec = st.children[*idx];
+  rec.last_failure = report;
   trace::because(report.cause);
   if (is_reschedule_signal(report.error)) {
     // Not a failure of ours: no restart, no count. Pass it up unchanged to the level that
@@ -487,7 +500,7 @@ std::vector<child_info> which_children(const supervisor_state& st) {
   out.reserve(st.children.size());
   for (auto& rec : st.children)
     out.push_back(child_info{rec.spec.id, rec.path, rec.handle, rec.spec.kind, rec.spec.restart,
-                             rec.state, rec.restarts});
+                             rec.state, rec.restarts, rec.last_failure, rec.up_since_us, rec.pid});
   return out;
 }
 
@@ -542,8 +555,11 @@ caf::behavior supervisor_init(caf::event_based_actor* self, supervisor_state& st
   return {
       [self, &st](failure& report) { on_failure(self, st, report); },
       [self, &st](state_change& change) {
-        if (auto idx = find_child(st, caf::actor_cast<caf::actor_addr>(self->current_sender())))
+        if (auto idx = find_child(st, caf::actor_cast<caf::actor_addr>(self->current_sender()))) {
           set_child_state(st, *idx, change.to, false);
+          if (change.pid != 0 && is_up(change.to))
+            st.children[*idx].pid = change.pid;
+        }
       },
       [self, &st](restart_atom, uint64_t i, uint64_t gen) { on_restart_due(self, st, i, gen); },
       [self, &st](deadline_atom, uint64_t i, uint64_t gen) { on_stop_deadline(self, st, i, gen); },

@@ -35,12 +35,16 @@ struct child_info {
   restart_type restart = restart_type::permanent;
   lifecycle state = lifecycle::pending;
   uint32_t restarts = 0;
+  // What the supervisor knows beyond the state, for a status to show without a trace.
+  failure last_failure;    // the child's last reported failure; ts_us == 0: none yet
+  int64_t up_since_us = 0; // wall clock when it last became up (running, healthy, ...)
+  int32_t pid = 0;         // a container's main process while it is up, else 0
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, child_info& x) {
   return f(caf::meta::type_name("child_info"), x.id, x.path, x.handle, x.kind, x.restart, x.state,
-           x.restarts);
+           x.restarts, x.last_failure, x.up_since_us, x.pid);
 }
 
 // count_children, as OTP's: specs, active (alive) children, supervisors, workers.
@@ -91,6 +95,9 @@ struct child_record {
   caf::actor handle;
   lifecycle state = lifecycle::pending;
   uint32_t restarts = 0; // all restarts, for which_children
+  failure last_failure;  // kept after the child recovers; ts_us == 0: none yet
+  int64_t up_since_us = 0;
+  int32_t pid = 0;
   // For backoff: the spec's own when it has one, which outlives this supervisor.
   std::shared_ptr<restart_history> history;
   uint64_t restarted_by = 0;      // trace seq of the restart that starts its next incarnation

@@ -63,7 +63,7 @@ typename Inspector::result_type inspect(Inspector& f, failure& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, state_change& x) {
-  return f(caf::meta::type_name("state"), x.path, x.from, x.to);
+  return f(caf::meta::type_name("state"), x.path, x.from, x.to, x.pid);
 }
 
 template <class Inspector>

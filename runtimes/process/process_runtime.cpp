@@ -502,15 +502,48 @@ void process_runtime::consume(child& ch, std::string_view bytes) {
   }
   if (ch.log_file)
     write_all(ch.log_file.get(), bytes);
+  if (options_.on_line)
+    pass_lines(ch, bytes);
   std::lock_guard lock{mu_};
   auto it = containers_.find(ch.id);
   if (it != containers_.end() && it->second.gen == ch.gen)
     it->second.log.append(bytes);
 }
 
+void process_runtime::pass_lines(child& ch, std::string_view bytes) {
+  while (!bytes.empty()) {
+    auto nl = bytes.find('\n');
+    auto chunk = bytes.substr(0, nl);
+    auto room = log_ring::max_line - ch.line.size();
+    if (chunk.size() > room) { // cut like the log ring, so one endless line costs bounded memory
+      ch.line.append(chunk.substr(0, room));
+      options_.on_line(ch.id, ch.line);
+      ch.line.clear();
+      bytes.remove_prefix(room);
+      continue;
+    }
+    if (nl == std::string_view::npos) {
+      ch.line.append(chunk);
+      return;
+    }
+    if (ch.line.empty()) {
+      options_.on_line(ch.id, chunk);
+    } else {
+      ch.line.append(chunk);
+      options_.on_line(ch.id, ch.line);
+      ch.line.clear();
+    }
+    bytes.remove_prefix(nl + 1);
+  }
+}
+
 void process_runtime::close_output(child& ch) {
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, ch.proc.output.get(), nullptr);
   ch.proc.output.reset();
+  if (!ch.is_exec && options_.on_line && !ch.line.empty()) {
+    options_.on_line(ch.id, ch.line);
+    ch.line.clear();
+  }
 }
 
 void process_runtime::on_exit(uint64_t token) {

@@ -56,6 +56,11 @@ struct process_runtime_options {
   // constructor if missing.
   std::string log_dir;
   std::size_t log_lines = 1000; // lines kept per container for logs()
+  // Set: called on the runtime's I/O thread with each line (without its '\n', cut at
+  // log_ring::max_line) a container's main process writes to stdout or stderr, and with an
+  // unterminated last line when its output ends. It holds up every container's I/O while it
+  // runs, so it must not block: hand the line on (a queue) and return.
+  std::function<void(const std::string& id, std::string_view line)> on_line;
 };
 
 class process_runtime final : public runtime {
@@ -124,6 +129,7 @@ private:
     uint64_t exec_id = 0; // exec: what the exec_result carries
     std::string output{}; // exec: the first exec_output_limit bytes
     bool timed_out = false;
+    std::string line{}; // main process with on_line: the start of a line not yet complete
   };
 
   struct command {
@@ -158,6 +164,7 @@ private:
   std::string watch(uint64_t token, const child_process& proc);
   void on_output(child& ch);
   void consume(child& ch, std::string_view bytes);
+  void pass_lines(child& ch, std::string_view bytes); // to options_.on_line
   void on_exit(uint64_t token);
   void close_output(child& ch);
   void fire_deadlines(clock::time_point now);
