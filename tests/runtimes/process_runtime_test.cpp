@@ -629,7 +629,9 @@ TEST_F(process_runtime_test, the_log_ring_keeps_the_last_1000_lines) {
 TEST_F(process_runtime_test, the_log_dir_gets_each_replicas_output) {
   temp_dir dir;
   auto log_dir = dir.path / "logs"; // created by the runtime
-  process_runtime with_files{process_runtime_options{log_dir.string()}};
+  process_runtime_options options;
+  options.log_dir = log_dir.string();
+  process_runtime with_files{options};
   caf::scoped_actor self{sys};
   const std::string id = "api-rep-1";
   auto s = sh(id, "echo out; echo err >&2; printf partial");
