@@ -60,7 +60,7 @@ struct process_runtime_options {
   // log_ring::max_line) a container's main process writes to stdout or stderr, and with an
   // unterminated last line when its output ends. It holds up every container's I/O while it
   // runs, so it must not block: hand the line on (a queue) and return.
-  std::function<void(const std::string& id, std::string_view line)> on_line;
+  std::function<void(const std::string& id, std::string_view line)> on_line{};
 };
 
 class process_runtime final : public runtime {

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -757,6 +758,36 @@ TEST_F(process_runtime_test, a_thousand_sleeps_start_and_stop) {
   EXPECT_TRUE(children_of_this_process().empty());
   print_measure("start 1000 sleeps (first start call to the 1000th reply)", t1 - t0);
   print_measure("stop 1000 sleeps (first stop call to the last stop reply)", t3 - t2);
+}
+
+TEST_F(process_runtime_test,
+       on_line_gets_every_line_of_stdout_and_stderr_and_the_last_partial_one) {
+  std::mutex mu;
+  std::vector<std::pair<std::string, std::string>> lines;
+  process_runtime_options opts;
+  opts.on_line = [&](const std::string& id, std::string_view line) {
+    std::lock_guard g{mu};
+    lines.emplace_back(id, std::string{line});
+  };
+  process_runtime streaming{std::move(opts)};
+  caf::scoped_actor self{sys};
+  const std::string id = "talk-rep-1";
+  // A line written in two pieces, one longer than a log line may be, stderr, no final newline.
+  streaming.create(sh(id,
+                      "printf 'one '; sleep 0.1; echo piece; head -c 5000 /dev/zero | tr '\\0' x; "
+                      "echo; echo err >&2; printf tail"),
+                   self);
+  take_ok(self, runtime_op::create, id);
+  streaming.start(id, self);
+  take_ok(self, runtime_op::start, id);
+  take_exit(self, id, 0, 0);
+  std::lock_guard g{mu};
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_EQ(lines[0], (std::pair<std::string, std::string>{id, "one piece"}));
+  EXPECT_EQ(lines[1].second, std::string(log_ring::max_line, 'x'));
+  EXPECT_EQ(lines[2].second, std::string(5000 - log_ring::max_line, 'x'));
+  EXPECT_EQ(lines[3].second, "err");
+  EXPECT_EQ(lines[4].second, "tail");
 }
 
 } // namespace
