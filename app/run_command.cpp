@@ -1,14 +1,18 @@
 #include "app/run_command.hpp"
 
-#include <atomic>
-#include <condition_variable>
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <poll.h>
 #include <string>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <system_error>
 #include <thread>
 #include <unistd.h>
@@ -21,7 +25,11 @@
 #include "app/live_status.hpp"
 #include "app/logging.hpp"
 #include "app/plan_from_spec.hpp"
+#include "app/run_lock.hpp"
+#include "app/run_signals.hpp"
+#include "messages/caf/atoms.hpp"
 #include "messages/caf/register_types.hpp"
+#include "posix/unique_fd.hpp"
 #include "runtimes/composite/composite_runtime.hpp"
 #include "runtimes/process/process_runtime.hpp"
 #include "runtimes/sim/sim_runtime.hpp"
@@ -47,22 +55,37 @@ struct run_options {
   std::string log_dir;
 };
 
-// What the CLI learns from the node, shared between the observer actor and main.
+// What the CLI learns from the node, shared between the observer actor and main. Main sleeps
+// in poll on `wake` (an eventfd) and the signalfd; the observer writes `wake` after each change.
 struct outcome {
   bool quiet = false; // the live status shows states; print only failures
+  int wake = -1;
   std::mutex mu;
-  std::condition_variable cv;
   lifecycle deployment = lifecycle::pending;
   std::optional<failure> failed; // the deployment gave up
   bool node_down = false;
 };
 
+// An eventfd's counter only adds up, so this never blocks the scheduler thread that calls it.
+void wake_main(const outcome* out) {
+  eventfd_write(out->wake, 1);
+}
+
+// Everything `run` prints about its own stop goes through here: one line on stdout.
+// (The seam for the console, should stdout get an owner of its own.)
+void say(const std::string& line) {
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+}
+
 // The node's parent: it hears about deployments and escalated failures, and tells main.
 caf::behavior observer(traced_actor* self, outcome* out) {
   self->set_down_handler([out](caf::down_msg&) {
-    std::lock_guard<std::mutex> g{out->mu};
-    out->node_down = true;
-    out->cv.notify_all();
+    {
+      std::lock_guard<std::mutex> g{out->mu};
+      out->node_down = true;
+    }
+    wake_main(out);
   });
   return {
       [self](caf::actor& node) { self->monitor(node); },
@@ -73,9 +96,11 @@ caf::behavior observer(traced_actor* self, outcome* out) {
           std::printf("%s: %s\n", c.path.c_str(), std::string{to_string(c.to)}.c_str());
           std::fflush(stdout);
         }
-        std::lock_guard<std::mutex> g{out->mu};
-        out->deployment = c.to;
-        out->cv.notify_all();
+        {
+          std::lock_guard<std::mutex> g{out->mu};
+          out->deployment = c.to;
+        }
+        wake_main(out);
       },
       [out](failure& f) {
         if (auto* r = std::get_if<RouteToPeer>(&f.error)) {
@@ -87,9 +112,11 @@ caf::behavior observer(traced_actor* self, outcome* out) {
         std::printf("deployment failed: %s (first failure at %s)\n", to_string(f.error).c_str(),
                     f.path.c_str());
         std::fflush(stdout);
-        std::lock_guard<std::mutex> g{out->mu};
-        out->failed = f;
-        out->cv.notify_all();
+        {
+          std::lock_guard<std::mutex> g{out->mu};
+          out->failed = f;
+        }
+        wake_main(out);
       },
   };
 }
@@ -110,23 +137,74 @@ bool open_trace(const run_options& opts, std::unique_ptr<trace_sink>& trace) {
   return true;
 }
 
-// Until a stop signal, or what --until and --timeout ask for; the exit code so far.
-int wait_for_end(const sigset_t& stop_signals, const run_options& opts, outcome& out) {
-  auto started = std::chrono::steady_clock::now();
-  for (;;) {
-    timespec tick{0, 100'000'000};
-    int sig = sigtimedwait(&stop_signals, nullptr, &tick);
-    if (sig == SIGINT || sig == SIGTERM) {
-      spdlog::info("[/] {} received: stopping everything", strsignal(sig));
-      return 0;
+// What main waits on: the stop signals (a signalfd) and the observer's news (an eventfd).
+struct wakeups {
+  unique_fd signals;
+  unique_fd news;
+};
+
+// "SIGINT": what a person types with kill -s, rather than strsignal's "Interrupt".
+std::string signal_name(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  return abbrev ? std::string{"SIG"} + abbrev : "signal " + std::to_string(sig);
+}
+
+// Blocks in poll until a signal or news, or `deadline`; returns the stop signals that came
+// (0 when none did), after logging and dropping the ignored ones.
+int wait_for_wakeup(const wakeups& w,
+                    std::optional<std::chrono::steady_clock::time_point> deadline) {
+  int timeout_ms = -1;
+  if (deadline) {
+    auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now());
+    timeout_ms = static_cast<int>(std::clamp<int64_t>(left.count(), 0, 24 * 3600 * 1000));
+  }
+  pollfd fds[2] = {{w.signals.get(), POLLIN, 0}, {w.news.get(), POLLIN, 0}};
+  if (::poll(fds, 2, timeout_ms) <= 0)
+    return 0; // the deadline, or EINTR (nothing is caught, so it would be a debugger)
+  if (fds[1].revents & POLLIN) {
+    eventfd_t ignored;
+    eventfd_read(w.news.get(), &ignored);
+  }
+  int stop = 0;
+  signalfd_siginfo info;
+  while (::read(w.signals.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+    int sig = static_cast<int>(info.ssi_signo);
+    if (meaning_of(sig) == signal_meaning::stop) {
+      stop = sig;
+      continue;
     }
+    spdlog::info("[/] {} received from pid {}: ignored (only SIGINT, SIGTERM, SIGHUP and "
+                 "SIGQUIT stop nodevisor run)",
+                 signal_name(sig), info.ssi_pid);
+  }
+  return stop;
+}
+
+// Until a stop signal, until the deployment failed for good, or what --until and --timeout
+// ask for; the exit code so far.
+int wait_for_end(const wakeups& w, const run_options& opts, outcome& out) {
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  if (opts.timeout)
+    deadline = std::chrono::steady_clock::now() + *opts.timeout;
+  for (;;) {
+    int sig = wait_for_wakeup(w, deadline);
     std::lock_guard<std::mutex> g{out.mu};
-    if (opts.until_healthy &&
-        (out.deployment == lifecycle::healthy || out.deployment == lifecycle::completed))
+    if (sig) {
+      spdlog::info("[/] {} received: stopping everything", signal_name(sig));
+      // A deployment that had failed for good is a failed run, however it is stopped.
+      return out.failed ? 1 : 0;
+    }
+    if (out.failed)
+      return 1; // printed by the observer; what remains is stopped next
+    bool healthy = out.deployment == lifecycle::healthy || out.deployment == lifecycle::completed;
+    if (opts.until_healthy && healthy)
       return 0;
-    if (opts.until_healthy && out.failed)
-      return 1;
-    if (opts.timeout && std::chrono::steady_clock::now() - started > *opts.timeout) {
+    if (deadline && std::chrono::steady_clock::now() >= *deadline) {
+      if (healthy) {
+        deadline.reset(); // healthy in time: --timeout has nothing more to say
+        continue;
+      }
       std::printf("not healthy after %s (deployment: %s)\n", format_duration(*opts.timeout).c_str(),
                   std::string{to_string(out.deployment)}.c_str());
       return 1;
@@ -134,9 +212,61 @@ int wait_for_end(const sigset_t& stop_signals, const run_options& opts, outcome&
   }
 }
 
+// "stopping: waiting up to 35s for web-rep-1, api-rep-1, api-rep-2 and 1 more to stop (…)":
+// services stop one after another in reverse start order, each its replicas in parallel, so
+// the longest wait is the sum over services of their longest grace.
+std::string stop_notice(const deployment_plan& plan) {
+  duration total{0};
+  std::vector<std::string> replicas;
+  for (auto s = plan.services.rbegin(); s != plan.services.rend(); ++s) {
+    duration longest{0};
+    for (auto& r : s->replicas) {
+      longest = std::max(longest, r.stop_grace);
+      replicas.push_back(r.spec.id);
+    }
+    total += longest;
+  }
+  std::string who;
+  constexpr std::size_t named = 6;
+  for (std::size_t i = 0; i < replicas.size() && i < named; ++i)
+    who += (i ? ", " : "") + replicas[i];
+  if (replicas.size() > named)
+    who += " and " + std::to_string(replicas.size() - named) + " more";
+  if (who.empty())
+    who = "the deployment";
+  return "stopping: waiting up to " + format_duration(total) + " for " + who +
+         " to stop (Ctrl-C again to kill now)";
+}
+
+// Stops the node, waiting for it to be down. A stop signal meanwhile (the second Ctrl-C) skips
+// what is left of every grace: the tree kills whatever still runs.
+void stop_node(const wakeups& w, const caf::actor& node, outcome& out, const std::string& notice) {
+  say(notice);
+  caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+  bool hurried = false;
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> g{out.mu};
+      if (out.node_down)
+        return;
+    }
+    int sig = wait_for_wakeup(w, std::nullopt);
+    if (!sig)
+      continue;
+    if (hurried) {
+      spdlog::info("[/] {} received: already killing what is left", signal_name(sig));
+      continue;
+    }
+    hurried = true;
+    spdlog::warn("[/] {} received again: killing what is still running", signal_name(sig));
+    say("stopping: killing what is still running now");
+    caf::anon_send(node, hurry_atom::value);
+  }
+}
+
 // Runs the node with one deployment until the end, then stops it; the exit code.
 int supervise(deployment_plan plan, const run_options& opts, const node_services& services,
-              const sigset_t& stop_signals) {
+              const wakeups& w) {
   caf::actor_system_config cfg;
   register_message_types(cfg);
   register_supervisor_types(cfg);
@@ -145,6 +275,8 @@ int supervise(deployment_plan plan, const run_options& opts, const node_services
   caf::actor_system sys{cfg};
   outcome out;
   out.quiet = opts.live;
+  out.wake = w.news.get();
+  auto notice = stop_notice(plan);
   // The observer is the node's parent: spawn it first, hand it the node once it exists.
   caf::actor obs;
   {
@@ -165,15 +297,11 @@ int supervise(deployment_plan plan, const run_options& opts, const node_services
   if (opts.live)
     status = sys.spawn(live_status_actor, node);
 
-  int code = wait_for_end(stop_signals, opts, out);
+  int code = wait_for_end(w, opts, out);
   if (status)
     caf::anon_send_exit(status, caf::exit_reason::user_shutdown);
   status = nullptr;
-  caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
-  {
-    std::unique_lock<std::mutex> g{out.mu};
-    out.cv.wait(g, [&] { return out.node_down; });
-  }
+  stop_node(w, node, out, notice);
   trace::exit("/", exit_event::reason_kind::shutdown, nullptr);
   caf::anon_send_exit(obs, caf::exit_reason::user_shutdown);
   node = nullptr;
@@ -183,6 +311,12 @@ int supervise(deployment_plan plan, const run_options& opts, const node_services
 }
 
 int run(const std::shared_ptr<run_options>& opts) {
+  // First, while this is the only thread: every thread started from here inherits the mask.
+  wakeups w;
+  w.signals = take_run_signals();
+  w.news = unique_fd{eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};
+  if (!w.news)
+    throw std::system_error{errno, std::generic_category(), "eventfd"};
   opts->live = isatty(STDOUT_FILENO) == 1;
   if (opts->log_level.empty())
     opts->log_level = opts->live ? "warn" : "info";
@@ -195,12 +329,20 @@ int run(const std::shared_ptr<run_options>& opts) {
   if (!loaded.spec)
     return 2;
 
-  // Signals are taken by sigtimedwait; every thread started from here inherits the mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  auto planned = plan_from_spec(*loaded.spec, opts->runtime);
+  for (auto& e : planned.errors)
+    std::fprintf(stderr, "%s: %s\n", opts->spec_file.c_str(), e.c_str());
+  if (!planned.errors.empty())
+    return 2;
+
+  // Held until run returns; the kernel lets go of it however the process ends.
+  auto lock = lock_deployment(planned.plan.name, opts->spec_file);
+  if (!lock.error.empty()) {
+    std::fprintf(stderr, "nodevisor run: %s\n", lock.error.c_str());
+    return 2;
+  }
+  if (!lock.warning.empty())
+    spdlog::warn("[/] {}", lock.warning);
 
   std::unique_ptr<runtime> local;
   if (opts->runtime == "sim")
@@ -210,19 +352,13 @@ int run(const std::shared_ptr<run_options>& opts) {
   composite_runtime rt{{local.get()}};
   check_runner runner;
 
-  auto planned = plan_from_spec(*loaded.spec, opts->runtime);
-  for (auto& e : planned.errors)
-    std::fprintf(stderr, "%s: %s\n", opts->spec_file.c_str(), e.c_str());
-  if (!planned.errors.empty())
-    return 2;
-
   std::unique_ptr<trace_sink> trace;
   if (!open_trace(*opts, trace))
     return 2;
   node_services services{&rt, &runner, trace.get()};
   // Main's own events (the node's last) and the actors it spawns go to the same sink.
   trace::context_scope tracing{trace.get()};
-  int code = supervise(std::move(planned.plan), *opts, services, stop_signals);
+  int code = supervise(std::move(planned.plan), *opts, services, w);
   // A trace that lost events is a failed run, even of a healthy deployment.
   if (trace && !trace->close())
     code = 1;
