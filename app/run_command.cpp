@@ -145,6 +145,8 @@ struct wakeups {
 
 // "SIGINT": what a person types with kill -s, rather than strsignal's "Interrupt".
 std::string signal_name(int sig) {
+  if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+    return "SIGRTMIN+" + std::to_string(sig - SIGRTMIN);
   const char* abbrev = sigabbrev_np(sig);
   return abbrev ? std::string{"SIG"} + abbrev : "signal " + std::to_string(sig);
 }
@@ -182,8 +184,8 @@ int wait_for_wakeup(const wakeups& w,
 }
 
 // Until a stop signal, until the deployment failed for good, or what --until and --timeout
-// ask for; the exit code so far.
-int wait_for_end(const wakeups& w, const run_options& opts, outcome& out) {
+// ask for; the exit code so far. `signalled`: it was a stop signal.
+int wait_for_end(const wakeups& w, const run_options& opts, outcome& out, bool& signalled) {
   std::optional<std::chrono::steady_clock::time_point> deadline;
   if (opts.timeout)
     deadline = std::chrono::steady_clock::now() + *opts.timeout;
@@ -192,6 +194,7 @@ int wait_for_end(const wakeups& w, const run_options& opts, outcome& out) {
     std::lock_guard<std::mutex> g{out.mu};
     if (sig) {
       spdlog::info("[/] {} received: stopping everything", signal_name(sig));
+      signalled = true;
       // A deployment that had failed for good is a failed run, however it is stopped.
       return out.failed ? 1 : 0;
     }
@@ -212,7 +215,7 @@ int wait_for_end(const wakeups& w, const run_options& opts, outcome& out) {
   }
 }
 
-// "stopping: waiting up to 35s for web-rep-1, api-rep-1, api-rep-2 and 1 more to stop (…)":
+// "stopping: waiting up to 35s for web-rep-1, api-rep-1, api-rep-2 and 1 more to stop":
 // services stop one after another in reverse start order, each its replicas in parallel, so
 // the longest wait is the sum over services of their longest grace.
 std::string stop_notice(const deployment_plan& plan) {
@@ -234,14 +237,19 @@ std::string stop_notice(const deployment_plan& plan) {
     who += " and " + std::to_string(replicas.size() - named) + " more";
   if (who.empty())
     who = "the deployment";
-  return "stopping: waiting up to " + format_duration(total) + " for " + who +
-         " to stop (Ctrl-C again to kill now)";
+  return "stopping: waiting up to " + format_duration(total) + " for " + who + " to stop";
 }
 
 // Stops the node, waiting for it to be down. A stop signal meanwhile (the second Ctrl-C) skips
 // what is left of every grace: the tree kills whatever still runs.
-void stop_node(const wakeups& w, const caf::actor& node, outcome& out, const std::string& notice) {
-  say(notice);
+void stop_node(const wakeups& w, const caf::actor& node, outcome& out, const std::string& notice,
+               bool signalled) {
+  {
+    // A deployment that failed for good has stopped its services already: nothing to wait for.
+    std::lock_guard<std::mutex> g{out.mu};
+    if (!out.failed)
+      say(notice + (signalled ? " (Ctrl-C again to kill now)" : " (Ctrl-C to kill now)"));
+  }
   caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
   bool hurried = false;
   for (;;) {
@@ -297,11 +305,12 @@ int supervise(deployment_plan plan, const run_options& opts, const node_services
   if (opts.live)
     status = sys.spawn(live_status_actor, node);
 
-  int code = wait_for_end(w, opts, out);
+  bool signalled = false;
+  int code = wait_for_end(w, opts, out, signalled);
   if (status)
     caf::anon_send_exit(status, caf::exit_reason::user_shutdown);
   status = nullptr;
-  stop_node(w, node, out, notice);
+  stop_node(w, node, out, notice, signalled);
   trace::exit("/", exit_event::reason_kind::shutdown, nullptr);
   caf::anon_send_exit(obs, caf::exit_reason::user_shutdown);
   node = nullptr;
@@ -370,9 +379,16 @@ int run(const std::shared_ptr<run_options>& opts) {
 void add_run_command(CLI::App& app) {
   auto opts = std::make_shared<run_options>();
   auto* cmd = app.add_subcommand(
-      "run", "Run a deployment in the foreground under the node supervisor until signalled "
-             "(Ctrl-C, SIGTERM): exit 0 after a clean stop, 1 if the deployment failed or the "
-             "trace lost events, 2 for an invalid spec or a trace file that cannot be opened");
+      "run",
+      "Run a deployment in the foreground under the node supervisor until signalled, or until "
+      "it has failed for good. Ctrl-C, SIGTERM, SIGHUP (a closed terminal) and SIGQUIT stop "
+      "everything gracefully; the same again skips the remaining stop grace and kills at once. "
+      "Other signals (SIGUSR1, SIGUSR2, SIGALRM, SIGPIPE, Ctrl-Z, ...) are logged and ignored. "
+      "One run per deployment per directory: a lock in .nodevisor/<deployment>.lock.\n"
+      "Exit codes: 0 a clean stop of a deployment that had not failed; 1 the deployment failed "
+      "for good (escalated past its restart intensity: run stops what remains and exits), "
+      "--until healthy or --timeout not met, or the trace lost events; 2 an invalid spec or "
+      "usage, a trace file that cannot be opened, or the deployment already running here");
   cmd->add_option("SPEC", opts->spec_file, "The deployment spec (ZLayer's format, YAML or JSON)")
       ->required();
   cmd->add_option("--runtime", opts->runtime,
