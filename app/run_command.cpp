@@ -385,7 +385,8 @@ void add_run_command(CLI::App& app) {
       "everything gracefully; the same again skips the remaining stop grace and kills at once. "
       "Other signals (SIGUSR1, SIGUSR2, SIGALRM, SIGPIPE, Ctrl-Z, ...) are logged and ignored. "
       "One run per deployment per directory: a lock in .nodevisor/<deployment>.lock.\n"
-      "Exit codes: 0 a clean stop of a deployment that had not failed; 1 the deployment failed "
+      "Exit codes: 0 a clean stop (signalled, or --until healthy met) of a deployment that had "
+      "not failed; 1 the deployment failed "
       "for good (escalated past its restart intensity: run stops what remains and exits), "
       "--until healthy or --timeout not met, or the trace lost events; 2 an invalid spec or "
       "usage, a trace file that cannot be opened, or the deployment already running here");

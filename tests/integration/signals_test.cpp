@@ -289,7 +289,10 @@ TEST_F(Run, RunsHelpNamesEveryExitCodeAndTraceMessages) {
   nodevisor_process nv{{"run", "--help"}};
   EXPECT_EQ(nv.wait_exit(), 0);
   EXPECT_NE(nv.stdout_text.find("--trace-messages"), std::string::npos) << nv.stdout_text;
-  for (auto word : {"SIGHUP", "SIGQUIT", "0 ", "1 ", "2 "})
+  for (auto word :
+       {"SIGHUP", "SIGQUIT", "skips the remaining stop grace", "Exit codes: 0 a clean stop",
+        "1 the deployment failed for good", "2 an invalid spec or usage", "already running here",
+        ".nodevisor/<deployment>.lock"})
     EXPECT_NE(nv.stdout_text.find(word), std::string::npos) << word << "\n" << nv.stdout_text;
 }
 
