@@ -1,5 +1,6 @@
 #include "actors/container_actor.hpp"
 
+#include <csignal>
 #include <iterator>
 #include <optional>
 
@@ -7,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/node_services.hpp"
+#include "messages/caf/atoms.hpp"
 #include "supervisor/supervisor.hpp"
 #include "trace/emit.hpp"
 
@@ -82,7 +84,23 @@ void call_stop(container_actor_t* self) {
   trace::because(st.stopped_by);
   set_state(self, lifecycle::stopping);
   st.stopped_by = trace::current_cause();
-  rt(st).stop(st.cfg->spec.id, st.cfg->stop_grace, st.cfg->spec.stop_signal, me(self));
+  if (st.hurried)
+    rt(st).stop(st.cfg->spec.id, duration::zero(), SIGKILL, me(self));
+  else
+    rt(st).stop(st.cfg->spec.id, st.cfg->stop_grace, st.cfg->spec.stop_signal, me(self));
+}
+
+// Skip the rest of the grace. A stop in flight gets a second one that kills at once (the
+// runtime answers both once the container is gone); a stop still to come will kill.
+void hurry(container_actor_t* self) {
+  auto& st = self->state;
+  if (st.hurried)
+    return;
+  st.hurried = true;
+  if (st.phase == container_phase::stopping || st.phase == container_phase::failing) {
+    spdlog::info("[{}] killing it now rather than waiting out its grace", st.ctx.path);
+    rt(st).stop(st.cfg->spec.id, duration::zero(), SIGKILL, me(self));
+  }
 }
 
 // Leaves the runtime clean, then exits.
@@ -320,6 +338,7 @@ caf::behavior container_actor(container_actor_t* self, child_context ctx,
       },
       [self](state_change& health) { in_phase(self->state).health(self, health); },
       [self](failure& report) { in_phase(self->state).gave_up(self, report); },
+      [self](hurry_atom) { hurry(self); },
   };
 }
 
@@ -339,6 +358,7 @@ child_spec container_child(container_config cfg) {
   spec.shutdown.grace = cfg.stop_grace + stop_margin;
   spec.kind = child_kind::worker;
   spec.reports_state = true;
+  spec.takes_hurry = true;
   spec.history = cfg.history;
   spec.start = [shared = std::make_shared<const container_config>(std::move(cfg))](
                    caf::local_actor* self, const child_context& ctx) {

@@ -52,6 +52,7 @@ struct container_actor_state {
   int32_t pid = 0;
   caf::actor probe;        // while the container runs, when it has a health check
   uint64_t stopped_by = 0; // trace seq of what made us stop (the probe's failure, the request)
+  bool hurried = false;    // the parent said to skip the stop grace: stops are kills
 
   container_actor_state() = default;
   container_actor_state(const container_actor_state&) = delete;

@@ -67,6 +67,7 @@ caf::behavior deployment_actor(deployment_actor_t* self, child_context ctx, depl
   auto& st = self->state;
   supervisor_config sc;
   sc.path = ctx.path;
+  sc.noun = "deployment";
   sc.parent = ctx.parent;
   sc.parent_path = "/";
   sc.services = ctx.services;
@@ -102,6 +103,7 @@ child_spec deployment_child(deployment_plan plan) {
   spec.id = plan.name;
   spec.kind = child_kind::supervisor;
   spec.reports_state = true;
+  spec.takes_hurry = true;
   // Services stop one after another, each its replicas in parallel: the sum over services of
   // their longest replica grace.
   duration grace{std::chrono::seconds{10}};

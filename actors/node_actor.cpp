@@ -33,6 +33,7 @@ caf::behavior node_actor(node_actor_t* self, node_config cfg) {
   st.observer = cfg.observer;
   supervisor_config sc;
   sc.path = "/";
+  sc.noun = "node";
   sc.parent = cfg.observer;
   sc.parent_path = observer_path;
   sc.services = cfg.services;

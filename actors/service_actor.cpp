@@ -102,7 +102,7 @@ void on_init_failure(service_actor_t* self, failure& report) {
   auto& st = self->state;
   auto delay = init_retry_delay(st.plan->on_init_failure, ++st.init_failures);
   if (!delay) {
-    supervisor_give_up(self, st.sup, report);
+    supervisor_give_up(self, st.sup, report, "as errors.on_init_failure says");
     return;
   }
   spdlog::warn("[{}] init failed ({}); running the init steps again in {}", st.sup.path,
@@ -117,7 +117,7 @@ bool on_child_failure(service_actor_t* self, std::size_t i, failure& report) {
   auto& st = self->state;
   if (st.roles[i] == child_role::wait) {
     // A dependency that timed out with on_timeout: fail: the service does not start.
-    supervisor_give_up(self, st.sup, report);
+    supervisor_give_up(self, st.sup, report, "as its depends entry's on_timeout says");
     return true;
   }
   if (st.roles[i] == child_role::init) {
@@ -128,7 +128,7 @@ bool on_child_failure(service_actor_t* self, std::size_t i, failure& report) {
   case panic_action::restart:
     return false;
   case panic_action::shutdown:
-    supervisor_give_up(self, st.sup, report);
+    supervisor_give_up(self, st.sup, report, "as errors.on_panic says (shutdown)");
     return true;
   case panic_action::isolate:
     spdlog::warn("[{}] isolating {} (on_panic: isolate): {}", st.sup.path, report.path,
@@ -182,6 +182,7 @@ caf::behavior service_actor(service_actor_t* self, child_context ctx,
   st.plan = std::move(plan);
   supervisor_config sc;
   sc.path = ctx.path;
+  sc.noun = "service";
   sc.parent = ctx.parent;
   sc.parent_path = parent_path_of(ctx.path);
   sc.services = ctx.services;
@@ -221,6 +222,7 @@ child_spec service_child(service_plan plan, caf::actor_addr broker) {
   spec.id = plan.name;
   spec.kind = child_kind::supervisor;
   spec.reports_state = true;
+  spec.takes_hurry = true;
   // Enough for every replica's own grace (they stop in parallel), plus a margin.
   duration grace{0};
   for (auto& r : plan.replicas)

@@ -49,8 +49,8 @@ std::string_view level_color(spdlog::level::level_enum level) {
   }
 }
 
-// The writer thread takes no signals: `run` waits for them with sigtimedwait, which only sees
-// them while every thread blocks them, and a writer stuck on a full pipe could not act on one.
+// The writer thread takes no signals: `run` reads them from a signalfd, which only sees them
+// while every thread blocks them, and a writer stuck on a full pipe could not act on one.
 std::shared_ptr<spdlog::details::thread_pool> start_writer(std::size_t queue_lines) {
   sigset_t all, old;
   sigfillset(&all);

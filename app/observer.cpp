@@ -1,6 +1,7 @@
 #include "app/observer.hpp"
 
 #include <string>
+#include <sys/eventfd.h>
 
 #include <caf/all.hpp>
 
@@ -10,6 +11,15 @@
 
 namespace nv {
 
+namespace {
+
+// An eventfd's counter only adds up, so this never blocks the scheduler thread that calls it.
+void wake_main(const outcome* out) {
+  eventfd_write(out->wake, 1);
+}
+
+} // namespace
+
 std::string final_failure_text(const failure& f) {
   return "deployment failed: " + printable(to_string(f.error)) + " (first failure at " + f.path +
          ")";
@@ -17,9 +27,11 @@ std::string final_failure_text(const failure& f) {
 
 caf::behavior observer(traced_actor* self, outcome* out, console* screen) {
   self->set_down_handler([out](caf::down_msg&) {
-    std::lock_guard<std::mutex> g{out->mu};
-    out->node_down = true;
-    out->cv.notify_all();
+    {
+      std::lock_guard<std::mutex> g{out->mu};
+      out->node_down = true;
+    }
+    wake_main(out);
   });
   return {
       [self](caf::actor& node) { self->monitor(node); },
@@ -28,9 +40,11 @@ caf::behavior observer(traced_actor* self, outcome* out, console* screen) {
           return; // the node itself
         if (out->print_states)
           screen->print(c.path + ": " + std::string{to_string(c.to)});
-        std::lock_guard<std::mutex> g{out->mu};
-        out->deployment = c.to;
-        out->cv.notify_all();
+        {
+          std::lock_guard<std::mutex> g{out->mu};
+          out->deployment = c.to;
+        }
+        wake_main(out);
       },
       [out, screen](failure& f) {
         if (auto* r = std::get_if<RouteToPeer>(&f.error)) {
@@ -39,9 +53,11 @@ caf::behavior observer(traced_actor* self, outcome* out, console* screen) {
           return;
         }
         screen->print(final_failure_text(f));
-        std::lock_guard<std::mutex> g{out->mu};
-        out->failed = f;
-        out->cv.notify_all();
+        {
+          std::lock_guard<std::mutex> g{out->mu};
+          out->failed = f;
+        }
+        wake_main(out);
       },
   };
 }

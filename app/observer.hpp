@@ -2,7 +2,6 @@
 // escalate to the node, prints them through the console, and tells `run`'s main thread.
 #pragma once
 
-#include <condition_variable>
 #include <mutex>
 #include <optional>
 
@@ -14,11 +13,12 @@ namespace nv {
 
 class console;
 
-// What the CLI learns from the node, shared between the observer actor and main.
+// What the CLI learns from the node, shared between the observer actor and main. Main sleeps
+// in poll on `wake` (an eventfd) and its signalfd; the observer writes `wake` after each change.
 struct outcome {
   bool print_states = true; // `path: state` lines; off under the live status, which shows them
+  int wake = -1;
   std::mutex mu;
-  std::condition_variable cv;
   lifecycle deployment = lifecycle::pending;
   std::optional<failure> failed; // the deployment gave up
   bool node_down = false;

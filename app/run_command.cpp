@@ -1,7 +1,8 @@
 #include "app/run_command.hpp"
 
-#include <atomic>
-#include <condition_variable>
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -9,7 +10,10 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <poll.h>
 #include <string>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <system_error>
 #include <thread>
 #include <unistd.h>
@@ -24,8 +28,12 @@
 #include "app/logging.hpp"
 #include "app/observer.hpp"
 #include "app/plan_from_spec.hpp"
+#include "app/run_lock.hpp"
+#include "app/run_signals.hpp"
 #include "app/service_output.hpp"
+#include "messages/caf/atoms.hpp"
 #include "messages/caf/register_types.hpp"
+#include "posix/unique_fd.hpp"
 #include "runtimes/composite/composite_runtime.hpp"
 #include "runtimes/process/process_runtime.hpp"
 #include "runtimes/sim/sim_runtime.hpp"
@@ -68,24 +76,78 @@ bool open_trace(const run_options& opts, std::unique_ptr<trace_sink>& trace) {
   return true;
 }
 
-// Until a stop signal, or what --until and --timeout ask for; the exit code so far.
-int wait_for_end(const sigset_t& stop_signals, const run_options& opts, outcome& out,
-                 console& screen) {
-  auto started = std::chrono::steady_clock::now();
-  for (;;) {
-    timespec tick{0, 100'000'000};
-    int sig = sigtimedwait(&stop_signals, nullptr, &tick);
-    if (sig == SIGINT || sig == SIGTERM) {
-      spdlog::info("[/] {} received: stopping everything", strsignal(sig));
-      return 0;
+// What main waits on: the stop signals (a signalfd) and the observer's news (an eventfd).
+struct wakeups {
+  unique_fd signals;
+  unique_fd news;
+};
+
+// "SIGINT": what a person types with kill -s, rather than strsignal's "Interrupt".
+std::string signal_name(int sig) {
+  if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+    return "SIGRTMIN+" + std::to_string(sig - SIGRTMIN);
+  const char* abbrev = sigabbrev_np(sig);
+  return abbrev ? std::string{"SIG"} + abbrev : "signal " + std::to_string(sig);
+}
+
+// Blocks in poll until a signal or news, or `deadline`; returns the stop signals that came
+// (0 when none did), after logging and dropping the ignored ones.
+int wait_for_wakeup(const wakeups& w,
+                    std::optional<std::chrono::steady_clock::time_point> deadline) {
+  int timeout_ms = -1;
+  if (deadline) {
+    auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now());
+    timeout_ms = static_cast<int>(std::clamp<int64_t>(left.count(), 0, 24 * 3600 * 1000));
+  }
+  pollfd fds[2] = {{w.signals.get(), POLLIN, 0}, {w.news.get(), POLLIN, 0}};
+  if (::poll(fds, 2, timeout_ms) <= 0)
+    return 0; // the deadline, or EINTR (nothing is caught, so it would be a debugger)
+  if (fds[1].revents & POLLIN) {
+    eventfd_t ignored;
+    eventfd_read(w.news.get(), &ignored);
+  }
+  int stop = 0;
+  signalfd_siginfo info;
+  while (::read(w.signals.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+    int sig = static_cast<int>(info.ssi_signo);
+    if (meaning_of(sig) == signal_meaning::stop) {
+      stop = sig;
+      continue;
     }
+    spdlog::info("[/] {} received from pid {}: ignored (only SIGINT, SIGTERM, SIGHUP and "
+                 "SIGQUIT stop nodevisor run)",
+                 signal_name(sig), info.ssi_pid);
+  }
+  return stop;
+}
+
+// Until a stop signal, until the deployment failed for good, or what --until and --timeout
+// ask for; the exit code so far. `signalled`: it was a stop signal.
+int wait_for_end(const wakeups& w, const run_options& opts, outcome& out, bool& signalled,
+                 console& screen) {
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  if (opts.timeout)
+    deadline = std::chrono::steady_clock::now() + *opts.timeout;
+  for (;;) {
+    int sig = wait_for_wakeup(w, deadline);
     std::lock_guard<std::mutex> g{out.mu};
-    if (opts.until_healthy &&
-        (out.deployment == lifecycle::healthy || out.deployment == lifecycle::completed))
+    if (sig) {
+      spdlog::info("[/] {} received: stopping everything", signal_name(sig));
+      signalled = true;
+      // A deployment that had failed for good is a failed run, however it is stopped.
+      return out.failed ? 1 : 0;
+    }
+    if (out.failed)
+      return 1; // printed by the observer; what remains is stopped next
+    bool healthy = out.deployment == lifecycle::healthy || out.deployment == lifecycle::completed;
+    if (opts.until_healthy && healthy)
       return 0;
-    if (opts.until_healthy && out.failed)
-      return 1;
-    if (opts.timeout && std::chrono::steady_clock::now() - started > *opts.timeout) {
+    if (deadline && std::chrono::steady_clock::now() >= *deadline) {
+      if (healthy) {
+        deadline.reset(); // healthy in time: --timeout has nothing more to say
+        continue;
+      }
       screen.print("not healthy after " + format_duration(*opts.timeout) +
                    " (deployment: " + std::string{to_string(out.deployment)} + ")");
       return 1;
@@ -93,9 +155,66 @@ int wait_for_end(const sigset_t& stop_signals, const run_options& opts, outcome&
   }
 }
 
+// "stopping: waiting up to 35s for web-rep-1, api-rep-1, api-rep-2 and 1 more to stop":
+// services stop one after another in reverse start order, each its replicas in parallel, so
+// the longest wait is the sum over services of their longest grace.
+std::string stop_notice(const deployment_plan& plan) {
+  duration total{0};
+  std::vector<std::string> replicas;
+  for (auto s = plan.services.rbegin(); s != plan.services.rend(); ++s) {
+    duration longest{0};
+    for (auto& r : s->replicas) {
+      longest = std::max(longest, r.stop_grace);
+      replicas.push_back(r.spec.id);
+    }
+    total += longest;
+  }
+  std::string who;
+  constexpr std::size_t named = 6;
+  for (std::size_t i = 0; i < replicas.size() && i < named; ++i)
+    who += (i ? ", " : "") + replicas[i];
+  if (replicas.size() > named)
+    who += " and " + std::to_string(replicas.size() - named) + " more";
+  if (who.empty())
+    who = "the deployment";
+  return "stopping: waiting up to " + format_duration(total) + " for " + who + " to stop";
+}
+
+// Stops the node, waiting for it to be down. A stop signal meanwhile (the second Ctrl-C) skips
+// what is left of every grace: the tree kills whatever still runs.
+void stop_node(const wakeups& w, const caf::actor& node, outcome& out, const std::string& notice,
+               bool signalled, console& screen) {
+  {
+    // A deployment that failed for good has stopped its services already: nothing to wait for.
+    std::lock_guard<std::mutex> g{out.mu};
+    if (!out.failed)
+      screen.print(notice + (signalled ? " (Ctrl-C again to kill now)" : " (Ctrl-C to kill now)"));
+  }
+  caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+  bool hurried = false;
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> g{out.mu};
+      if (out.node_down)
+        return;
+    }
+    int sig = wait_for_wakeup(w, std::nullopt);
+    if (!sig)
+      continue;
+    if (hurried) {
+      spdlog::info("[/] {} received: already killing what is left", signal_name(sig));
+      continue;
+    }
+    hurried = true;
+    spdlog::warn("[/] {} received again: killing what is still running", signal_name(sig));
+    screen.print("stopping: killing what is still running now");
+    caf::anon_send(node, hurry_atom::value);
+  }
+}
+
 // Runs the node with one deployment until the end, then stops it; the exit code.
 int supervise(deployment_plan plan, const run_options& opts, const node_services& services,
-              const sigset_t& stop_signals, console& screen) {
+              const wakeups& w, console& screen) {
   caf::actor_system_config cfg;
   register_message_types(cfg);
   register_supervisor_types(cfg);
@@ -104,6 +223,8 @@ int supervise(deployment_plan plan, const run_options& opts, const node_services
   caf::actor_system sys{cfg};
   outcome out;
   out.print_states = !opts.live;
+  out.wake = w.news.get();
+  auto notice = stop_notice(plan);
   std::map<std::string, std::vector<dependency>> depends;
   for (auto& s : plan.services)
     depends[plan.name + "/" + s.name] = s.depends;
@@ -127,12 +248,9 @@ int supervise(deployment_plan plan, const run_options& opts, const node_services
   if (opts.live)
     sys.spawn(live_status_actor, node, &screen, std::move(depends));
 
-  int code = wait_for_end(stop_signals, opts, out, screen);
-  caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
-  {
-    std::unique_lock<std::mutex> g{out.mu};
-    out.cv.wait(g, [&] { return out.node_down; });
-  }
+  bool signalled = false;
+  int code = wait_for_end(w, opts, out, signalled, screen);
+  stop_node(w, node, out, notice, signalled, screen);
   trace::exit("/", exit_event::reason_kind::shutdown, nullptr);
   caf::anon_send_exit(obs, caf::exit_reason::user_shutdown);
   node = nullptr;
@@ -142,6 +260,12 @@ int supervise(deployment_plan plan, const run_options& opts, const node_services
 }
 
 int run(const std::shared_ptr<run_options>& opts) {
+  // First, while this is the only thread: every thread started from here inherits the mask.
+  wakeups w;
+  w.signals = take_run_signals();
+  w.news = unique_fd{eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};
+  if (!w.news)
+    throw std::system_error{errno, std::generic_category(), "eventfd"};
   opts->live = isatty(STDOUT_FILENO) == 1;
   if (opts->log_level.empty())
     opts->log_level = opts->live ? "warn" : "info";
@@ -162,15 +286,26 @@ int run(const std::shared_ptr<run_options>& opts) {
   if (!loaded.spec)
     return 2;
 
-  // Signals are taken by sigtimedwait; every thread started from here inherits the mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  auto planned = plan_from_spec(*loaded.spec, opts->runtime);
+  for (auto& warning : planned.warnings) {
+    warning.file = opts->spec_file;
+    std::fprintf(stderr, "%s\n", spec::to_string(warning).c_str());
+  }
+  for (auto& e : planned.errors)
+    std::fprintf(stderr, "%s: %s\n", opts->spec_file.c_str(), e.c_str());
+  if (!planned.errors.empty())
+    return 2;
 
-  // Set once the plan names the replicas, before the node starts the first of them.
-  std::unique_ptr<service_output> output;
+  // Held until run returns; the kernel lets go of it however the process ends.
+  auto lock = lock_deployment(planned.plan.name, opts->spec_file);
+  if (!lock.error.empty()) {
+    std::fprintf(stderr, "nodevisor run: %s\n", lock.error.c_str());
+    return 2;
+  }
+  if (!lock.warning.empty())
+    spdlog::warn("[/] {}", lock.warning);
+
+  auto output = std::make_unique<service_output>(planned.plan, stdout_wants_color(opts->live));
   std::unique_ptr<runtime> local;
   if (opts->runtime == "sim") {
     local = std::make_unique<sim_runtime>();
@@ -185,24 +320,13 @@ int run(const std::shared_ptr<run_options>& opts) {
   composite_runtime rt{{local.get()}};
   check_runner runner;
 
-  auto planned = plan_from_spec(*loaded.spec, opts->runtime);
-  for (auto& w : planned.warnings) {
-    w.file = opts->spec_file;
-    std::fprintf(stderr, "%s\n", spec::to_string(w).c_str());
-  }
-  for (auto& e : planned.errors)
-    std::fprintf(stderr, "%s: %s\n", opts->spec_file.c_str(), e.c_str());
-  if (!planned.errors.empty())
-    return 2;
-  output = std::make_unique<service_output>(planned.plan, stdout_wants_color(opts->live));
-
   std::unique_ptr<trace_sink> trace;
   if (!open_trace(*opts, trace))
     return 2;
   node_services services{&rt, &runner, trace.get()};
   // Main's own events (the node's last) and the actors it spawns go to the same sink.
   trace::context_scope tracing{trace.get()};
-  int code = supervise(std::move(planned.plan), *opts, services, stop_signals, screen);
+  int code = supervise(std::move(planned.plan), *opts, services, w, screen);
   // A trace that lost events is a failed run, even of a healthy deployment.
   if (trace && !trace->close())
     code = 1;
@@ -214,9 +338,17 @@ int run(const std::shared_ptr<run_options>& opts) {
 void add_run_command(CLI::App& app) {
   auto opts = std::make_shared<run_options>();
   auto* cmd = app.add_subcommand(
-      "run", "Run a deployment in the foreground under the node supervisor until signalled "
-             "(Ctrl-C, SIGTERM): exit 0 after a clean stop, 1 if the deployment failed or the "
-             "trace lost events, 2 for an invalid spec or a trace file that cannot be opened");
+      "run",
+      "Run a deployment in the foreground under the node supervisor until signalled, or until "
+      "it has failed for good. Ctrl-C, SIGTERM, SIGHUP (a closed terminal) and SIGQUIT stop "
+      "everything gracefully; the same again skips the remaining stop grace and kills at once. "
+      "Other signals (SIGUSR1, SIGUSR2, SIGALRM, SIGPIPE, Ctrl-Z, ...) are logged and ignored. "
+      "One run per deployment per directory: a lock in .nodevisor/<deployment>.lock.\n"
+      "Exit codes: 0 a clean stop (signalled, or --until healthy met) of a deployment that had "
+      "not failed; 1 the deployment failed "
+      "for good (escalated past its restart intensity: run stops what remains and exits), "
+      "--until healthy or --timeout not met, or the trace lost events; 2 an invalid spec or "
+      "usage, a trace file that cannot be opened, or the deployment already running here");
   cmd->add_option("SPEC", opts->spec_file, "The deployment spec (ZLayer's format, YAML or JSON)")
       ->required();
   cmd->add_option("--runtime", opts->runtime,

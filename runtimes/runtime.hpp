@@ -31,7 +31,8 @@ public:
   // Exits of this container are sent to `reply_to` as container_exited.
   virtual void start(const std::string& id, caf::actor reply_to) = 0;
   // Sends `signal`, waits `grace`, then kills. Replies once the container has exited,
-  // after its container_exited.
+  // after its container_exited. A second stop while one waits out its grace does not wait for
+  // the first one's: stop(id, 0, SIGKILL) kills at once (a hurried stop), and both are answered.
   virtual void stop(const std::string& id, duration grace, int signal, caf::actor reply_to) = 0;
   // Forgets the container; its exit, if still pending, is no longer reported.
   virtual void remove(const std::string& id, caf::actor reply_to) = 0;

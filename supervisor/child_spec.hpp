@@ -63,6 +63,9 @@ struct child_spec {
   // The child sends its own state changes (a container reports creating..running, a
   // supervisor reports running); otherwise it counts as running once spawned, as in OTP.
   bool reports_state = false;
+  // It understands hurry_atom (a container, a supervisor): its parent passes a hurry on to it
+  // while it stops, or when it is asked to stop after one.
+  bool takes_hurry = false;
   // Shared by every incarnation of the child's supervisor; null: a new history per supervisor.
   std::shared_ptr<restart_history> history;
 };

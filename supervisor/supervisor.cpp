@@ -205,8 +205,21 @@ void ask_to_stop(caf::event_based_actor* self, supervisor_state& st, std::size_t
     return;
   }
   self->send_exit(rec.handle, caf::exit_reason::user_shutdown);
+  if (st.hurried && rec.spec.takes_hurry)
+    self->send(rec.handle, hurry_atom::value);
   self->delayed_send(self, rec.spec.shutdown.grace, deadline_atom::value, static_cast<uint64_t>(i),
                      ++rec.stop_gen);
+}
+
+// Skips the rest of every stop grace below: children stopping now are hurried at once, the
+// ones asked to stop later (a deployment's services stop one at a time) as they are asked.
+void on_hurry(caf::event_based_actor* self, supervisor_state& st) {
+  if (st.hurried)
+    return;
+  st.hurried = true;
+  for (auto& rec : st.children)
+    if (rec.handle && rec.stopping && rec.spec.takes_hurry)
+      self->send(rec.handle, hurry_atom::value);
 }
 
 void finish_stop(caf::event_based_actor* self, supervisor_state& st) {
@@ -257,12 +270,14 @@ std::vector<std::size_t> reverse_order(const supervisor_state& st, std::size_t f
   return order;
 }
 
-void give_up(caf::event_based_actor* self, supervisor_state& st, failure report) {
+// `why` completes "service /d/s is giving up …", e.g. "after 5 restarts in 300s".
+void give_up(caf::event_based_actor* self, supervisor_state& st, failure report,
+             const std::string& why) {
   auto to = st.parent_path.empty() ? std::string{"(none)"} : st.parent_path;
   trace::because(report.cause);
   report.cause = trace::escalate(st.path, to, report.path, report.error);
-  spdlog::error("[{}] giving up, escalating to {}: {} (from {})", st.path, to,
-                to_string(report.error), report.path);
+  spdlog::error("[{}] {} {} is giving up {}: {} (from {}); its parent {} decides next", st.path,
+                st.noun, st.path, why, to_string(report.error), report.path, to);
   set_own_state(self, st, lifecycle::failed);
   stop_job job;
   job.purpose = stop_purpose::give_up;
@@ -306,7 +321,9 @@ void restart(caf::event_based_actor* self, supervisor_state& st, std::size_t i, 
   auto now = self->clock().now();
   prune(st.recent_restarts, now, st.flags.window);
   if (st.recent_restarts.size() + 1 > st.flags.max_restarts) {
-    give_up(self, st, std::move(report));
+    give_up(self, st, std::move(report),
+            "after " + std::to_string(st.flags.max_restarts) + " restarts in " +
+                format_duration(st.flags.window));
     return;
   }
   st.recent_restarts.push_back(now);
@@ -372,7 +389,7 @@ void handle_exit(caf::event_based_actor* self, supervisor_state& st, std::size_t
   set_child_state(st, i, lifecycle::failed);
   // Restarting cannot help a permanent error: fail at once.
   if (is_permanent(outcome.report.error)) {
-    give_up(self, st, std::move(outcome.report));
+    give_up(self, st, std::move(outcome.report), "at once (restarting cannot help)");
     return;
   }
   restart(self, st, i, std::move(outcome.report));
@@ -533,6 +550,7 @@ caf::error escalated_exit_reason() {
 caf::behavior supervisor_init(caf::event_based_actor* self, supervisor_state& st,
                               supervisor_config cfg) {
   st.path = std::move(cfg.path);
+  st.noun = std::move(cfg.noun);
   st.parent = std::move(cfg.parent);
   st.parent_path = std::move(cfg.parent_path);
   st.services = cfg.services;
@@ -563,6 +581,7 @@ caf::behavior supervisor_init(caf::event_based_actor* self, supervisor_state& st
       },
       [self, &st](restart_atom, uint64_t i, uint64_t gen) { on_restart_due(self, st, i, gen); },
       [self, &st](deadline_atom, uint64_t i, uint64_t gen) { on_stop_deadline(self, st, i, gen); },
+      [self, &st](hurry_atom) { on_hurry(self, st); },
       [&st](which_children_atom) { return which_children(st); },
       [&st](count_children_atom) { return count_children(st); },
   };
@@ -597,10 +616,11 @@ void supervisor_set_state(caf::event_based_actor* self, supervisor_state& st, li
   set_own_state(self, st, to);
 }
 
-void supervisor_give_up(caf::event_based_actor* self, supervisor_state& st, failure report) {
+void supervisor_give_up(caf::event_based_actor* self, supervisor_state& st, failure report,
+                        const std::string& why) {
   if (ending(st))
     return;
-  give_up(self, st, std::move(report));
+  give_up(self, st, std::move(report), why);
 }
 
 caf::behavior supervisor_actor(supervisor_actor_t* self, supervisor_config cfg) {

@@ -3,7 +3,9 @@
 //
 // Protocol with children: a child that fails sends its parent a `failure` and exits; the
 // parent monitors every child and decides on the exit. Stopping is explicit: the parent sends
-// exit(user_shutdown), waits the child's grace, then exit(kill).
+// exit(user_shutdown), waits the child's grace, then exit(kill). A hurry (hurry_atom) skips
+// the grace: the supervisor passes it to each child that takes it and is stopping, and to
+// each it asks to stop afterwards.
 #pragma once
 
 #include <cstdint>
@@ -75,6 +77,7 @@ struct supervisor_hooks {
 
 struct supervisor_config {
   std::string path;                        // this supervisor's path, "/" for the node
+  std::string noun = "supervisor";         // what it is, for log lines: "service", "deployment"
   caf::actor_addr parent;                  // weak; failures and state changes go there
   std::string parent_path;                 // for trace events
   const node_services* services = nullptr; // handed to every child
@@ -123,6 +126,7 @@ struct stop_job {
 
 struct supervisor_state {
   std::string path;
+  std::string noun;
   caf::actor_addr parent;
   std::string parent_path;
   const node_services* services = nullptr;
@@ -134,6 +138,7 @@ struct supervisor_state {
   lifecycle state = lifecycle::pending;
   stop_job job;
   supervisor_hooks hooks;
+  bool hurried = false; // told to skip the stop grace: every child it stops is hurried too
 
   supervisor_state() = default;
   supervisor_state(const supervisor_state&) = delete;
@@ -168,7 +173,9 @@ bool supervisor_restart_child(caf::event_based_actor* self, supervisor_state& st
 void supervisor_set_state(caf::event_based_actor* self, supervisor_state& st, lifecycle to);
 
 // Stops every child and fails with `report` (unchanged), as when the intensity is exceeded.
-void supervisor_give_up(caf::event_based_actor* self, supervisor_state& st, failure report);
+// `why` ends the log line "service /d/s is giving up …", e.g. "as errors.on_panic says".
+void supervisor_give_up(caf::event_based_actor* self, supervisor_state& st, failure report,
+                        const std::string& why);
 
 // The plain supervisor actor.
 caf::behavior supervisor_actor(supervisor_actor_t* self, supervisor_config cfg);

@@ -10,5 +10,8 @@ using count_children_atom = caf::atom_constant<caf::atom("countchild")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+// Skip what remains of the stop grace: whatever is still stopping is killed at once (a second
+// Ctrl-C). Sent down the tree to the children whose spec says they take it.
+using hurry_atom = caf::atom_constant<caf::atom("hurry")>;
 
 } // namespace nv

@@ -31,7 +31,16 @@ namespace nv_test {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-// A running `nodevisor run`, its stdout and stderr collected as they come.
+// The temporary directory of the test that is running (the Run fixture's).
+inline fs::path test_dir() {
+  return fs::temp_directory_path() /
+         ("nv-run-" + std::to_string(getpid()) + "-" +
+          ::testing::UnitTest::GetInstance()->current_test_info()->name());
+}
+
+// A running `nodevisor run`, its stdout and stderr collected as they come. It runs in `cwd`
+// (by default the test's directory, when there is one): `run` takes a lock per deployment in
+// its working directory, and tests running in parallel reuse deployment names.
 struct nodevisor_process {
   pid_t pid = -1;
   int out = -1, err = -1;
@@ -39,7 +48,7 @@ struct nodevisor_process {
   int status = -1;
   rusage usage{}; // its own, from wait4 (RUSAGE_CHILDREN would mix in every earlier child)
 
-  nodevisor_process(std::vector<std::string> args) {
+  nodevisor_process(std::vector<std::string> args, const fs::path& cwd = test_dir()) {
     int o[2], e[2];
     EXPECT_EQ(pipe2(o, O_CLOEXEC), 0);
     EXPECT_EQ(pipe2(e, O_CLOEXEC), 0);
@@ -47,6 +56,8 @@ struct nodevisor_process {
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, o[1], 1);
     posix_spawn_file_actions_adddup2(&fa, e[1], 2);
+    if (fs::is_directory(cwd))
+      posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
     std::vector<char*> argv;
     args.insert(args.begin(), NV_BINARY);
     for (auto& a : args)
@@ -111,9 +122,7 @@ struct nodevisor_process {
 class Run : public ::testing::Test {
 protected:
   Run() {
-    dir = fs::temp_directory_path() /
-          ("nv-run-" + std::to_string(getpid()) + "-" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir = test_dir();
     fs::remove_all(dir);
     fs::create_directories(dir);
   }

@@ -70,10 +70,9 @@ services:
     supervision: {max_restarts: 2, window: 60s, backoff: {initial: 100ms, max: 1s}}
 )");
   nodevisor_process nv{{"run", spec, "--trace", trace_path()}};
-  // Like the daemon, run stays up after the deployment failed, and says so.
-  ASSERT_TRUE(nv.wait_for_stdout("deployment failed")) << nv.stdout_text << nv.stderr_text;
-  kill(nv.pid, SIGTERM);
-  EXPECT_EQ(nv.wait_exit(), 0);
+  // A deployment that failed for good ends run: it says so and exits 1 by itself.
+  EXPECT_EQ(nv.wait_exit(), 1) << nv.stdout_text << nv.stderr_text;
+  EXPECT_NE(nv.stdout_text.find("deployment failed"), std::string::npos) << nv.stdout_text;
   EXPECT_NE(nv.stdout_text.find("Container 'worker-rep-1' exited unexpectedly with code 3"),
             std::string::npos)
       << nv.stdout_text;
@@ -328,8 +327,7 @@ services:
   ASSERT_TRUE(nv.wait_for_stdout("deployment failed")) << nv.stdout_text << nv.stderr_text;
   EXPECT_NE(nv.stdout_text.find("Init action failed for 'migrate'"), std::string::npos)
       << nv.stdout_text;
-  kill(nv.pid, SIGTERM);
-  EXPECT_EQ(nv.wait_exit(), 0);
+  EXPECT_EQ(nv.wait_exit(), 1) << "a deployment that failed for good ends run with 1";
   // Read once the run has exited: the trace is complete then.
   int runs = 0;
   for (auto& e : trace())
