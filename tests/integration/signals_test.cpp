@@ -215,6 +215,36 @@ services:
       << nv.stderr_text;
 }
 
+// An isolated replica fails its service alone: the deployment has not failed for good, so run
+// stays up, and a stop afterwards is a clean one (0, where a failed deployment's would be 1).
+TEST_F(Signals, AnIsolatedFailureKeepsRunUpAndItsStopClean) {
+  auto isolating = write_spec(R"(version: v1
+deployment: partial
+services:
+  solid:
+    image: {name: local/test}
+    command: {entrypoint: ["sleep", "300"]}
+  flaky:
+    image: {name: local/test}
+    command: {entrypoint: ["sh", "-c", "sleep 0.2; exit 1"]}
+    errors: {on_panic: {action: isolate}}
+)");
+  nodevisor_process nv{{"run", isolating, "--trace", trace_path()}};
+  const std::string isolated = "(on_panic: isolate)";
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (nv.stderr_text.find(isolated) == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline)
+    nv.pump(100ms);
+  ASSERT_NE(nv.stderr_text.find(isolated), std::string::npos) << nv.stdout_text << nv.stderr_text;
+  int st = 0;
+  EXPECT_EQ(waitpid(nv.pid, &st, WNOHANG), 0) << "run ended by itself\n" << nv.stdout_text;
+  EXPECT_EQ(nv.stdout_text.find("deployment failed"), std::string::npos) << nv.stdout_text;
+  kill(nv.pid, SIGTERM);
+  EXPECT_EQ(nv.wait_exit(), 0) << nv.stdout_text << nv.stderr_text;
+  for (int pid : pids())
+    EXPECT_FALSE(alive(pid));
+}
+
 TEST_F(Signals, ASecondSigintSkipsTheRemainingGrace) {
   auto stubborn = write_spec(R"(version: v1
 deployment: stubborn
