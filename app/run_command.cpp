@@ -84,8 +84,8 @@ caf::behavior observer(traced_actor* self, outcome* out) {
           std::fflush(stdout);
           return;
         }
-        std::printf("deployment failed: %s (first failure at %s)\n", to_string(f.error).c_str(),
-                    f.path.c_str());
+        std::printf("deployment failed (first failure at %s): %s\n", f.path.c_str(),
+                    describe(f).c_str());
         std::fflush(stdout);
         std::lock_guard<std::mutex> g{out->mu};
         out->failed = f;

@@ -10,5 +10,8 @@ using count_children_atom = caf::atom_constant<caf::atom("countchild")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+// (last_failure_atom, failure): a service tells its deployment of a failure below it, and the
+// deployment passes it on to the waits for that service, so a dependency timeout names its cause.
+using last_failure_atom = caf::atom_constant<caf::atom("lastfail")>;
 
 } // namespace nv

@@ -411,7 +411,12 @@ TEST_F(ContainerPhases, AProbeFailureDuringAStopIsIgnored) {
   // As if the probe had given up just before it was stopped.
   caf::anon_send(parent, inject_atom::value,
                  failure{std::string{replica_path} + "/probe",
-                         HealthCheckFailed{replica, "exit code 1"}, 0, now_us(), 0});
+                         HealthCheckFailed{replica, "exit code 1"},
+                         0,
+                         now_us(),
+                         0,
+                         {},
+                         {}});
   rt.answer(stop_);
   expect_stopped();
   EXPECT_EQ(rt.count(stop_), 1u);
