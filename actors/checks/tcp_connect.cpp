@@ -17,13 +17,12 @@ namespace nv {
 
 namespace {
 
-// "tcp 127.0.0.1:5432: connection refused": what was probed, then the errno text, lower-cased
-// to read as a reason.
+// "connection refused to 127.0.0.1:5432": the errno text, lower-cased to read as a reason.
 std::string describe(int err, const std::string& target) {
   auto text = std::generic_category().message(err); // thread-safe, unlike strerror
   if (!text.empty() && text[0] >= 'A' && text[0] <= 'Z')
     text[0] = static_cast<char>(text[0] - 'A' + 'a');
-  return "tcp " + target + ": " + text;
+  return text + " to " + target;
 }
 
 using addresses = std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)>;
@@ -80,12 +79,12 @@ private:
     lookup_->host = host_;
     lookup_->service = service_;
     if (!lookup_->ready) {
-      finish(failed("tcp " + target_ + ": cannot resolve '" + host_ + "': " + std::generic_category().message(errno)));
+      finish(failed("cannot resolve '" + host_ + "': " + std::generic_category().message(errno)));
       return;
     }
     watch_ = r_.watch(lookup_->ready.get(), EPOLLIN, [this](uint32_t) { resolved(); });
     if (watch_ == 0) {
-      finish(failed("tcp " + target_ + ": cannot resolve '" + host_ + "': " + std::generic_category().message(errno)));
+      finish(failed("cannot resolve '" + host_ + "': " + std::generic_category().message(errno)));
       return;
     }
     try {
@@ -98,7 +97,7 @@ private:
         ::eventfd_write(l->ready.get(), 1);
       }}.detach();
     } catch (const std::system_error& e) {
-      finish(failed("tcp " + target_ + ": cannot resolve '" + host_ + "': " + e.what()));
+      finish(failed("cannot resolve '" + host_ + "': " + e.what()));
     }
   }
 
@@ -118,7 +117,7 @@ private:
   }
 
   void resolve_failed(int rc) {
-    finish(failed("tcp " + target_ + ": cannot resolve '" + host_ + "': " + ::gai_strerror(rc)));
+    finish(failed("cannot resolve '" + host_ + "': " + ::gai_strerror(rc)));
   }
 
   // Connects to the next address; finishes when one connects or none is left.
