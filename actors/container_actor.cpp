@@ -137,7 +137,8 @@ void fail(container_actor_t* self, AgentError error) {
     trace::because(st.ctx.restarted_by);
   auto seq = trace::failure(st.ctx.path, error, st.ctx.attempt);
   set_state(self, lifecycle::failed);
-  send_failure(self, st.ctx, failure{st.ctx.path, std::move(error), st.ctx.attempt, now_us(), seq});
+  send_failure(self, st.ctx,
+               failure{st.ctx.path, std::move(error), st.ctx.attempt, now_us(), seq, {}, {}});
 }
 
 // A start that failed says why in the container's own words: its last 40 log lines.

@@ -19,6 +19,27 @@ void finish(dependency_wait_actor_t* self, wait_event::outcome_kind outcome) {
   self->quit();
 }
 
+// The timeout is a symptom when the dependency failed: its failure event is the trace cause,
+// and the first cause (the dependency's own, or what that one named) goes with the report.
+void fail_on_timeout(dependency_wait_actor_t* self, AgentError error) {
+  auto& st = self->state;
+  if (!st.dep_failure) {
+    fail_child(self, st.ctx, std::move(error));
+    return;
+  }
+  auto& dep = *st.dep_failure;
+  trace::because(dep.cause);
+  auto seq = trace::failure(st.ctx.path, error, st.ctx.attempt);
+  failure report{st.ctx.path,
+                 std::move(error),
+                 st.ctx.attempt,
+                 now_us(),
+                 seq,
+                 dep.because_path.empty() ? dep.path : dep.because_path,
+                 dep.because_path.empty() ? dep.error : dep.because_error};
+  send_failure(self, st.ctx, std::move(report));
+}
+
 void on_deadline(dependency_wait_actor_t* self) {
   auto& st = self->state;
   if (st.done)
@@ -28,8 +49,7 @@ void on_deadline(dependency_wait_actor_t* self) {
   case failure_action::fail:
     st.done = true;
     trace::wait(st.ctx.path, st.dep.service, condition, wait_event::outcome_kind::timeout_fail);
-    fail_child(self, st.ctx,
-               DependencyTimeout{st.service, st.dep.service, condition, st.dep.timeout});
+    fail_on_timeout(self, DependencyTimeout{st.service, st.dep.service, condition, st.dep.timeout});
     return;
   case failure_action::warn:
     spdlog::warn("[{}] '{}' is not {} after {}; starting '{}' anyway (on_timeout: warn)",
@@ -62,6 +82,7 @@ caf::behavior dependency_wait_actor(dependency_wait_actor_t* self, child_context
         if (!st.done && satisfies(change.to, st.dep.condition))
           finish(self, wait_event::outcome_kind::satisfied);
       },
+      [self](last_failure_atom, failure& f) { self->state.dep_failure = std::move(f); },
       [self](deadline_atom) { on_deadline(self); },
   };
 }

@@ -31,6 +31,17 @@ void notify(deployment_actor_t* self, const std::string& service, lifecycle from
              subs.end());
 }
 
+void remember_failure(deployment_actor_t* self, const std::string& service, const failure& f) {
+  auto& st = self->state;
+  st.last_failure[service] = f;
+  auto it = st.subscribers.find(service);
+  if (it == st.subscribers.end())
+    return;
+  for (auto& sub : it->second)
+    if (auto h = caf::actor_cast<caf::actor>(sub))
+      self->send(h, last_failure_atom::value, f);
+}
+
 void publish(deployment_actor_t* self) {
   auto& st = self->state;
   if (supervisor_is_ending(st.sup))
@@ -80,6 +91,10 @@ caf::behavior deployment_actor(deployment_actor_t* self, child_context ctx, depl
     notify(self, self->state.sup.children[i].spec.id, from, to);
     publish(self);
   };
+  sc.hooks.on_child_failure = [self](std::size_t i, failure& report) {
+    remember_failure(self, self->state.sup.children[i].spec.id, report);
+    return false; // the supervisor decides as for any failure
+  };
   auto behavior = supervisor_init(self, st.sup, std::move(sc));
   publish(self);
   caf::message_handler own{
@@ -92,7 +107,16 @@ caf::behavior deployment_actor(deployment_actor_t* self, child_context ctx, depl
         for (auto& c : st.sup.children)
           if (c.spec.id == service)
             self->send(sender, state_change{c.path, c.state, c.state});
+        if (auto it = st.last_failure.find(service); it != st.last_failure.end())
+          self->send(sender, last_failure_atom::value, it->second);
         st.subscribers[service].push_back(sender.address());
+      },
+      [self](last_failure_atom, failure& f) {
+        // From a service: a failure below it, which it handles itself.
+        auto& st = self->state;
+        auto it = st.sup.index.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+        if (it != st.sup.index.end())
+          remember_failure(self, st.sup.children[it->second].spec.id, f);
       },
   };
   return caf::behavior{own.or_else(behavior)};

@@ -17,6 +17,9 @@ struct deployment_state {
   supervisor_state sup;
   // service -> the dependency waits that asked for its state changes
   std::map<std::string, std::vector<caf::actor_addr>> subscribers;
+  // service -> the last failure in it (a replica's, an init step's, or its own), told to the
+  // waits for it so that a dependency timeout names its first cause
+  std::map<std::string, failure> last_failure;
   static inline const char* name = "nv.deployment";
 };
 

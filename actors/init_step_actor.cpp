@@ -83,9 +83,10 @@ void attempt_failed(init_step_actor_t* self, std::string reason) {
 // A wait whose action timeout expired: the timeout, and why the last try that ran failed.
 void wait_expired(init_step_actor_t* self) {
   auto& st = self->state;
+  // "Timeout after 30s: tcp 127.0.0.1:5432: connection refused", or with what was waited for
+  // when no try got as far as a reason of its own.
   auto reason = timeout_reason(st.cfg.action_timeout);
-  if (!st.last_reason.empty())
-    reason.append(": ").append(st.last_reason);
+  reason.append(": ").append(st.last_reason.empty() ? probed(st.cfg.action) : st.last_reason);
   attempt_failed(self, std::move(reason));
 }
 

@@ -13,12 +13,11 @@
 // Outcome, towards the parent (the service actor):
 // - success: exits normally (exit_reason::normal).
 // - failure (attempts exhausted, or the step's timeout expired), by `on_failure`:
-//   fail: fail_child with InitActionFailed{step id, reason} — reason as "exit code 3: <last
-//   output line>", or "Timeout after 30s: connection refused to db:5432" for a wait whose action
-//   timeout expired — or Timeout{step timeout} when the step's own timeout expired; the actor
-//   then exits with escalated_exit_reason().
-//   warn: logs a warning naming the error and exits normally. proceed (the spec's `continue`):
-//   exits normally.
+//   fail: fail_child with InitActionFailed{step id, reason} — reason as "command './migrate' exited
+//   3: <last output line>", or "Timeout after 30s: tcp db:5432: connection refused" for a wait
+//   whose action timeout expired — or Timeout{step timeout} when the step's own timeout expired;
+//   the actor then exits with escalated_exit_reason(). warn: logs a warning naming the error and
+//   exits normally. proceed (the spec's `continue`): exits normally.
 // The parent stops a step by any exit message; a command still running is killed (its process
 // group, SIGKILL). A step also stops when its parent goes down (it monitors it).
 #pragma once

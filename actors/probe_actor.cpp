@@ -81,13 +81,16 @@ void finish_check(probe_actor_t* self, check_result result) {
   self->delayed_send(self, st.cfg.interval, check_atom::value);
 }
 
-check_result from_exec(const exec_result& answer, duration timeout, duration latency) {
+check_result from_exec(const std::string& command, const exec_result& answer, duration timeout,
+                       duration latency) {
   if (answer.timed_out)
-    return check_result{false, true, timeout_reason(timeout), latency};
+    return check_result{false, true, probed_command(command) + ": " + timeout_reason(timeout),
+                        latency};
   if (answer.code == 0)
     return check_result{true, false, {}, latency};
   // -1: the runtime could not exec at all; its output is the reason.
-  auto reason = answer.code == -1 ? answer.output : exit_code_reason(answer.code, answer.output);
+  auto reason = answer.code == -1 ? probed_command(command) + ": " + answer.output
+                                  : exit_code_reason(command, answer.code, answer.output);
   return check_result{false, false, std::move(reason), latency};
 }
 
@@ -117,7 +120,8 @@ caf::behavior probe_actor(probe_actor_t* self, child_context ctx, probe_config c
         auto& st = self->state;
         // An abandoned check's exec still answers, late: only the current check's counts.
         if (st.checking && answer.exec_id == st.seq)
-          finish_check(self, from_exec(answer, st.cfg.timeout, check_clock::now() - st.started));
+          finish_check(self, from_exec(std::get<command_check>(st.cfg.check).command, answer,
+                                       st.cfg.timeout, check_clock::now() - st.started));
       },
       [self](deadline_atom, uint64_t seq) {
         auto& st = self->state;
@@ -125,8 +129,9 @@ caf::behavior probe_actor(probe_actor_t* self, child_context ctx, probe_config c
           return; // that check has its outcome already
         if (st.ticket != 0)
           checks(st).cancel(st.ticket);
-        finish_check(self, check_result{false, true, timeout_reason(st.cfg.timeout),
-                                        check_clock::now() - st.started});
+        auto late = timed_out(probed(st.cfg.check), st.cfg.timeout);
+        late.latency = check_clock::now() - st.started;
+        finish_check(self, std::move(late));
       },
   };
 }

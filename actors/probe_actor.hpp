@@ -12,8 +12,8 @@
 // - probe -> parent `failure{probe path, HealthCheckFailed{replica_id, reason of the last
 //   failed check}}` after `retries` consecutive failed checks (one pass resets the count),
 //   sent with fail_child: the probe then exits with escalated_exit_reason() and checks no more.
-//   A check that exceeds `timeout` fails with reason `Timeout after <timeout>`. When the probe
-//   was healthy, the `unhealthy` state_change comes first.
+//   A check that exceeds `timeout` fails with reason `<what was probed>: Timeout after <timeout>`.
+//   When the probe was healthy, the `unhealthy` state_change comes first.
 // - parent -> probe: nothing but stopping it, by any exit message (send_exit(probe,
 //   exit_reason::user_shutdown)); the probe also stops by itself when its parent goes down (it
 //   monitors it). A check in flight is abandoned: a runner check is cancelled, a late exec answer

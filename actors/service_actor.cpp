@@ -113,8 +113,16 @@ void on_init_failure(service_actor_t* self, failure& report) {
   self->delayed_send(self, *delay, restart_atom::value);
 }
 
+// The deployment keeps each service's last failure for the waits on that service.
+void tell_deployment(service_actor_t* self, const failure& report) {
+  if (auto d = caf::actor_cast<caf::actor>(self->state.sup.parent))
+    self->send(d, last_failure_atom::value, report);
+}
+
 bool on_child_failure(service_actor_t* self, std::size_t i, failure& report) {
   auto& st = self->state;
+  if (st.roles[i] != child_role::wait)
+    tell_deployment(self, report);
   if (st.roles[i] == child_role::wait) {
     // A dependency that timed out with on_timeout: fail: the service does not start.
     supervisor_give_up(self, st.sup, report, "as its depends entry's on_timeout says");

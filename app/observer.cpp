@@ -21,8 +21,7 @@ void wake_main(const outcome* out) {
 } // namespace
 
 std::string final_failure_text(const failure& f) {
-  return "deployment failed: " + printable(to_string(f.error)) + " (first failure at " + f.path +
-         ")";
+  return "deployment failed (first failure at " + f.path + "): " + printable(describe(f));
 }
 
 caf::behavior observer(traced_actor* self, outcome* out, console* screen) {

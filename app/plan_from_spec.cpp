@@ -4,6 +4,7 @@
 #include "spec/dependency_graph.hpp"
 #include "spec/env.hpp"
 #include "spec/runnable.hpp"
+#include "spec/replica_vars.hpp"
 
 extern char** environ;
 
@@ -11,15 +12,42 @@ namespace nv {
 
 namespace {
 
-// An init.run command sees what the service's first replica would see.
-init_step_config init_step_of(const init_step& step, const container_spec& first_replica) {
-  return init_step_config{step, child_environment(first_replica, environ), first_replica.workdir};
+// A check with one replica's variables in place: ${NODEVISOR_PORT} and ${NODEVISOR_REPLICA} in
+// its text, and a tcp port 0 that means the replica's own.
+check check_for(check c, const spec::replica_values& v) {
+  std::visit(
+      [&](auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, tcp_check>) {
+          x.host = spec::expand_replica_variables(x.host, v);
+          if (x.port == 0 && v.port)
+            x.port = *v.port;
+        } else if constexpr (std::is_same_v<T, http_check>) {
+          x.url = spec::expand_replica_variables(x.url, v);
+        } else {
+          x.command = spec::expand_replica_variables(x.command, v);
+        }
+      },
+      c);
+  return c;
 }
 
-std::optional<probe_config> probe_of(const spec::service_spec& s, const std::string& replica) {
+// The init steps run once per service, before any replica: they see what its first replica
+// would see, its variables and its environment.
+init_step_config init_step_of(init_step step, const container_spec& first_replica,
+                              const spec::replica_values& first) {
+  step.action = check_for(std::move(step.action), first);
+  return init_step_config{std::move(step), child_environment(first_replica, environ),
+                          first_replica.workdir};
+}
+
+std::optional<probe_config> probe_of(const spec::service_spec& s, const std::string& replica,
+                                     const spec::replica_values& v) {
   if (!s.health)
     return std::nullopt;
-  return probe_config{*s.health, replica};
+  auto health = *s.health;
+  health.check = check_for(std::move(health.check), v);
+  return probe_config{std::move(health), replica};
 }
 
 } // namespace
@@ -62,14 +90,20 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
                                   "memory limit",
                               spec::severity::warning});
     for (uint32_t r = 1; r <= s.replicas; ++r) {
+      spec::replica_values values{r, std::nullopt};
+      if (s.replica_port)
+        values.port = spec::replica_port(*s.replica_port, r);
       container_config c;
       c.spec.deployment = spec.name;
       c.spec.service = s.name;
       c.spec.replica = r;
       c.spec.id = replica_id(s.name, r);
       c.spec.image = s.image.name;
-      c.spec.command = command;
+      for (auto& word : command)
+        c.spec.command.push_back(spec::expand_replica_variables(word, values));
       c.spec.env = env.vars;
+      if (values.port)
+        c.spec.env.emplace_back("NODEVISOR_PORT", std::to_string(*values.port));
       c.spec.workdir = s.command.workdir;
       c.spec.os = s.platform && !s.platform->os.empty() ? s.platform->os : "linux";
       c.spec.stop_signal = s.stop_signal;
@@ -78,13 +112,15 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
       c.job = s.rtype == spec::service_kind::job;
       c.restart = spec::restart_type_of(s);
       c.stop_grace = s.stop_grace_period;
-      c.health = probe_of(s, c.spec.id);
+      c.health = probe_of(s, c.spec.id, values);
       sp.replicas.push_back(std::move(c));
     }
     sp.on_init_failure = s.errors.on_init_failure;
     if (!sp.replicas.empty())
       for (auto& step : s.init)
-        sp.init.push_back(init_step_of(step, sp.replicas.front().spec));
+        sp.init.push_back(
+            init_step_of(step, sp.replicas.front().spec,
+                         {1, s.replica_port ? std::optional{*s.replica_port} : std::nullopt}));
     out.plan.services.push_back(std::move(sp));
   }
   return out;

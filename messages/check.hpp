@@ -38,9 +38,12 @@ using check = std::variant<tcp_check, http_check, command_check>;
 // The outcome of one check.
 struct check_result {
   bool ok = false;
-  // It exceeded its timeout; `reason` is then exactly `Timeout after <timeout>`.
+  // It exceeded its timeout; `reason` then ends with `: Timeout after <timeout>`.
   bool timed_out = false;
-  std::string reason;  // why it failed, e.g. "connection refused to 127.0.0.1:5432"; empty when ok
+  // Why it failed, naming what was probed: "tcp 127.0.0.1:5432: connection refused",
+  // "http://127.0.0.1:17011/health → 404", "command 'pg_isready' exited 1: <last line>".
+  // Empty when ok.
+  std::string reason;
   duration latency{0}; // from the start of the check to its outcome
 };
 

@@ -79,6 +79,9 @@ struct service_spec {
   errors_spec errors;
   supervisor_flags supervision; // nodevisor's own `supervision` block; defaults are ZLayer's
   sim_behavior sim;
+  // nodevisor's own `replica_port: <base>`: replica N gets port base + N - 1, as NODEVISOR_PORT
+  // in its environment and as ${NODEVISOR_PORT} (port 0 in a tcp check) in its fields.
+  std::optional<uint16_t> replica_port;
   bool operator==(const service_spec&) const = default;
 };
 

@@ -9,6 +9,7 @@
 #include "spec/document.hpp"
 #include "spec/field_reader.hpp"
 #include "spec/runnable.hpp"
+#include "spec/replica_port.hpp"
 #include "spec/spec_reader.hpp"
 
 namespace nv::spec {
@@ -48,6 +49,10 @@ load_result load(std::string_view text, std::string file, spec_format format) {
     auto spec = read_deployment(r, *root);
     check_dependencies(spec, r);
     check_runnable(spec, r);
+    // Only on a spec read without errors: a tcp port that failed to read is 0 here, which
+    // would read as "the replica's own port" and give a misleading second error.
+    if (!has_errors(r.problems))
+      check_replica_ports(spec, r);
     r.finish();
     if (!has_errors(r.problems))
       result.spec = std::move(spec);

@@ -114,6 +114,12 @@ std::optional<uint16_t> read_port(reader& r, const node& n, const std::string& p
   return port ? std::optional{static_cast<uint16_t>(*port)} : std::nullopt;
 }
 
+// A tcp check's port, where 0 means the replica's own port (ZLayer's "the service's port").
+std::optional<uint16_t> read_port_or_own(reader& r, const node& n, const std::string& path) {
+  auto port = read_int(r, n, path, 0, 65535);
+  return port ? std::optional{static_cast<uint16_t>(*port)} : std::nullopt;
+}
+
 std::optional<uint16_t> read_status(reader& r, const node& n, const std::string& path) {
   auto status = read_int(r, n, path, 100, 599);
   return status ? std::optional{static_cast<uint16_t>(*status)} : std::nullopt;
@@ -312,9 +318,10 @@ void read_check(reader& r, const node& n, const std::string& path, check& out) {
   switch (*type) {
   case check_type::tcp: {
     tcp_check check;
-    read_fields(r, n, path,
-                {{"type", already_read},
-                 {"port", [&](auto& v, auto& p) { set(check.port, read_port(r, v, p)); }, true}});
+    read_fields(
+        r, n, path,
+        {{"type", already_read},
+         {"port", [&](auto& v, auto& p) { set(check.port, read_port_or_own(r, v, p)); }, true}});
     out = check;
     break;
   }
@@ -405,10 +412,11 @@ void read_action(reader& r, const node& with, const std::string& path, action_ki
   switch (kind) {
   case action_kind::wait_tcp: {
     tcp_check action;
-    read_fields(r, with, path,
-                {{"host", [&](auto& v, auto& p) { set(action.host, read_text(r, v, p)); }, true},
-                 {"port", [&](auto& v, auto& p) { set(action.port, read_port(r, v, p)); }, true},
-                 {"timeout", timeout}});
+    read_fields(
+        r, with, path,
+        {{"host", [&](auto& v, auto& p) { set(action.host, read_text(r, v, p)); }, true},
+         {"port", [&](auto& v, auto& p) { set(action.port, read_port_or_own(r, v, p)); }, true},
+         {"timeout", timeout}});
     out.action = action;
     break;
   }
@@ -606,6 +614,7 @@ service_spec read_service(reader& r, const std::string& name, const node& n,
           {"errors", [&](auto& v, auto& p) { read_errors(r, v, p, s.errors); }},
           {"supervision", [&](auto& v, auto& p) { read_supervision(r, v, p, s.supervision); }},
           {"sim", [&](auto& v, auto& p) { read_sim(r, v, p, s.sim); }},
+          {"replica_port", [&](auto& v, auto& p) { set(s.replica_port, read_port(r, v, p)); }},
       },
       service_zlayer_only);
   return s;

@@ -132,7 +132,11 @@ void start_child(caf::event_based_actor* self, supervisor_state& st, std::size_t
     exit_outcome out{exit_kind::abnormal,
                      failure{rec.path,
                              Internal{"start function of '" + rec.spec.id + "' returned no actor"},
-                             rec.restarts, now_us(), trace::current_cause()}};
+                             rec.restarts,
+                             now_us(),
+                             trace::current_cause(),
+                             {},
+                             {}}};
     handle_exit(self, st, i, std::move(out));
     return;
   }
@@ -381,8 +385,9 @@ void handle_exit(caf::event_based_actor* self, supervisor_state& st, std::size_t
   case restart_type::permanent:
     if (outcome.kind != exit_kind::abnormal) {
       // A permanent child has no business exiting: that is an unexpected exit.
-      outcome.report = failure{rec.path, UnexpectedExit{rec.spec.id, 0}, rec.restarts, now_us(),
-                               trace::current_cause()};
+      outcome.report = failure{rec.path, UnexpectedExit{rec.spec.id, 0}, rec.restarts,
+                               now_us(), trace::current_cause(),         {},
+                               {}};
     }
     break;
   }
@@ -406,7 +411,8 @@ exit_outcome classify(child_record& rec, const caf::error& reason) {
   if (reason == caf::exit_reason::user_shutdown)
     return {exit_kind::shutdown, {}};
   auto text = "actor '" + rec.spec.id + "' exited with " + caf::to_string(reason);
-  return {exit_kind::abnormal, failure{rec.path, Internal{text}, rec.restarts, now_us(), 0}};
+  return {exit_kind::abnormal,
+          failure{rec.path, Internal{text}, rec.restarts, now_us(), 0, {}, {}}};
 }
 
 void on_down(caf::event_based_actor* self, supervisor_state& st, caf::down_msg& dm) {
@@ -642,7 +648,7 @@ void fail_child(caf::event_based_actor* self, const child_context& ctx, AgentErr
   if (trace::current_cause() == 0)
     trace::because(ctx.restarted_by);
   auto seq = trace::failure(ctx.path, error, ctx.attempt);
-  send_failure(self, ctx, failure{ctx.path, std::move(error), ctx.attempt, now_us(), seq});
+  send_failure(self, ctx, failure{ctx.path, std::move(error), ctx.attempt, now_us(), seq, {}, {}});
 }
 
 void send_failure(caf::event_based_actor* self, const child_context& ctx, failure report) {

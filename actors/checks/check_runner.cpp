@@ -69,18 +69,27 @@ void check_runner::turn() {
     start(std::move(j));
 }
 
+std::string probed(const check_request& request) {
+  if (const auto* shell = std::get_if<shell_request>(&request))
+    return probed_command(shell->command);
+  if (const auto* tcp = std::get_if<tcp_check>(&request))
+    return probed(check{*tcp});
+  return probed(check{std::get<http_check>(request)});
+}
+
 void check_runner::start(job j) {
   auto ticket = j.ticket;
   auto now = check_clock::now();
   auto& s = running_[ticket];
   s.reply_to = std::move(j.reply_to);
   s.timeout = j.timeout;
+  s.what = probed(j.request);
   s.at = now;
   s.deadline = reactor_.at(now + j.timeout, [this, ticket] {
     auto it = running_.find(ticket);
     // Stopped before the answer, which does not wait for a killed command to be reaped.
     it->second.check.reset();
-    finish(ticket, timed_out(it->second.timeout));
+    finish(ticket, timed_out(it->second.what, it->second.timeout));
   });
   auto check = launch(ticket, j.request);
   if (auto it = running_.find(ticket); it != running_.end())

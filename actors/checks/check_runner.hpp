@@ -33,6 +33,9 @@ namespace nv {
 
 using check_request = std::variant<tcp_check, http_check, shell_request>;
 
+// What a request probes, as its failures begin (probed() of the check it runs).
+std::string probed(const check_request& request);
+
 class check_runner {
 public:
   // Starts the reactor thread; throws std::system_error when it cannot.
@@ -45,8 +48,8 @@ public:
   check_runner& operator=(const check_runner&) = delete;
 
   // Starts `request` on the reactor; its check_done goes to `reply_to` by anon_send, at the
-  // latest `timeout` after it started (then as `Timeout after <timeout>`). Never blocks. Returns
-  // the check's ticket, unique for the runner's lifetime and never 0.
+  // latest `timeout` after it started (then as `<probed(request)>: Timeout after <timeout>`). Never
+  // blocks. Returns the check's ticket, unique for the runner's lifetime and never 0.
   uint64_t submit(check_request request, duration timeout, caf::actor reply_to);
 
   // Abandons a check: a running one is stopped (a command's process group is killed). Once
@@ -66,6 +69,7 @@ private:
   struct started {
     caf::actor reply_to;
     duration timeout{0};
+    std::string what; // probed(): its timeout names it
     check_clock::time_point at;
     reactor::timer deadline;
     std::unique_ptr<running_check> check; // null while it starts, or when it ended at once

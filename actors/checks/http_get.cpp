@@ -134,7 +134,7 @@ public:
     const auto& api = curl();
     easy_ = api.easy_init();
     if (!easy_) {
-      done_(failed("GET " + url_ + ": cannot create a curl handle"));
+      done_(failed(url_ + ": cannot create a curl handle"));
       return;
     }
     api.easy_setopt(easy_, CURLOPT_PRIVATE, this);
@@ -156,7 +156,7 @@ public:
   void completed(CURLcode rc) {
     const auto& api = curl();
     if (rc != CURLE_OK) {
-      done_(failed("GET " + url_ + ": " + (error_[0] != '\0' ? error_ : api.easy_strerror(rc))));
+      done_(failed(url_ + ": " + (error_[0] != '\0' ? error_ : api.easy_strerror(rc))));
       return;
     }
     long status = 0;
@@ -172,8 +172,12 @@ public:
       done_(check_result{true, false, {}, {}});
       return;
     }
-    done_(failed("HTTP " + std::to_string(status) + " from " + url_ + ", expected " +
-                 (expect_ ? std::to_string(*expect_) : std::string{"2xx"})));
+    // "http://127.0.0.1:17011/health → 404"; the expectation too when the status alone would
+    // not say why it failed (an unusual one, or a 2xx other than the one expected).
+    auto reason = url_ + " → " + std::to_string(status);
+    if (expect_ && (*expect_ != 200 || (status >= 200 && status < 300)))
+      reason += ", expected " + std::to_string(*expect_);
+    done_(failed(std::move(reason)));
   }
 
 private:
@@ -181,7 +185,7 @@ private:
     error_[0] = '\0';
     curl().easy_setopt(easy_, CURLOPT_URL, url_.c_str());
     if (curl().multi_add_handle(multi_, easy_) != CURLM_OK)
-      done_(failed("GET " + url_ + ": cannot start the transfer"));
+      done_(failed(url_ + ": cannot start the transfer"));
   }
 
   // Kubernetes' rule (pkg/probe/http): a redirect to another host ends the probe with the
@@ -195,8 +199,7 @@ private:
       return;
     }
     if (++redirects_ >= max_redirects) { // Go's client, which Kubernetes uses, counts so
-      done_(failed("GET " + url_ + ": stopped after " + std::to_string(max_redirects) +
-                   " redirects"));
+      done_(failed(url_ + ": stopped after " + std::to_string(max_redirects) + " redirects"));
       return;
     }
     curl().multi_remove_handle(multi_, easy_);
@@ -225,13 +228,13 @@ http_getter::~http_getter() {
 std::unique_ptr<running_check> http_getter::get(const http_check& check, check_finished done) {
   const auto& api = curl();
   if (!api.error.empty()) {
-    done(failed("GET " + check.url + ": " + api.error));
+    done(failed(check.url + ": " + api.error));
     return nullptr;
   }
   if (!multi_) {
     multi_ = api.multi_init();
     if (!multi_) {
-      done(failed("GET " + check.url + ": cannot create a curl multi handle"));
+      done(failed(check.url + ": cannot create a curl multi handle"));
       return nullptr;
     }
     api.multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &http_getter::on_socket);

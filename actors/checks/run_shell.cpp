@@ -73,23 +73,26 @@ public:
   }
 
   void start(const shell_request& request) {
+    command_ = request.command;
     unique_fd devnull{::open("/dev/null", O_RDONLY | O_CLOEXEC)};
     if (!devnull) {
-      done_(failed("open /dev/null: " + std::generic_category().message(errno)));
+      done_(failed(probed_command(command_) +
+                   ": open /dev/null: " + std::generic_category().message(errno)));
       return;
     }
     const std::vector<std::string> argv{"sh", "-c", request.command};
     // posix_spawn pauses this thread only until the child has exec'd (glibc uses CLONE_VFORK).
     auto spawned = spawn_child(spawn_request{argv, request.env, request.workdir, devnull.get()});
     if (!spawned.error.empty()) {
-      done_(failed(std::move(spawned.error)));
+      done_(failed(probed_command(command_) + ": " + spawned.error));
       return;
     }
     child_ = std::move(spawned.child);
     output_watch_ = r_.watch(child_.output.get(), EPOLLIN, [this](uint32_t) { read_output(); });
     exit_watch_ = r_.watch(child_.pidfd.get(), EPOLLIN, [this](uint32_t) { exited(); });
     if (output_watch_ == 0 || exit_watch_ == 0)
-      done_(failed("watch sh: " + std::generic_category().message(errno))); // killed when dropped
+      done_(failed(probed_command(command_) +
+                   ": watch sh: " + std::generic_category().message(errno))); // killed when dropped
   }
 
 private:
@@ -113,11 +116,12 @@ private:
     if (status->code == 0)
       done_(check_result{true, false, {}, {}});
     else
-      done_(failed(exit_code_reason(status->code, tail_)));
+      done_(failed(exit_code_reason(command_, status->code, tail_)));
   }
 
   reactor& r_;
   check_finished done_;
+  std::string command_; // as its failures name it
   child_process child_;
   std::string tail_;
   uint64_t output_watch_ = 0;
@@ -133,9 +137,9 @@ std::unique_ptr<running_check> run_shell(reactor& r, const shell_request& reques
   return run;
 }
 
-std::string exit_code_reason(int32_t code, std::string_view output) {
+std::string exit_code_reason(const std::string& command, int32_t code, std::string_view output) {
   auto end = output.find_last_not_of(" \t\r\n");
-  std::string reason = "exit code " + std::to_string(code);
+  std::string reason = probed_command(command) + " exited " + std::to_string(code);
   if (end == std::string_view::npos)
     return reason;
   output = output.substr(0, end + 1);

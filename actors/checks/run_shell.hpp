@@ -27,8 +27,9 @@ struct shell_request {
 std::unique_ptr<running_check> run_shell(reactor& r, const shell_request& request,
                                          check_finished done);
 
-// "exit code 3: <the last non-empty line of output>", or "exit code 3" when there is none. The
-// code follows the shell convention: 128 + signal for a process killed by a signal.
-std::string exit_code_reason(int32_t code, std::string_view output);
+// "command 'pg_isready' exited 3: <the last non-empty line of output>", or without the line when
+// there is none. The code follows the shell convention: 128 + signal for a process killed by a
+// signal.
+std::string exit_code_reason(const std::string& command, int32_t code, std::string_view output);
 
 } // namespace nv

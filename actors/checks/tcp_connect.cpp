@@ -17,12 +17,13 @@ namespace nv {
 
 namespace {
 
-// "connection refused to 127.0.0.1:5432": the errno text, lower-cased to read as a reason.
+// "tcp 127.0.0.1:5432: connection refused": what was probed, then the errno text, lower-cased
+// to read as a reason.
 std::string describe(int err, const std::string& target) {
   auto text = std::generic_category().message(err); // thread-safe, unlike strerror
   if (!text.empty() && text[0] >= 'A' && text[0] <= 'Z')
     text[0] = static_cast<char>(text[0] - 'A' + 'a');
-  return text + " to " + target;
+  return "tcp " + target + ": " + text;
 }
 
 using addresses = std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)>;
@@ -79,12 +80,14 @@ private:
     lookup_->host = host_;
     lookup_->service = service_;
     if (!lookup_->ready) {
-      finish(failed("cannot resolve '" + host_ + "': " + std::generic_category().message(errno)));
+      finish(failed("tcp " + target_ + ": cannot resolve '" + host_ +
+                    "': " + std::generic_category().message(errno)));
       return;
     }
     watch_ = r_.watch(lookup_->ready.get(), EPOLLIN, [this](uint32_t) { resolved(); });
     if (watch_ == 0) {
-      finish(failed("cannot resolve '" + host_ + "': " + std::generic_category().message(errno)));
+      finish(failed("tcp " + target_ + ": cannot resolve '" + host_ +
+                    "': " + std::generic_category().message(errno)));
       return;
     }
     try {
@@ -97,7 +100,7 @@ private:
         ::eventfd_write(l->ready.get(), 1);
       }}.detach();
     } catch (const std::system_error& e) {
-      finish(failed("cannot resolve '" + host_ + "': " + e.what()));
+      finish(failed("tcp " + target_ + ": cannot resolve '" + host_ + "': " + e.what()));
     }
   }
 
@@ -117,7 +120,7 @@ private:
   }
 
   void resolve_failed(int rc) {
-    finish(failed("cannot resolve '" + host_ + "': " + ::gai_strerror(rc)));
+    finish(failed("tcp " + target_ + ": cannot resolve '" + host_ + "': " + ::gai_strerror(rc)));
   }
 
   // Connects to the next address; finishes when one connects or none is left.

@@ -13,5 +13,8 @@ using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 // Skip what remains of the stop grace: whatever is still stopping is killed at once (a second
 // Ctrl-C). Sent down the tree to the children whose spec says they take it.
 using hurry_atom = caf::atom_constant<caf::atom("hurry")>;
+// (last_failure_atom, failure): a service tells its deployment of a failure below it, and the
+// deployment passes it on to the waits for that service, so a dependency timeout names its cause.
+using last_failure_atom = caf::atom_constant<caf::atom("lastfail")>;
 
 } // namespace nv

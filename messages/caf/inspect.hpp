@@ -58,7 +58,8 @@ typename Inspector::result_type inspect(Inspector& f, AgentError& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, failure& x) {
-  return f(caf::meta::type_name("failure"), x.path, x.error, x.attempt, x.ts_us, x.cause);
+  return f(caf::meta::type_name("failure"), x.path, x.error, x.attempt, x.ts_us, x.cause,
+           x.because_path, x.because_error);
 }
 
 template <class Inspector>

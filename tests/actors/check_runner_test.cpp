@@ -126,28 +126,29 @@ TEST_F(CheckRunner, TcpConnect) {
   auto r = run(tcp_check{port, "127.0.0.1"});
   EXPECT_FALSE(r.ok);
   EXPECT_FALSE(r.timed_out);
-  EXPECT_EQ(r.reason, "connection refused to 127.0.0.1:" + std::to_string(port));
+  EXPECT_EQ(r.reason, "tcp 127.0.0.1:" + std::to_string(port) + ": connection refused");
   r = run(tcp_check{80, "no-such-host.invalid"}, 60s);
   EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.reason.rfind("cannot resolve 'no-such-host.invalid': ", 0), 0u) << r.reason;
+  EXPECT_EQ(
+      r.reason.rfind("tcp no-such-host.invalid:80: cannot resolve 'no-such-host.invalid': ", 0), 0u)
+      << r.reason;
 }
 
 TEST_F(CheckRunner, HttpGetAnyTwoHundred) {
   test_server server{test_server::mode::http, 0, {{"/a", 204}, {"/b", 503}}};
   EXPECT_TRUE(run(http_check{server.url("/a"), std::nullopt}).ok);
   EXPECT_FALSE(run(http_check{server.url("/a"), 200}).ok);
-  EXPECT_EQ(run(http_check{server.url("/b"), std::nullopt}).reason,
-            "HTTP 503 from " + server.url("/b") + ", expected 2xx");
+  EXPECT_EQ(run(http_check{server.url("/b"), std::nullopt}).reason, server.url("/b") + " → 503");
   auto refused = run(http_check{"http://127.0.0.1:" + std::to_string(closed_port()) + "/", 200});
   EXPECT_FALSE(refused.ok);
-  EXPECT_EQ(refused.reason.rfind("GET http://127.0.0.1:", 0), 0u) << refused.reason;
+  EXPECT_EQ(refused.reason.rfind("http://127.0.0.1:", 0), 0u) << refused.reason;
 }
 
 TEST_F(CheckRunner, HttpServerThatNeverAnswersTimesOut) {
   test_server server{test_server::mode::silent};
   auto r = run(http_check{server.url("/health"), 200}, 500ms);
   EXPECT_TRUE(r.timed_out);
-  EXPECT_EQ(r.reason, "Timeout after 500ms");
+  EXPECT_EQ(r.reason, server.url("/health") + ": Timeout after 500ms");
 }
 
 TEST_F(CheckRunner, HttpFollowsRedirectsToTheSameHostOnly) {
@@ -163,9 +164,9 @@ TEST_F(CheckRunner, HttpFollowsRedirectsToTheSameHostOnly) {
                      }};
   EXPECT_TRUE(run(http_check{server.url("/old"), 200}).ok);
   EXPECT_EQ(run(http_check{server.url("/gone"), std::nullopt}).reason,
-            "HTTP 404 from " + server.url("/missing") + ", expected 2xx");
+            server.url("/missing") + " → 404");
   EXPECT_EQ(run(http_check{server.url("/loop"), std::nullopt}).reason,
-            "GET " + server.url("/loop") + ": stopped after 10 redirects");
+            server.url("/loop") + ": stopped after 10 redirects");
   auto away = run(http_check{server.url("/away"), 200});
   EXPECT_TRUE(away.ok) << away.reason;
 }
@@ -174,14 +175,14 @@ TEST_F(CheckRunner, RunShell) {
   EXPECT_TRUE(run(shell_request{"true", env, ""}).ok);
   auto r = run(shell_request{"echo starting; echo \"$WORD\" >&2; exit 3", env, ""});
   EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.reason, "exit code 3: boom");
-  EXPECT_EQ(run(shell_request{"exit 4", env, ""}).reason, "exit code 4");
+  EXPECT_EQ(r.reason, "command 'echo starting; echo \"$WORD\" >&2; exit 3' exited 3: boom");
+  EXPECT_EQ(run(shell_request{"exit 4", env, ""}).reason, "command 'exit 4' exited 4");
   EXPECT_TRUE(run(shell_request{"test \"$(pwd)\" = /", env, "/"}).ok);
   EXPECT_EQ(run(shell_request{"true", env, "/no/such/dir"}).reason,
-            "workdir '/no/such/dir': No such file or directory");
+            "command 'true': workdir '/no/such/dir': No such file or directory");
   // More output than the 4 KiB kept: the last line still names the failure.
   EXPECT_EQ(run(shell_request{"seq 1 5000; echo last; exit 1", env, ""}).reason,
-            "exit code 1: last");
+            "command 'seq 1 5000; echo last; exit 1' exited 1: last");
 }
 
 TEST_F(CheckRunner, RunShellKillsTheGroupAtItsTimeout) {
@@ -190,7 +191,8 @@ TEST_F(CheckRunner, RunShellKillsTheGroupAtItsTimeout) {
   auto r =
       run(shell_request{"sleep 30 & echo $! > " + pid_file.string() + "; wait", env, ""}, 300ms);
   EXPECT_TRUE(r.timed_out);
-  EXPECT_EQ(r.reason, "Timeout after 300ms");
+  EXPECT_EQ(r.reason.rfind("command 'sleep 30 & echo $! > ", 0), 0u) << r.reason;
+  EXPECT_TRUE(r.reason.ends_with("; wait': Timeout after 300ms")) << r.reason;
   auto pid = read_pid(pid_file);
   ASSERT_GT(pid, 0);
   EXPECT_TRUE(becomes_dead(pid)) << "sleep " << pid << " survived";
@@ -198,9 +200,22 @@ TEST_F(CheckRunner, RunShellKillsTheGroupAtItsTimeout) {
 }
 
 TEST_F(CheckRunner, ExitCodeReasonTakesTheLastNonEmptyLine) {
-  EXPECT_EQ(exit_code_reason(3, "one\ntwo\n\n"), "exit code 3: two");
-  EXPECT_EQ(exit_code_reason(1, "only\r\n"), "exit code 1: only");
-  EXPECT_EQ(exit_code_reason(2, " \n"), "exit code 2");
+  EXPECT_EQ(exit_code_reason("pg_isready", 3, "one\ntwo\n\n"),
+            "command 'pg_isready' exited 3: two");
+  EXPECT_EQ(exit_code_reason("pg_isready", 1, "only\r\n"), "command 'pg_isready' exited 1: only");
+  EXPECT_EQ(exit_code_reason("pg_isready", 2, " \n"), "command 'pg_isready' exited 2");
+}
+
+// A failure reason begins with what was probed, so that a person reading it knows where to look.
+TEST(Probed, NamesWhatACheckProbes) {
+  EXPECT_EQ(probed(check{tcp_check{5432, "127.0.0.1"}}), "tcp 127.0.0.1:5432");
+  EXPECT_EQ(probed(check{tcp_check{5432, "::1"}}), "tcp [::1]:5432");
+  EXPECT_EQ(probed(check{http_check{"http://127.0.0.1:17011/health", 200}}),
+            "http://127.0.0.1:17011/health");
+  EXPECT_EQ(probed(check{command_check{"pg_isready"}}), "command 'pg_isready'");
+  EXPECT_EQ(probed(check_request{shell_request{"pg_isready", {}, ""}}), "command 'pg_isready'");
+  EXPECT_EQ(timed_out("tcp 127.0.0.1:5432", 1500ms).reason,
+            "tcp 127.0.0.1:5432: Timeout after 1.5s");
 }
 
 TEST_F(CheckRunner, AnswersOnceAndNothingAfterCancel) {

@@ -411,7 +411,12 @@ TEST_F(ContainerPhases, AProbeFailureDuringAStopIsIgnored) {
   // As if the probe had given up just before it was stopped.
   caf::anon_send(parent, inject_atom::value,
                  failure{std::string{replica_path} + "/probe",
-                         HealthCheckFailed{replica, "exit code 1"}, 0, now_us(), 0});
+                         HealthCheckFailed{replica, "command 'true' exited 1"},
+                         0,
+                         now_us(),
+                         0,
+                         {},
+                         {}});
   rt.answer(stop_);
   expect_stopped();
   EXPECT_EQ(rt.count(stop_), 1u);
@@ -425,7 +430,7 @@ TEST_F(ContainerPhases, AProbeThatGivesUpStopsTheContainerThenFailsWithItsError)
   ASSERT_TRUE(rt.called(stop_));
   rt.exit(143); // the stop's own exit
   rt.answer(stop_);
-  expect_failed(HealthCheckFailed{replica, "exit code 1"});
+  expect_failed(HealthCheckFailed{replica, "command 'true' exited 1"});
   EXPECT_EQ(states(), (std::vector{lifecycle::creating, lifecycle::starting, lifecycle::running,
                                    lifecycle::stopping, lifecycle::failed}));
   EXPECT_EQ(rt.ops(), (ops{pull, create, start_, stop_, remove}));
@@ -503,7 +508,7 @@ TEST_F(ContainerPhases, AStopErrorAfterTheProbeGaveUpStillFailsWithTheProbesErro
   rt.answer_exec(1);
   ASSERT_TRUE(rt.called(stop_));
   rt.fail(stop_, Internal{"kill failed"});
-  expect_failed(HealthCheckFailed{replica, "exit code 1"});
+  expect_failed(HealthCheckFailed{replica, "command 'true' exited 1"});
   EXPECT_EQ(rt.ops(), (ops{pull, create, start_, stop_, remove}));
 }
 

@@ -142,9 +142,9 @@ TEST_F(InitStep, WaitTcpFailsWhenItsActionTimeoutExpires) {
   auto port = closed_port();
   start(step("wait-db", tcp_check{port}, 300ms));
   auto e = expect_failure("/stack/api/init:wait-db");
-  EXPECT_EQ(e, (AgentError{InitActionFailed{"wait-db", "Timeout after 300ms: connection refused to "
-                                                       "127.0.0.1:" +
-                                                           std::to_string(port)}}));
+  EXPECT_EQ(e, (AgentError{InitActionFailed{
+                   "wait-db", "Timeout after 300ms: tcp 127.0.0.1:" + std::to_string(port) +
+                                  ": connection refused"}}));
 }
 
 TEST_F(InitStep, StepTimeoutFailsWithTimeoutAndKillsTheCommand) {
@@ -176,14 +176,16 @@ TEST_F(InitStep, RunExitZeroSucceedsInTheServicesWorkdir) {
 TEST_F(InitStep, RunNonZeroExitFailsWithTheCodeAndLastLine) {
   start(step("migrate", command_check{"echo starting; echo \"$GREETING\" >&2; exit 3"}));
   auto e = expect_failure("/stack/api/init:migrate");
-  EXPECT_EQ(e, (AgentError{InitActionFailed{"migrate", "exit code 3: boom"}}));
-  EXPECT_EQ(to_string(e), "Init action failed for 'migrate': exit code 3: boom");
+  std::string reason = "command 'echo starting; echo \"$GREETING\" >&2; exit 3' exited 3: boom";
+  EXPECT_EQ(e, (AgentError{InitActionFailed{"migrate", reason}}));
+  EXPECT_EQ(to_string(e), "Init action failed for 'migrate': " + reason);
 }
 
 TEST_F(InitStep, RunOwnTimeoutIsAnInitActionFailure) {
   start(step("migrate", command_check{"sleep 30"}, 300ms));
   auto e = expect_failure("/stack/api/init:migrate");
-  EXPECT_EQ(e, (AgentError{InitActionFailed{"migrate", "Timeout after 300ms"}}));
+  EXPECT_EQ(e,
+            (AgentError{InitActionFailed{"migrate", "command 'sleep 30': Timeout after 300ms"}}));
 }
 
 TEST_F(InitStep, OnFailureWarnExitsNormally) {
@@ -224,7 +226,8 @@ TEST_F(InitStep, RetryExhaustedFailsWithTheLastAttemptsReason) {
   c.retry = 1;
   start(c);
   auto e = expect_failure("/stack/api/init:flaky");
-  EXPECT_EQ(e, (AgentError{InitActionFailed{"flaky", "exit code 1: attempt 2"}}));
+  EXPECT_EQ(e,
+            (AgentError{InitActionFailed{"flaky", "command '" + cmd + "' exited 1: attempt 2"}}));
 }
 
 TEST_F(InitStep, WaitHttpAcceptsAny2xxWithoutExpectStatus) {
@@ -238,8 +241,8 @@ TEST_F(InitStep, WaitHttpWrongStatusFailsAtItsTimeout) {
   start(step("wait-api", http_check{server.url("/ready"), 200}, 300ms));
   auto e = expect_failure("/stack/api/init:wait-api");
   EXPECT_EQ(
-      e, (AgentError{InitActionFailed{"wait-api", "Timeout after 300ms: HTTP 204 from " +
-                                                      server.url("/ready") + ", expected 200"}}));
+      e, (AgentError{InitActionFailed{"wait-api", "Timeout after 300ms: " + server.url("/ready") +
+                                                      " → 204, expected 200"}}));
 }
 
 TEST(InitRetryDelay, FailNeverRetries) {

@@ -303,7 +303,9 @@ services:
       if (e["event"] == "failure" && e["error"]["kind"] == "HealthCheckFailed")
         reason = e["error"]["reason"].get<std::string>();
   }
-  EXPECT_EQ(reason, "Timeout after 500ms") << nv.stderr_text;
+  EXPECT_TRUE(reason.starts_with("http://127.0.0.1:") &&
+              reason.ends_with("/health: Timeout after 500ms"))
+      << reason << nv.stderr_text;
   kill(nv.pid, SIGTERM);
   EXPECT_EQ(nv.wait_exit(), 0);
 }

@@ -152,7 +152,13 @@ TEST_F(CafRoundTrip, BinarySerializerRoundTripOfEveryVariant) {
 }
 
 TEST_F(CafRoundTrip, FailureMessageCarriesTheErrorAsItself) {
-  failure in{"/web/api/api-rep-1", RouteToPeer{"api", "windows", "none"}, 3, 1234, 42};
+  failure in{"/web/api/api-rep-1",
+             RouteToPeer{"api", "windows", "none"},
+             3,
+             1234,
+             42,
+             "/web/db/db-rep-1",
+             StartFailed{"db-rep-1", "exec: No such file or directory"}};
   std::vector<char> buf;
   caf::binary_serializer sink{*sys, buf};
   auto msg = caf::make_message(in);
@@ -167,6 +173,22 @@ TEST_F(CafRoundTrip, FailureMessageCarriesTheErrorAsItself) {
   EXPECT_TRUE(std::holds_alternative<RouteToPeer>(out.error));
   EXPECT_EQ(out.attempt, 3u);
   EXPECT_EQ(out.cause, 42u);
+  EXPECT_EQ(out.because_path, in.because_path);
+  EXPECT_EQ(out.because_error, in.because_error);
+}
+
+TEST(Describe, AFailureWithoutACauseIsItsErrorsText) {
+  failure f{"/web/api/api-rep-1", UnexpectedExit{"api-rep-1", 3}, 0, 0, 0, {}, {}};
+  EXPECT_EQ(describe(f), "Container 'api-rep-1' exited unexpectedly with code 3");
+}
+
+TEST(Describe, AFirstCauseFollowsTheErrorNamedByItsService) {
+  failure f{"/web/api/wait:db", DependencyTimeout{"api", "db", "healthy", 30s},      0, 0, 0,
+            "/web/db/db-rep-1", StartFailed{"db-rep-1", "No such file or directory"}};
+  EXPECT_EQ(describe(f), "Dependency timeout: 'api' waiting for 'db' (healthy) after 30s because "
+                         "db: Failed to start container 'db-rep-1': No such file or directory");
+  EXPECT_EQ(service_of("/web/db"), "db");
+  EXPECT_EQ(service_of("/web"), "/web");
 }
 
 TEST_F(CafRoundTrip, DeepToStringUsesTheDisplayText) {

@@ -165,7 +165,7 @@ services:
           "spec.yaml: services.api.sim.exit_code: expected an integer from -2147483648 to "
           "2147483647, got 1.5",
           "spec.yaml: services.api.health.retries: expected an integer from 1 to 4294967295, got 0",
-          "spec.yaml: services.api.health.check.port: expected an integer from 1 to 65535, got "
+          "spec.yaml: services.api.health.check.port: expected an integer from 0 to 65535, got "
           "70000"));
 }
 
