@@ -171,6 +171,8 @@ json service_json(const service_spec& s) {
     env[name] = value;
   out["env"] = env;
   out["scale"] = {{"mode", "fixed"}, {"replicas", s.replicas}};
+  if (s.replica_port)
+    out["replica_port"] = *s.replica_port;
   if (s.platform) {
     json platform = {{"os", s.platform->os}};
     if (!s.platform->arch.empty())

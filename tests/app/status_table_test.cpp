@@ -40,7 +40,7 @@ TEST(status_table, the_last_failure_stays_the_reason_after_recovery_and_a_newer_
   status_table t;
   auto failed = api(lifecycle::crash_loop_backoff, 0, 1);
   failed.children[0].last_failure =
-      failure{"/d/api/api-rep-1", UnexpectedExit{"api-rep-1", 3}, 0, 100, 0};
+      failure{"/d/api/api-rep-1", UnexpectedExit{"api-rep-1", 3}, 0, 100, 0, {}, {}};
   t.update({failed});
   EXPECT_NE(t.rows().at(0).reason.find("exited unexpectedly with code 3"), std::string::npos);
   // A restarted service's records know nothing of it any more.
@@ -48,7 +48,7 @@ TEST(status_table, the_last_failure_stays_the_reason_after_recovery_and_a_newer_
   EXPECT_NE(t.rows().at(0).reason.find("code 3"), std::string::npos);
   auto again = api(lifecycle::running, 1, 1);
   again.children[0].last_failure =
-      failure{"/d/api/api-rep-1", UnexpectedExit{"api-rep-1", 7}, 0, 200, 0};
+      failure{"/d/api/api-rep-1", UnexpectedExit{"api-rep-1", 7}, 0, 200, 0, {}, {}};
   t.update({again});
   EXPECT_NE(t.rows().at(0).reason.find("code 7"), std::string::npos);
 }

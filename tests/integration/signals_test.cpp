@@ -197,8 +197,8 @@ services:
 )");
   nodevisor_process nv{{"run", failing, "--trace", trace_path()}};
   EXPECT_EQ(nv.wait_exit(), 1) << nv.stdout_text << nv.stderr_text;
-  EXPECT_NE(nv.stdout_text.find("deployment failed: Container 'worker-rep-1' exited "
-                                "unexpectedly with code 1"),
+  EXPECT_NE(nv.stdout_text.find("deployment failed (first failure at /doomed/worker/worker-rep-1): "
+                                "Container 'worker-rep-1' exited unexpectedly with code 1"),
             std::string::npos)
       << nv.stdout_text;
   EXPECT_NE(nv.stdout_text.find("/doomed: failed"), std::string::npos) << nv.stdout_text;
