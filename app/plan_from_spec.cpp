@@ -1,6 +1,7 @@
 #include "app/plan_from_spec.hpp"
 
 #include "posix/child_env.hpp"
+#include "posix/user.hpp"
 #include "spec/dependency_graph.hpp"
 #include "spec/env.hpp"
 
@@ -12,7 +13,9 @@ namespace {
 
 // An init.run command sees what the service's first replica would see.
 init_step_config init_step_of(const init_step& step, const container_spec& first_replica) {
-  return init_step_config{step, child_environment(first_replica, environ), first_replica.workdir};
+  auto home = resolve_user(first_replica.user).home;
+  return init_step_config{step, child_environment(first_replica, environ, home),
+                          first_replica.workdir};
 }
 
 std::optional<probe_config> probe_of(const spec::service_spec& s, const std::string& replica) {
@@ -45,6 +48,11 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
     for (auto& var : env.missing)
       out.errors.push_back(where + ".env: $E:" + var +
                            " names a variable that is not set in nodevisor's environment");
+    if (!s.user.empty() && runtime_name == "process") {
+      // Checked again at each start, where it fails the start: users come and go.
+      if (auto who = resolve_user(s.user); !who.error.empty())
+        out.warnings.push_back(where + ".user: " + who.error + "; its replicas will not start");
+    }
     for (uint32_t r = 1; r <= s.replicas; ++r) {
       container_config c;
       c.spec.deployment = spec.name;
@@ -55,6 +63,7 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
       c.spec.command = command;
       c.spec.env = env.vars;
       c.spec.workdir = s.command.workdir;
+      c.spec.user = s.user;
       c.spec.os = s.platform && !s.platform->os.empty() ? s.platform->os : "linux";
       c.spec.stop_signal = s.stop_signal;
       if (runtime_name == "sim")

@@ -12,7 +12,8 @@ namespace nv {
 
 struct plan_result {
   deployment_plan plan;
-  std::vector<std::string> errors; // one line each: "services.api.command: ..."
+  std::vector<std::string> errors;   // one line each: "services.api.command: ..."
+  std::vector<std::string> warnings; // the same, for what may still fail at start
 };
 
 // `runtime_name`: process | sim, the runtime the containers will run on.

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -203,16 +204,24 @@ int run(const std::shared_ptr<run_options>& opts) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   std::unique_ptr<runtime> local;
-  if (opts->runtime == "sim")
-    local = std::make_unique<sim_runtime>();
-  else
-    local = std::make_unique<process_runtime>(process_runtime_options{opts->log_dir, 1000});
+  try {
+    if (opts->runtime == "sim")
+      local = std::make_unique<sim_runtime>();
+    else
+      local = std::make_unique<process_runtime>(process_runtime_options{opts->log_dir, 1000});
+  } catch (const std::exception& e) {
+    // A refused --log-dir, or no epoll: nothing can run.
+    spdlog::error("[/] {}", e.what());
+    return 2;
+  }
   composite_runtime rt{{local.get()}};
   check_runner runner;
 
   auto planned = plan_from_spec(*loaded.spec, opts->runtime);
   for (auto& e : planned.errors)
     std::fprintf(stderr, "%s: %s\n", opts->spec_file.c_str(), e.c_str());
+  for (auto& w : planned.warnings)
+    spdlog::warn("[/] {}: {}", opts->spec_file, w);
   if (!planned.errors.empty())
     return 2;
 
@@ -268,7 +277,9 @@ void add_run_command(CLI::App& app) {
       ->check(CLI::IsMember(
           {"trace", "debug", "info", "warn", "warning", "err", "error", "critical", "off"}));
   cmd->add_option("--log-dir", opts->log_dir,
-                  "Also append each replica's output to DIR/<replica>.log")
+                  "Also append each replica's output to DIR/<replica>.log, each line timestamped "
+                  "and each start marked; DIR is created (0750) and refused when others can "
+                  "write to it")
       ->type_name("DIR");
   on_parsed(cmd, [opts] { return run(opts); });
 }

@@ -79,6 +79,7 @@ struct service_spec {
   errors_spec errors;
   supervisor_flags supervision; // nodevisor's own `supervision` block; defaults are ZLayer's
   sim_behavior sim;
+  std::string user; // ZLayer's `user` (docker's forms); empty: nodevisor's own
   bool operator==(const service_spec&) const = default;
 };
 
