@@ -223,7 +223,7 @@ void end_run(container_actor_t* self, container_exited& ev) {
     finish(self, caf::error{});
     return;
   }
-  fail(self, UnexpectedExit{st.cfg->spec.id, ev.code});
+  fail(self, UnexpectedExit{st.cfg->spec.id, ev.code, ev.signal});
 }
 
 // From the probe: healthy after a pass, unhealthy after a failing check.

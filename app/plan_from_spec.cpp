@@ -1,10 +1,11 @@
 #include "app/plan_from_spec.hpp"
 
 #include "posix/child_env.hpp"
+#include "posix/user.hpp"
 #include "spec/dependency_graph.hpp"
 #include "spec/env.hpp"
-#include "spec/runnable.hpp"
 #include "spec/replica_vars.hpp"
+#include "spec/runnable.hpp"
 
 extern char** environ;
 
@@ -37,7 +38,8 @@ check check_for(check c, const spec::replica_values& v) {
 init_step_config init_step_of(init_step step, const container_spec& first_replica,
                               const spec::replica_values& first) {
   step.action = check_for(std::move(step.action), first);
-  return init_step_config{std::move(step), child_environment(first_replica, environ),
+  auto home = resolve_user(first_replica.user).home;
+  return init_step_config{std::move(step), child_environment(first_replica, environ, home),
                           first_replica.workdir};
 }
 
@@ -89,6 +91,12 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
                                   " runtime does not enforce it; the replicas run without a "
                                   "memory limit",
                               spec::severity::warning});
+    if (!s.user.empty() && runtime_name == "process") {
+      // Checked again at each start, where it fails the start: users come and go.
+      if (auto who = resolve_user(s.user); !who.error.empty())
+        out.warnings.push_back({"", where + ".user", who.error + "; its replicas will not start",
+                                spec::severity::warning});
+    }
     for (uint32_t r = 1; r <= s.replicas; ++r) {
       spec::replica_values values{r, std::nullopt};
       if (s.replica_port)
@@ -105,6 +113,7 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
       if (values.port)
         c.spec.env.emplace_back("NODEVISOR_PORT", std::to_string(*values.port));
       c.spec.workdir = s.command.workdir;
+      c.spec.user = s.user;
       c.spec.os = s.platform && !s.platform->os.empty() ? s.platform->os : "linux";
       c.spec.stop_signal = s.stop_signal;
       if (runtime_name == "sim")

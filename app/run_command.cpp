@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -307,15 +308,21 @@ int run(const std::shared_ptr<run_options>& opts) {
 
   auto output = std::make_unique<service_output>(planned.plan, stdout_wants_color(opts->live));
   std::unique_ptr<runtime> local;
-  if (opts->runtime == "sim") {
-    local = std::make_unique<sim_runtime>();
-  } else {
-    process_runtime_options popts{opts->log_dir, 1000, {}};
-    if (!opts->quiet)
-      popts.on_line = [&output, &screen](const std::string& id, std::string_view line) {
-        screen.print(output->format(id, line));
-      };
-    local = std::make_unique<process_runtime>(std::move(popts));
+  try {
+    if (opts->runtime == "sim") {
+      local = std::make_unique<sim_runtime>();
+    } else {
+      process_runtime_options popts{opts->log_dir, 1000, {}};
+      if (!opts->quiet)
+        popts.on_line = [&output, &screen](const std::string& id, std::string_view line) {
+          screen.print(output->format(id, line));
+        };
+      local = std::make_unique<process_runtime>(std::move(popts));
+    }
+  } catch (const std::exception& e) {
+    // A refused --log-dir, or no epoll: nothing can run.
+    spdlog::error("[/] {}", e.what());
+    return 2;
   }
   composite_runtime rt{{local.get()}};
   check_runner runner;
@@ -383,7 +390,9 @@ void add_run_command(CLI::App& app) {
                 "Do not show the services' output (shown by default, each line prefixed by its "
                 "replica)");
   cmd->add_option("--log-dir", opts->log_dir,
-                  "Also append each replica's output to DIR/<replica>.log")
+                  "Also append each replica's output to DIR/<replica>.log, each line timestamped "
+                  "and each start marked; DIR is created (0750) and refused when others can "
+                  "write to it")
       ->type_name("DIR");
   on_parsed(cmd, [opts] { return run(opts); });
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "app/cli.hpp"
+#include "messages/printable.hpp"
 #include "trace/trace_chrome.hpp"
 #include "trace/trace_dot.hpp"
 #include "trace/trace_reader.hpp"
@@ -36,7 +37,7 @@ bool read_all(const std::string& file, const record_callback& fn, read_stats& st
   std::string error;
   const bool ok = read_trace_file(file, fn, stats, error);
   if (!ok)
-    std::fprintf(stderr, "nodevisor trace: %s\n", error.c_str());
+    std::fprintf(stderr, "nodevisor trace: %s\n", printable(error).c_str());
   report_malformed(stderr, file, stats);
   return ok;
 }
@@ -215,7 +216,7 @@ int why(const trace_options& o) {
       std::fprintf(stderr, "  ... and %zu more\n", w.candidates.size() - 10);
     return 2;
   case why_result::outcome::unreadable:
-    std::fprintf(stderr, "nodevisor trace: %s\n", w.error.c_str());
+    std::fprintf(stderr, "nodevisor trace: %s\n", printable(w.error).c_str());
     return 2;
   }
   return 2;
@@ -250,7 +251,7 @@ int tail(const trace_options& o) {
   std::string error;
   const bool ok = tail_trace(o.file, opts, stop_requested, stdout, stats, error);
   if (!ok)
-    std::fprintf(stderr, "nodevisor trace: %s\n", error.c_str());
+    std::fprintf(stderr, "nodevisor trace: %s\n", printable(error).c_str());
   report_malformed(stderr, o.file, stats);
   return ok ? 0 : 2;
 }
@@ -268,7 +269,7 @@ int export_trace(const trace_options& o) {
     const bool ok = export_chrome(file, out.file, stats, error);
     report_malformed(stderr, file, stats);
     if (!ok) {
-      std::fprintf(stderr, "nodevisor trace: %s\n", error.c_str());
+      std::fprintf(stderr, "nodevisor trace: %s\n", printable(error).c_str());
       out.discard(out_path);
       return 2;
     }

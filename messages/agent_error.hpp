@@ -33,7 +33,10 @@ struct StartFailed {
 };
 struct UnexpectedExit {
   std::string id;
-  int32_t code = 0;
+  int32_t code = 0;   // 128 + signal when killed by one (shell convention)
+  int32_t signal = 0; // the signal that killed it; 0: it exited by itself. Not in the display text
+                      // (the seed's) nor in the JSON form or on the wire (agent_error_fields.hpp):
+                      // in-process only, for the trace's exit event and the status.
   bool operator==(const UnexpectedExit&) const = default;
 };
 struct HealthCheckFailed {

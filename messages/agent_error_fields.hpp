@@ -30,6 +30,8 @@ NV_DESCRIBE(NotFound, field{"container", &NotFound::container}, field{"reason", 
 NV_DESCRIBE(PullFailed, field{"image", &PullFailed::image}, field{"reason", &PullFailed::reason})
 NV_DESCRIBE(CreateFailed, field{"id", &CreateFailed::id}, field{"reason", &CreateFailed::reason})
 NV_DESCRIBE(StartFailed, field{"id", &StartFailed::id}, field{"reason", &StartFailed::reason})
+// Not `signal`: the JSON form (and the wire) stay {id, code}, which traces written before it
+// hold; the trace carries the signal in the exit event instead.
 NV_DESCRIBE(UnexpectedExit, field{"id", &UnexpectedExit::id}, field{"code", &UnexpectedExit::code})
 NV_DESCRIBE(HealthCheckFailed, field{"id", &HealthCheckFailed::id},
             field{"reason", &HealthCheckFailed::reason})

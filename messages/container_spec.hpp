@@ -22,6 +22,9 @@ struct container_spec {
   std::vector<std::string> command; // entrypoint followed by args
   std::vector<std::pair<std::string, std::string>> env;
   std::string workdir;
+  // Who its processes run as, docker's forms: name, uid, name:group, uid:gid; empty: the
+  // runtime's own user.
+  std::string user;
   std::string os = "linux"; // OCI name: linux | windows | darwin
   int stop_signal = SIGTERM;
   // What only the runtime that serves it understands (containerd's `options`): the sim runtime's

@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <grp.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -45,6 +46,116 @@ void init_attributes(posix_spawnattr_t& attr) {
   posix_spawnattr_setsigdefault(&attr, &all);
 }
 
+// What a forked child reports through its status pipe when it cannot exec.
+struct child_failure {
+  int step; // index into child_steps
+  int err;
+};
+constexpr const char* child_steps[] = {"exec",
+                                       "set up descriptors for",
+                                       "switch groups for",
+                                       "switch group for",
+                                       "switch user for",
+                                       "chdir for"};
+
+// The forked child: only async-signal-safe calls from here to the exec (the daemon has other
+// threads, whose locks a fork copies held), and raw set*id system calls, since glibc's wrappers
+// would try to reach every thread of the process.
+[[noreturn]] void become_child(const spawn_request& request, int output, int status, char** argv,
+                               char** envp) {
+  auto fail = [&](int step) {
+    child_failure f{step, errno};
+    [[maybe_unused]] auto n = ::write(status, &f, sizeof f);
+    ::_exit(127);
+  };
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig)
+    ::sigaction(sig, &dfl, nullptr); // SIGKILL, SIGSTOP and glibc's own fail harmlessly
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::setpgid(0, 0);
+  if (::dup2(request.stdin_fd, STDIN_FILENO) < 0 || ::dup2(output, STDOUT_FILENO) < 0 ||
+      ::dup2(output, STDERR_FILENO) < 0)
+    fail(1);
+  // Everything but 0, 1, 2 and the status pipe (close-on-exec) goes now.
+  auto first = static_cast<unsigned>(STDERR_FILENO + 1);
+  auto keep = static_cast<unsigned>(status);
+  if (keep > first)
+    ::syscall(SYS_close_range, first, keep - 1, 0);
+  ::syscall(SYS_close_range, keep + 1, ~0u, 0);
+  const auto& who = *request.as;
+  if (::syscall(SYS_setgroups, who.groups.size(), who.groups.data()) != 0)
+    fail(2);
+  if (::syscall(SYS_setresgid, who.gid, who.gid, who.gid) != 0)
+    fail(3);
+  if (::syscall(SYS_setresuid, who.uid, who.uid, who.uid) != 0)
+    fail(4);
+  // As the user: a workdir it cannot enter is its failure, as with docker's --user.
+  if (!request.workdir.empty() && ::chdir(request.workdir.c_str()) != 0)
+    fail(5);
+  ::execvpe(argv[0], argv, envp); // PATH lookup in the daemon's PATH, as posix_spawnp does
+  fail(0);
+  ::_exit(127); // not reached: fail exits
+}
+
+// posix_spawn cannot switch users, so a child that must is forked. Returns the pid, or -1 with
+// `error` set; like posix_spawn it returns only once the child has exec'd or failed to.
+pid_t fork_as_user(const spawn_request& request, int output, char** argv, char** envp,
+                   std::string& error) {
+  int status[2];
+  if (::pipe2(status, O_CLOEXEC) != 0) {
+    error = failure("status pipe for", request.argv[0], errno);
+    return -1;
+  }
+  unique_fd status_read{status[0]};
+  unique_fd status_write{status[1]};
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    error = failure("fork for", request.argv[0], errno);
+    return -1;
+  }
+  if (pid == 0)
+    become_child(request, output, status_write.get(), argv, envp);
+  status_write.reset();
+  child_failure f{};
+  ssize_t n = 0;
+  do {
+    n = ::read(status_read.get(), &f, sizeof f);
+  } while (n < 0 && errno == EINTR);
+  if (n == static_cast<ssize_t>(sizeof f)) { // the exec did not happen: the pipe would be closed
+    reap(pid, true);
+    error = failure(child_steps[f.step], request.argv[0], f.err);
+    if (f.step == 5)
+      error += " (workdir '" + request.workdir + "')";
+    return -1;
+  }
+  return pid;
+}
+
+std::string posix_spawn_child(const spawn_request& request, int output, std::vector<char*>& argv,
+                              std::vector<char*>& envp, pid_t& pid) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, request.stdin_fd, STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, output, STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, output, STDERR_FILENO);
+  if (!request.workdir.empty())
+    posix_spawn_file_actions_addchdir_np(&actions, request.workdir.c_str());
+  // Descriptors that other parts of the daemon opened without O_CLOEXEC stay out too.
+  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
+  posix_spawnattr_t attr;
+  init_attributes(attr);
+  // glibc spawns with CLONE_VFORK and returns the exec's errno, so a missing binary fails here.
+  int rc = ::posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
+  posix_spawnattr_destroy(&attr);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0)
+    return failure("exec", request.argv[0], rc);
+  return {};
+}
+
 } // namespace
 
 spawn_outcome spawn_child(const spawn_request& request) {
@@ -76,28 +187,19 @@ spawn_outcome spawn_child(const spawn_request& request) {
   // Only our end: the child's stdout must stay blocking.
   ::fcntl(read_end.get(), F_SETFL, O_NONBLOCK);
 
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, request.stdin_fd, STDIN_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDERR_FILENO);
-  if (!request.workdir.empty())
-    posix_spawn_file_actions_addchdir_np(&actions, request.workdir.c_str());
-  // Descriptors that other parts of the daemon opened without O_CLOEXEC stay out too.
-  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
-  posix_spawnattr_t attr;
-  init_attributes(attr);
   auto argv = c_strings(request.argv);
   auto envp = c_strings(request.env);
   pid_t pid = 0;
-  // glibc spawns with CLONE_VFORK and returns the exec's errno, so a missing binary fails here.
-  int rc = ::posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
-  posix_spawnattr_destroy(&attr);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    out.error = failure("exec", request.argv[0], rc);
+  if (request.as != nullptr) {
+    pid = fork_as_user(request, write_end.get(), argv.data(), envp.data(), out.error);
+    if (pid < 0)
+      return out;
+  } else if (auto error = posix_spawn_child(request, write_end.get(), argv, envp, pid);
+             !error.empty()) {
+    out.error = std::move(error);
     return out;
   }
+  write_end.reset();
   // The raw syscall: glibc 2.36's <sys/pidfd.h> lacks the extern "C" that C++ needs.
   int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   if (pidfd < 0) {

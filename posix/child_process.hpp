@@ -1,7 +1,8 @@
 // One child process of the process runtime, from spawn to reap. The child runs in its own
 // process group (its pgid is its pid), so that a stop reaches everything it started; its
 // stdout and stderr share one pipe, which keeps their relative order and costs one descriptor;
-// a pidfd reports its exit without polling.
+// a pidfd reports its exit without polling. It inherits no descriptor but 0, 1 and 2, no
+// signal mask and no ignored signal.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "posix/unique_fd.hpp"
+#include "posix/user.hpp"
 
 namespace nv {
 
@@ -19,6 +21,7 @@ struct spawn_request {
   const std::vector<std::string>& env;  // "NAME=value"
   const std::string& workdir;           // empty: the daemon's current directory
   int stdin_fd;                         // what the child reads (/dev/null)
+  const child_identity* as = nullptr;   // non-null: switch to this user before the exec (root)
 };
 
 struct child_process {

@@ -82,6 +82,7 @@ struct service_spec {
   // nodevisor's own `replica_port: <base>`: replica N gets port base + N - 1, as NODEVISOR_PORT
   // in its environment and as ${NODEVISOR_PORT} (port 0 in a tcp check) in its fields.
   std::optional<uint16_t> replica_port;
+  std::string user; // ZLayer's `user` (docker's forms); empty: nodevisor's own
   bool operator==(const service_spec&) const = default;
 };
 

@@ -15,14 +15,19 @@ namespace {
 // ZLayer fields (crates/zlayer-types/src/spec/types.rs) that nodevisor accepts and ignores.
 constexpr std::string_view deployment_zlayer_only[] = {"externals", "tunnels", "api"};
 constexpr std::string_view service_zlayer_only[] = {
-    "schedule",     "network",      "endpoints",    "replica_groups",    "lifecycle",
-    "isolation",    "devices",      "storage",      "port_mappings",     "capabilities",
-    "cap_add",      "cap_drop",     "privileged",   "node_mode",         "node_selector",
-    "affinity",     "service_type", "wasm",         "wasm_http",         "logs",
-    "host_network", "hostname",     "dns",          "extra_hosts",       "labels",
-    "user",         "sysctls",      "ulimits",      "security_opt",      "pid_mode",
-    "ipc_mode",     "network_mode", "extra_groups", "read_only_root_fs", "init_container",
-    "tty",          "stdin_open",   "userns_mode",  "cgroup_parent",     "expose",
+    "schedule",       "network",       "endpoints",
+    "replica_groups", "lifecycle",     "isolation",
+    "devices",        "storage",       "port_mappings",
+    "capabilities",   "cap_add",       "cap_drop",
+    "privileged",     "node_mode",     "node_selector",
+    "affinity",       "service_type",  "wasm",
+    "wasm_http",      "logs",          "host_network",
+    "hostname",       "dns",           "extra_hosts",
+    "labels",         "sysctls",       "ulimits",
+    "security_opt",   "pid_mode",      "ipc_mode",
+    "network_mode",   "extra_groups",  "read_only_root_fs",
+    "init_container", "tty",           "stdin_open",
+    "userns_mode",    "cgroup_parent", "expose",
     "overlay"};
 constexpr std::string_view image_zlayer_only[] = {"source_policy"};
 constexpr std::string_view resources_zlayer_only[] = {"gpu",
@@ -199,6 +204,20 @@ void read_env(reader& r, const node& n, const std::string& path, env_list& out) 
       r.warning(v, p, "ZLayer secret references are not resolved by nodevisor; passed as written");
     out.emplace_back(name, std::move(*value));
   });
+}
+
+// docker's --user: name, uid, name:group or uid:gid; whether they exist is the runtime's to say.
+void read_user(reader& r, const node& n, const std::string& path, std::string& out) {
+  auto value = read_string(r, n, path);
+  if (!value)
+    return;
+  auto colon = value->find(':');
+  bool ok = !value->empty() && colon != 0 && colon + 1 != value->size() &&
+            (colon == std::string::npos || value->find(':', colon + 1) == std::string::npos);
+  if (!ok)
+    r.error(n, path, "expected a user as name, uid, name:group or uid:gid, got " + describe(n));
+  else
+    out = std::move(*value);
 }
 
 enum class scale_mode : uint8_t { fixed, adaptive, manual };
@@ -615,6 +634,7 @@ service_spec read_service(reader& r, const std::string& name, const node& n,
           {"supervision", [&](auto& v, auto& p) { read_supervision(r, v, p, s.supervision); }},
           {"sim", [&](auto& v, auto& p) { read_sim(r, v, p, s.sim); }},
           {"replica_port", [&](auto& v, auto& p) { set(s.replica_port, read_port(r, v, p)); }},
+          {"user", [&](auto& v, auto& p) { read_user(r, v, p, s.user); }},
       },
       service_zlayer_only);
   return s;

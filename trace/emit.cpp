@@ -1,5 +1,6 @@
 #include "trace/emit.hpp"
 
+#include "messages/signal_name.hpp"
 #include "trace/trace_sink.hpp"
 
 namespace nv::trace {
@@ -46,6 +47,13 @@ uint64_t exit(const std::string& actor, exit_event::reason_kind reason, const Ag
     data.error = *error;
   else
     data.error.reset();
+  data.code.reset();
+  data.signal.clear();
+  if (const auto* exited = error ? std::get_if<UnexpectedExit>(error) : nullptr) {
+    data.code = exited->code;
+    if (exited->signal != 0)
+      data.signal = signal_name(exited->signal);
+  }
   return ctx.cause = sink->emit(ev);
 }
 

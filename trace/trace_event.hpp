@@ -21,6 +21,9 @@ struct exit_event {
   enum class reason_kind : uint8_t { normal, shutdown, failure };
   reason_kind reason = reason_kind::normal;
   std::optional<AgentError> error; // set when reason is failure
+  // A container's exit: its exit code, and the signal that killed it ("SIGKILL"; empty: none).
+  std::optional<int32_t> code;
+  std::string signal;
 };
 
 struct state_event {

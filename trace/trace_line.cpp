@@ -250,6 +250,10 @@ void put_fields(line_out& out, const exit_event& e) {
   put_word<"reason">(out, to_string(e.reason));
   if (e.error)
     put_error(out, *e.error);
+  if (e.code)
+    put_int<"code">(out, *e.code);
+  if (!e.signal.empty())
+    put_string<"signal">(out, e.signal);
 }
 
 void put_fields(line_out& out, const state_event& e) {

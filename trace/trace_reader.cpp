@@ -367,6 +367,10 @@ trace_data parse_data(trace_kind kind, const field_list& j) {
     e.reason = get_word<exit_event::reason_kind>(j, "reason", "normal, shutdown or failure");
     if (j.find("error"))
       e.error = get_error(j);
+    if (j.find("code"))
+      e.code = static_cast<int32_t>(get_i64(j, "code"));
+    if (j.find("signal"))
+      e.signal = get_string(j, "signal");
     return e;
   }
   case trace_kind::state: {

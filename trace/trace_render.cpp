@@ -4,6 +4,8 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "messages/printable.hpp"
+
 namespace nv {
 
 namespace {
@@ -18,6 +20,8 @@ struct describe {
     std::string out{to_string(e.reason)};
     if (e.error)
       out += ": " + to_string(*e.error);
+    if (!e.signal.empty())
+      out += " (killed by " + e.signal + ")";
     return out;
   }
   std::string operator()(const state_event& e) const {
@@ -77,8 +81,15 @@ std::string render_record(const trace_record& rec, int64_t origin_us) {
   char head[64];
   std::snprintf(head, sizeof head, "%10s  #%-6" PRIu64 " ",
                 format_seconds(rec.ts_us - origin_us).c_str(), rec.seq);
-  return std::string{head} + rec.ev.actor + "  " + std::string{to_string(kind(rec.ev))} + "  " +
-         event_detail(rec.ev);
+  // Reasons carry what a workload printed, and a trace file can hold anything: one line each,
+  // nothing that drives the terminal.
+  std::string out{head};
+  append_printable(out, rec.ev.actor);
+  out += "  ";
+  out += to_string(kind(rec.ev));
+  out += "  ";
+  append_printable(out, event_detail(rec.ev));
+  return out;
 }
 
 } // namespace nv

@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <span>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <system_error>
 #include <thread>
 #include <unistd.h>
@@ -55,17 +56,28 @@ std::size_t stripe_of_this_thread(std::size_t count) {
 using steady = std::chrono::steady_clock;
 
 // Non-blocking, so that neither the open nor a write waits for a FIFO's reader: the writer
-// waits in poll instead, where close() can end the wait.
+// waits in poll instead, where close() can end the wait. A symbolic link is not followed (as
+// root, a link planted under the name would truncate its target), and a regular file gets mode
+// 0640 whatever the umask; a FIFO or a device keeps its own.
 int open_trace_file(const std::filesystem::path& file) {
-  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_CLOEXEC, 0666);
-  if (fd >= 0)
+  const int fd = ::open(file.c_str(),
+                        O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, 0640);
+  if (fd >= 0) {
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+      ::fchmod(fd, 0640);
     return fd;
+  }
   const int err = errno;
   // The open would have blocked until a reader came, at start-up with the stop signals masked.
   if (err == ENXIO)
     throw std::system_error(err, std::generic_category(),
                             "trace file " + file.string() +
                                 " is a FIFO with no reader: start its reader first");
+  if (err == ELOOP)
+    throw std::system_error(err, std::generic_category(),
+                            "trace file " + file.string() +
+                                " is a symbolic link, which is not followed: name its target");
   throw std::system_error(err, std::generic_category(), "cannot open trace file " + file.string());
 }
 

@@ -49,8 +49,9 @@ struct trace_sink_options {
 
 class trace_sink {
 public:
-  // Creates or truncates `file`, opened non-blocking. Throws std::system_error when it cannot be
-  // opened; with ENXIO when it is a FIFO with no reader, which would otherwise block the open.
+  // Creates (0640) or truncates `file`, opened non-blocking and not through a symbolic link. Throws
+  // std::system_error when it cannot be opened; with ENXIO when it is a FIFO with no reader, which
+  // would otherwise block the open.
   trace_sink(const std::filesystem::path& file, std::string_view node,
              trace_sink_options options = {});
   // Writes to `out`, which must outlive the sink, and the writer if close() leaves it behind.

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <vector>
 
+#include "messages/printable.hpp"
 #include "trace/trace_render.hpp"
 
 namespace nv {
@@ -121,8 +122,8 @@ void print_summary(std::FILE* out, const trace_summary& sum, const read_stats& s
     for (const auto& [kind_word, n] : a.failures_by_kind)
       kinds += (kinds.empty() ? "" : ", ") + kind_word + " " + std::to_string(n);
     std::fprintf(out, "%-*s  %6" PRIu64 "  %8" PRIu64 "  %8" PRIu64 "%s%s\n", w,
-                 entry->first.c_str(), a.spawns, a.restarts, a.failures, kinds.empty() ? "" : "  ",
-                 kinds.c_str());
+                 printable(entry->first).c_str(), a.spawns, a.restarts, a.failures,
+                 kinds.empty() ? "" : "  ", kinds.c_str());
     std::string states;
     for (std::size_t s = 0; s < lifecycle_count; ++s)
       if (a.us_in_state[s] > 0)

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "messages/printable.hpp"
+
 namespace nv {
 
 namespace {
@@ -134,7 +136,7 @@ void print_tree(std::FILE* out, const actor_tree& tree) {
     line += cur.depth == 0 ? std::string_view{actor.path} : last_component(actor.path);
     if (actor.path != "/" || actor.state || actor.exited)
       line += "  " + describe_state(actor);
-    std::fprintf(out, "%s\n", line.c_str());
+    std::fprintf(out, "%s\n", printable(line).c_str()); // actor names come from the file
     const auto& kids = actor.children;
     for (std::size_t k = kids.size(); k-- > 0;)
       stack.push_back({kids[k], cur.depth + 1, k + 1 == kids.size()});

@@ -6,10 +6,10 @@
 #include <cstring>
 #include <deque>
 #include <fcntl.h>
-#include <filesystem>
 #include <iterator>
 #include <limits>
 #include <pthread.h>
+#include <stdexcept>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
@@ -58,18 +58,6 @@ int add_to_epoll(int epoll, int fd, uint64_t key) {
   return ::epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : errno;
 }
 
-// Best effort: a full disk loses file lines, while the ring still has them.
-void write_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    auto n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return;
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
-
 // While alive, the I/O thread takes no process-directed signals: they belong to whatever
 // handles signals in the daemon. Children get their own mask at spawn.
 struct all_signals_blocked {
@@ -86,8 +74,13 @@ struct all_signals_blocked {
 
 process_runtime::process_runtime(process_runtime_options options)
     : options_(std::move(options)), buffer_(64 * 1024) {
-  if (!options_.log_dir.empty())
-    std::filesystem::create_directories(options_.log_dir);
+  if (!options_.log_dir.empty()) {
+    auto dir = open_log_dir(options_.log_dir);
+    if (!dir.error.empty())
+      throw std::runtime_error{dir.error};
+    log_dir_ = std::move(dir.dir);
+  }
+  own_home_ = resolve_user("").home;
   raise_fd_limit();
   dev_null_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (!dev_null_)
@@ -136,8 +129,8 @@ void process_runtime::create(const container_spec& spec, caf::actor reply_to) {
   env_source.service = spec.service;
   env_source.replica = spec.replica;
   env_source.env = spec.env;
-  auto how =
-      std::make_shared<const launch>(launch{spec.command, std::move(env_source), spec.workdir});
+  auto how = std::make_shared<const launch>(
+      launch{spec.command, std::move(env_source), spec.workdir, spec.user});
   std::lock_guard lock{mu_};
   auto [it, inserted] = containers_.try_emplace(
       spec.id, container{.how = std::move(how), .log = log_ring{options_.log_lines}});
@@ -357,18 +350,18 @@ void process_runtime::run_start(const command& cmd) {
     how = it->second.how;
   }
   // Spawned without the lock: callers' snapshots do not wait for an exec.
-  std::string error;
-  unique_fd log_file;
-  if (!options_.log_dir.empty()) {
-    auto path = options_.log_dir + "/" + cmd.id + ".log";
-    log_file.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
-    if (!log_file)
-      error = "log file '" + path + "': " + std::strerror(errno);
+  auto who = identity_of(*how);
+  std::string error = who.error;
+  log_file log;
+  if (error.empty() && log_dir_) {
+    log = log_file{log_dir_.get(), options_.log_dir, cmd.id};
+    error = log.error();
   }
   spawn_outcome spawned;
   if (error.empty()) {
-    auto env = child_environment(how->env_source, environ);
-    spawned = spawn_child({how->argv, env, how->workdir, dev_null_.get()});
+    auto env = child_environment(how->env_source, environ, who.home);
+    spawned = spawn_child(
+        {how->argv, env, how->workdir, dev_null_.get(), who.switch_to ? &*who.switch_to : nullptr});
     error = std::move(spawned.error);
   }
   auto& proc = spawned.child;
@@ -399,7 +392,7 @@ void process_runtime::run_start(const command& cmd) {
     // Removed while it was being spawned; reaped silently like any removed container's process.
     signal_group(proc.pid, SIGKILL);
   }
-  children_.emplace(token, child{std::move(proc), cmd.id, cmd.gen, false, std::move(log_file)});
+  children_.emplace(token, child{std::move(proc), cmd.id, cmd.gen, false, std::move(log)});
 }
 
 void process_runtime::run_stop(const command& cmd) {
@@ -449,8 +442,14 @@ void process_runtime::run_exec(command& cmd) {
     }
     how = it->second.how;
   }
-  auto env = child_environment(how->env_source, environ);
-  auto spawned = spawn_child({cmd.argv, env, how->workdir, dev_null_.get()});
+  auto who = identity_of(*how);
+  if (!who.error.empty()) {
+    caf::anon_send(cmd.reply_to, exec_result{cmd.id, cmd.exec_id, -1, std::move(who.error), false});
+    return;
+  }
+  auto env = child_environment(how->env_source, environ, who.home);
+  auto spawned = spawn_child(
+      {cmd.argv, env, how->workdir, dev_null_.get(), who.switch_to ? &*who.switch_to : nullptr});
   if (!spawned.error.empty()) {
     caf::anon_send(cmd.reply_to,
                    exec_result{cmd.id, cmd.exec_id, -1, std::move(spawned.error), false});
@@ -481,6 +480,12 @@ std::string process_runtime::watch(uint64_t token, const child_process& proc) {
   return std::string{"epoll: "} + std::strerror(err);
 }
 
+resolved_user process_runtime::identity_of(const launch& how) const {
+  if (how.user.empty())
+    return resolved_user{std::nullopt, own_home_, {}};
+  return resolve_user(how.user);
+}
+
 void process_runtime::on_output(child& ch) {
   auto n = ::read(ch.proc.output.get(), buffer_.data(), buffer_.size());
   if (n > 0) {
@@ -500,8 +505,7 @@ void process_runtime::consume(child& ch, std::string_view bytes) {
     ch.output.append(bytes.substr(0, room));
     return;
   }
-  if (ch.log_file)
-    write_all(ch.log_file.get(), bytes);
+  ch.log.write(bytes);
   if (options_.on_line)
     pass_lines(ch, bytes);
   std::lock_guard lock{mu_};

@@ -11,8 +11,16 @@
 // signalled after the kernel could hand its number to another process.
 //
 // Semantics beyond runtime.hpp:
-// - command[0] is looked up like execvp: in the daemon's PATH (not the spec's env), after the
-//   chdir to the workdir, so a relative "./x" is relative to the workdir.
+// - command[0] is looked up like execvp, in the daemon's own PATH (the one `run` was started
+//   with, not the child's), after the chdir to the workdir, so a relative "./x" is relative to
+//   the workdir: `nodevisor run` finds the programs its user's shell finds. What that program
+//   runs in turn is looked up in the child's PATH.
+// - The child's environment is posix/child_env.hpp's: the spec's env, the NODEVISOR_* variables,
+//   a minimal PATH, HOME and LANG, nothing else of the daemon's.
+// - `user` (docker's forms) is switched to in the child before the exec, with its groups; the
+//   names are resolved at each start, on the I/O thread. One that cannot be (unknown, or the
+//   daemon is not root) fails the start, naming the user and the reason.
+// - The child holds no descriptor of the daemon's but 0 (/dev/null), 1 and 2 (its output pipe).
 // - A container starts once; a restart is remove and create. A failed start (exec of a missing
 //   binary, a bad workdir) leaves it created, so it may be started again.
 // - The container ends with its main process: the rest of its process group is SIGKILLed then,
@@ -46,14 +54,16 @@
 
 #include "posix/child_process.hpp"
 #include "posix/unique_fd.hpp"
+#include "posix/user.hpp"
+#include "runtimes/process/log_file.hpp"
 #include "runtimes/process/log_ring.hpp"
 #include "runtimes/runtime.hpp"
 
 namespace nv {
 
 struct process_runtime_options {
-  // Non-empty: each replica's output is also appended to `<log_dir>/<id>.log`. Created by the
-  // constructor if missing.
+  // Non-empty: each replica's output is also appended to `<log_dir>/<id>.log`, timestamped
+  // (runtimes/process/log_file.hpp). Created by the constructor if missing, and checked.
   std::string log_dir;
   std::size_t log_lines = 1000; // lines kept per container for logs()
   // Set: called on the runtime's I/O thread with each line (without its '\n', cut at
@@ -68,7 +78,7 @@ public:
   static constexpr std::size_t exec_output_limit = 64 * 1024;
 
   // Throws std::system_error when the epoll set or the thread cannot be made, and
-  // std::filesystem::filesystem_error when log_dir cannot be created.
+  // std::runtime_error with a one-line reason when log_dir cannot be created or is refused.
   explicit process_runtime(process_runtime_options options = {});
   ~process_runtime() override;
 
@@ -104,6 +114,7 @@ private:
     // kept per container it would cost kilobytes each.
     container_spec env_source;
     std::string workdir;
+    std::string user; // the spec's; empty: the daemon's own
   };
 
   struct container { // guarded by mu_
@@ -124,7 +135,7 @@ private:
     std::string id; // its container
     uint64_t gen = 0;
     bool is_exec = false;
-    unique_fd log_file{}; // main process with log_dir: <log_dir>/<id>.log
+    log_file log{};       // main process with log_dir: <log_dir>/<id>.log
     caf::actor exec_to{}; // exec: who gets the exec_result
     uint64_t exec_id = 0; // exec: what the exec_result carries
     std::string output{}; // exec: the first exec_output_limit bytes
@@ -171,7 +182,12 @@ private:
   int epoll_timeout_ms(clock::time_point now) const;
   void kill_all_children();
 
+  // Who a child of this launch runs as, or why it cannot run; its HOME.
+  resolved_user identity_of(const launch& how) const;
+
   process_runtime_options options_;
+  unique_fd log_dir_;
+  std::string own_home_; // HOME of a child that runs as the daemon's user
   unique_fd dev_null_;
   unique_fd epoll_;
   unique_fd wakeup_; // eventfd: the queue got work, or the destructor wants the thread to end

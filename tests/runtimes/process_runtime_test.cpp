@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -23,6 +24,7 @@
 
 #include "messages/caf/register_types.hpp"
 #include "posix/child_env.hpp"
+#include "runtimes/process/log_file.hpp"
 #include "runtimes/process/log_ring.hpp"
 #include "runtimes/process/process_runtime.hpp"
 #include "tests/runtimes/runtime_replies.hpp"
@@ -179,15 +181,27 @@ TEST(log_ring, cuts_long_lines) {
   EXPECT_EQ(lines[2], "bbbbb");
 }
 
-TEST(child_environment, spec_overrides_daemon_and_nodevisor_vars_override_both) {
-  const char* base[] = {"PATH=/bin", "HOME=/root", "NODEVISOR_REPLICA=9", nullptr};
+TEST(child_environment, only_the_spec_the_nodevisor_vars_and_a_minimal_base) {
+  const char* base[] = {"PATH=/opt/secret/bin", "HOME=/root",          "AWS_SECRET_ACCESS_KEY=k",
+                        "LANG=de_DE.UTF-8",     "NODEVISOR_REPLICA=9", nullptr};
   auto s = spec("api-rep-3", {"true"});
   s.replica = 3;
   s.env = {{"HOME", "/srv"}, {"NODEVISOR_SERVICE", "spoofed"}, {"EXTRA", "a=b"}};
-  auto env = child_environment(s, base);
-  EXPECT_EQ(env, (std::vector<std::string>{"PATH=/bin", "HOME=/srv", "NODEVISOR_REPLICA=3",
-                                           "NODEVISOR_SERVICE=api", "EXTRA=a=b",
-                                           "NODEVISOR_DEPLOYMENT=web-stack"}));
+  auto env = child_environment(s, base, "/home/api");
+  EXPECT_EQ(env, (std::vector<std::string>{
+                     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                     "HOME=/srv", "LANG=de_DE.UTF-8", "NODEVISOR_SERVICE=api", "EXTRA=a=b",
+                     "NODEVISOR_DEPLOYMENT=web-stack", "NODEVISOR_REPLICA=3"}));
+}
+
+TEST(child_environment, lang_defaults_to_c_utf8_and_the_spec_may_set_path) {
+  const char* base[] = {"PATH=/bin", nullptr};
+  auto s = spec("api-rep-1", {"true"});
+  s.env = {{"PATH", "/opt/app/bin"}};
+  auto env = child_environment(s, base, "");
+  EXPECT_EQ(env, (std::vector<std::string>{"PATH=/opt/app/bin", "LANG=C.UTF-8",
+                                           "NODEVISOR_DEPLOYMENT=web-stack",
+                                           "NODEVISOR_SERVICE=api", "NODEVISOR_REPLICA=1"}));
 }
 
 TEST_F(process_runtime_test, exit_code_is_delivered) {
@@ -251,7 +265,7 @@ TEST_F(process_runtime_test, exit_latency_after_kill_9) {
   print_measure("kill -9 -> container_exited, max", samples.back());
 }
 
-TEST_F(process_runtime_test, env_has_the_spec_env_and_the_nodevisor_vars) {
+TEST_F(process_runtime_test, env_has_the_spec_env_and_the_nodevisor_vars_not_the_daemons) {
   ::setenv("NV_PROCESS_TEST_INHERITED", "from-daemon", 1);
   caf::scoped_actor self{sys};
   const std::string id = "api-rep-2";
@@ -265,9 +279,8 @@ TEST_F(process_runtime_test, env_has_the_spec_env_and_the_nodevisor_vars) {
   take_ok(self, runtime_op::start, id);
   take_exit(self, id, 0, 0);
   // Output written before the exit is in the ring when container_exited arrives.
-  EXPECT_EQ(rt.logs(id, 100),
-            (std::vector<std::string>{"GREETING=hello world", "INHERITED=from-daemon",
-                                      "D=web-stack S=api R=2"}));
+  EXPECT_EQ(rt.logs(id, 100), (std::vector<std::string>{"GREETING=hello world",
+                                                        "INHERITED=", "D=web-stack S=api R=2"}));
   ::unsetenv("NV_PROCESS_TEST_INHERITED");
 }
 
@@ -627,9 +640,18 @@ TEST_F(process_runtime_test, the_log_ring_keeps_the_last_1000_lines) {
   EXPECT_EQ(rt.logs(id, 2), (std::vector<std::string>{"line5000", "no newline"}));
 }
 
-TEST_F(process_runtime_test, the_log_dir_gets_each_replicas_output) {
+// "<RFC 3339 UTC ms> <text>" -> text; "" (and a failure) for a line without its timestamp.
+std::string untimestamped(const std::string& line) {
+  static const std::regex stamp{R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (.*)$)"};
+  std::smatch m;
+  EXPECT_TRUE(std::regex_match(line, m, stamp)) << line;
+  return m.size() > 1 ? m[1].str() : std::string{};
+}
+
+TEST_F(process_runtime_test, the_log_dir_gets_each_replicas_output_timestamped_and_marked) {
   temp_dir dir;
   auto log_dir = dir.path / "logs"; // created by the runtime
+  auto old_umask = ::umask(0);      // what the modes must not depend on
   process_runtime_options options;
   options.log_dir = log_dir.string();
   process_runtime with_files{options};
@@ -646,8 +668,57 @@ TEST_F(process_runtime_test, the_log_dir_gets_each_replicas_output) {
     with_files.remove(id, self);
     take_ok(self, runtime_op::remove, id);
   }
-  // Appended: a restarted replica keeps its history.
-  EXPECT_EQ(read_file(log_dir / "api-rep-1.log"), "out\nerr\npartialout\nerr\npartial");
+  ::umask(old_umask);
+  // Appended: a restarted replica keeps its history, each start marked.
+  std::istringstream file{read_file(log_dir / "api-rep-1.log")};
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(file, line);)
+    lines.push_back(untimestamped(line));
+  auto marker = "--- nodevisor (pid " + std::to_string(::getpid()) + ") started api-rep-1 ---";
+  EXPECT_EQ(lines, (std::vector<std::string>{marker, "out", "err", "partial", marker, "out", "err",
+                                             "partial"}));
+  EXPECT_EQ(fs::status(log_dir / "api-rep-1.log").permissions(), fs::perms{0640});
+  EXPECT_EQ(fs::status(log_dir).permissions(), fs::perms{0750});
+}
+
+TEST_F(process_runtime_test, a_symlink_planted_in_the_log_dir_is_refused_and_its_target_untouched) {
+  temp_dir dir;
+  auto log_dir = dir.path / "logs";
+  fs::create_directories(log_dir);
+  fs::permissions(log_dir, fs::perms{0750});
+  std::ofstream{dir.path / "victim"} << "precious\n";
+  fs::create_symlink(dir.path / "victim", log_dir / "api-rep-1.log");
+  process_runtime with_files{process_runtime_options{log_dir.string()}};
+  caf::scoped_actor self{sys};
+  const std::string id = "api-rep-1";
+  with_files.create(sh(id, "echo overwritten"), self);
+  take_ok(self, runtime_op::create, id);
+  with_files.start(id, self);
+  auto error = take_error(self, runtime_op::start);
+  auto* start = std::get_if<StartFailed>(&error);
+  ASSERT_NE(start, nullptr) << to_string(error);
+  EXPECT_NE(start->reason.find("symbolic link"), std::string::npos) << start->reason;
+  EXPECT_EQ(read_file(dir.path / "victim"), "precious\n");
+}
+
+TEST(log_dir, one_others_may_write_to_or_that_is_not_ours_is_refused) {
+  temp_dir dir;
+  auto open = dir.path / "open";
+  fs::create_directories(open);
+  fs::permissions(open, fs::perms{01777}); // the sticky bit does not excuse it
+  auto refused = open_log_dir(open.string());
+  EXPECT_FALSE(refused.dir);
+  EXPECT_NE(refused.error.find("mode 1777"), std::string::npos) << refused.error;
+  EXPECT_EQ(refused.error.find('\n'), std::string::npos) << "one line";
+  fs::permissions(open, fs::perms{0770});
+  EXPECT_NE(open_log_dir(open.string()).error.find("mode 0770"), std::string::npos);
+  fs::permissions(open, fs::perms{0755});
+  EXPECT_EQ(open_log_dir(open.string()).error, "");
+  if (::geteuid() == 0) {
+    ASSERT_EQ(::chown(open.c_str(), 65534, 65534), 0);
+    EXPECT_NE(open_log_dir(open.string()).error.find("owned by uid 65534"), std::string::npos);
+  }
+  EXPECT_THROW(process_runtime{process_runtime_options{"/proc/self/no/such"}}, std::runtime_error);
 }
 
 TEST_F(process_runtime_test, no_zombies_and_no_leaked_fds) {

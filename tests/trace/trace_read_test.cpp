@@ -100,7 +100,8 @@ TEST(TraceParseLine, ReadsBackWhatTheWriterWritesWhateverTheStringsHold) {
   const std::string reason = "say \"hi\"\\ \n\t\x01 caf\xC3\xA9 \xFF end";
   trace_text t;
   t.add(5, "/d/api/api-rep-1/probe", probe_event{false, 7, reason}, 3);
-  t.add(6, "/d", exit_event{exit_event::reason_kind::failure, StartFailed{"x", reason}});
+  t.add(6, "/d",
+        exit_event{exit_event::reason_kind::failure, StartFailed{"x", reason}, std::nullopt, {}});
   t.add(7, "/_peers", route_event{"gpu", "windows", std::nullopt});
   t.add(8, "/d/x", state_event{lifecycle::running, lifecycle::healthy, -1});
   std::istringstream in(t.text);

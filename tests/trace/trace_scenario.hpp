@@ -60,8 +60,9 @@ trace_text scenario(Filler&& filler) {
   const auto fail1 = t.add(1001, rep1, failure_event{probe_error, 0}, unhealthy); // 13
   filler(t);
   const auto exit1 =
-      t.add(1002, rep1, exit_event{exit_event::reason_kind::failure, probe_error}, fail1); // 14
-  t.add(1002, rep1, state(lc::healthy, lc::failed), exit1);                                // 15
+      t.add(1002, rep1, exit_event{exit_event::reason_kind::failure, probe_error, std::nullopt, {}},
+            fail1);                                         // 14
+  t.add(1002, rep1, state(lc::healthy, lc::failed), exit1); // 15
   filler(t);
   const auto restart = t.add(1002, "/d/api", restart_event{rep1, "one_for_one", 0}, exit1); // 16
   t.add(1002, rep1, state(lc::failed, lc::crash_loop_backoff), restart);                    // 17
@@ -73,14 +74,16 @@ trace_text scenario(Filler&& filler) {
   const auto fail2 = t.add(2000, rep1, failure_event{crash_error, 1}, respawn); // 21
   filler(t);
   const auto exit2 =
-      t.add(2000, rep1, exit_event{exit_event::reason_kind::failure, crash_error}, fail2); // 22
-  t.add(2000, rep1, state(lc::running, lc::failed), exit2);                                // 23
+      t.add(2000, rep1, exit_event{exit_event::reason_kind::failure, crash_error, std::nullopt, {}},
+            fail2);                                         // 22
+  t.add(2000, rep1, state(lc::running, lc::failed), exit2); // 23
   filler(t);
   const auto esc1 = t.add(2001, "/d/api", escalate_event{"/d", rep1, crash_error}, exit2); // 24
   t.add(2001, "/d/api", state(lc::starting, lc::failed), esc1);                            // 25
   filler(t);
-  const auto exit3 =
-      t.add(2002, "/d/api", exit_event{exit_event::reason_kind::failure, crash_error}, esc1); // 26
+  const auto exit3 = t.add(
+      2002, "/d/api", exit_event{exit_event::reason_kind::failure, crash_error, std::nullopt, {}},
+      esc1); // 26
   filler(t);
   const auto esc2 = t.add(2003, "/d", escalate_event{"/", rep1, crash_error}, exit3); // 27
   t.add(2003, "/d", state(lc::starting, lc::failed), esc2);                           // 28

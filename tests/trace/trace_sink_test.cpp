@@ -107,8 +107,9 @@ TEST(TraceSink, WritesEveryKindAsOneJsonLine) {
   const uint64_t probe =
       sink.emit({api + "/probe", 0, probe_event{false, 1500, "connection refused"}});
   const uint64_t fail = sink.emit({api, probe, failure_event{err, 2}});
-  sink.emit({api, fail, exit_event{exit_event::reason_kind::failure, err}});
-  sink.emit({api, 0, exit_event{exit_event::reason_kind::shutdown, std::nullopt}});
+  sink.emit({api, fail, exit_event{exit_event::reason_kind::failure, err, std::nullopt, {}}});
+  sink.emit(
+      {api, 0, exit_event{exit_event::reason_kind::shutdown, std::nullopt, std::nullopt, {}}});
   sink.emit({"/web-stack/api", fail, restart_event{api, "one_for_one", 1000}});
   sink.emit({"/web-stack/api", fail, escalate_event{"/web-stack", api, err}});
   sink.emit({"/web-stack/api/wait:db", 0,
@@ -323,7 +324,8 @@ TEST(TraceSink, FileCanBeFollowedLiveAndIsCompleteAfterDestruction) {
     sink.emit({"/a", 0, spawn_event{"/"}});
     sink.flush();
     EXPECT_EQ(parse_lines(read_file(file)).size(), 1u); // on disk while the sink runs
-    sink.emit({"/a", 0, exit_event{exit_event::reason_kind::normal, std::nullopt}});
+    sink.emit(
+        {"/a", 0, exit_event{exit_event::reason_kind::normal, std::nullopt, std::nullopt, {}}});
     EXPECT_TRUE(sink.close());
     EXPECT_FALSE(sink.failed());
   }

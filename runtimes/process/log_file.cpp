@@ -1,0 +1,152 @@
+#include "runtimes/process/log_file.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace nv {
+
+namespace {
+
+constexpr mode_t dir_mode = 0750;
+constexpr mode_t file_mode = 0640;
+
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
+
+// mkdir -p with an explicit mode: each directory made gets dir_mode whatever the umask.
+int make_directories(const std::string& path) {
+  for (std::size_t at = 1; at <= path.size(); ++at) {
+    if (at != path.size() && path[at] != '/')
+      continue;
+    auto prefix = path.substr(0, at);
+    if (::mkdir(prefix.c_str(), dir_mode) == 0) {
+      ::chmod(prefix.c_str(), dir_mode);
+      continue;
+    }
+    if (errno != EEXIST)
+      return errno;
+  }
+  return 0;
+}
+
+void write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    auto n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return;
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+} // namespace
+
+log_dir_outcome open_log_dir(const std::string& path) {
+  log_dir_outcome out;
+  auto refuse = [&](const std::string& why) {
+    out.dir.reset();
+    out.error = "--log-dir " + path + ": " + why;
+    return std::move(out);
+  };
+  if (path.empty())
+    return refuse("empty path");
+  if (int err = make_directories(path); err != 0)
+    return refuse("cannot create it: " + errno_text(err));
+  out.dir.reset(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!out.dir)
+    return refuse("cannot open it: " + errno_text(errno));
+  struct stat st {};
+  if (::fstat(out.dir.get(), &st) != 0)
+    return refuse(errno_text(errno));
+  if (st.st_uid != ::geteuid() && st.st_uid != 0)
+    return refuse("owned by uid " + std::to_string(st.st_uid) +
+                  ", not by nodevisor's user or root: another user could plant links in it; use "
+                  "a directory of your own");
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return refuse(std::string{"mode "} + mode +
+                  " lets other users write to it (they could plant links to any file): use a "
+                  "directory only its owner can write to, e.g. chmod 0750");
+  }
+  if (::access(path.c_str(), W_OK | X_OK) != 0)
+    return refuse("cannot write to it: " + errno_text(errno));
+  return out;
+}
+
+std::string rfc3339_utc_ms(std::chrono::system_clock::time_point t) {
+  using namespace std::chrono;
+  auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count();
+  auto secs = static_cast<std::time_t>(ms / 1000);
+  if (ms % 1000 < 0)
+    --secs;
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  char text[64];
+  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(((ms % 1000) + 1000) % 1000));
+  return text;
+}
+
+log_file::log_file(int dir, const std::string& dir_path, const std::string& id) {
+  auto name = id + ".log";
+  auto path = dir_path + "/" + name;
+  // O_NONBLOCK: a FIFO planted under the name must not hold the open; it is refused below.
+  fd_.reset(::openat(dir, name.c_str(),
+                     O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+                     file_mode));
+  if (!fd_) {
+    int err = errno;
+    error_ = "log file '" + path + "': " +
+             (err == ELOOP ? std::string{"is a symbolic link, which is not followed; remove it"}
+                           : errno_text(err));
+    return;
+  }
+  struct stat st {};
+  if (::fstat(fd_.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+    fd_.reset();
+    error_ = "log file '" + path +
+             "': not a regular file with a single link, so not written to; remove it";
+    return;
+  }
+  ::fchmod(fd_.get(), file_mode); // the umask had its say at creation; an old file keeps 0640 too
+  int flags = ::fcntl(fd_.get(), F_GETFL);
+  ::fcntl(fd_.get(), F_SETFL, flags & ~O_NONBLOCK);
+  auto now = rfc3339_utc_ms(std::chrono::system_clock::now());
+  write_all(fd_.get(), now + " --- nodevisor (pid " + std::to_string(::getpid()) + ") started " +
+                           id + " ---\n");
+}
+
+log_file::~log_file() {
+  if (fd_ && !at_line_start_)
+    write_all(fd_.get(), "\n");
+}
+
+void log_file::write(std::string_view bytes) {
+  if (!fd_ || bytes.empty())
+    return;
+  buffer_.clear();
+  std::string stamp;
+  while (!bytes.empty()) {
+    if (at_line_start_) {
+      if (stamp.empty())
+        stamp = rfc3339_utc_ms(std::chrono::system_clock::now()) + " ";
+      buffer_ += stamp;
+    }
+    auto nl = bytes.find('\n');
+    auto line = bytes.substr(0, nl == std::string_view::npos ? bytes.size() : nl + 1);
+    buffer_.append(line);
+    at_line_start_ = nl != std::string_view::npos;
+    bytes.remove_prefix(line.size());
+  }
+  write_all(fd_.get(), buffer_);
+}
+
+} // namespace nv
