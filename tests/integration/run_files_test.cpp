@@ -216,7 +216,7 @@ TEST_F(Run, UserNobodyIsHonouredAndAnUnknownUserIsNotStarted) {
                                 "no such user"),
             std::string::npos)
       << nv.stdout_text;
-  EXPECT_NE(nv.stderr_text.find("services.app.user: user 'nv-no-such-user': no such user"),
+  EXPECT_NE(nv.stderr_text.find("services.app.user: warning: user 'nv-no-such-user': no such user"),
             std::string::npos)
       << "warned at plan time: " << nv.stderr_text;
 }
