@@ -20,6 +20,8 @@
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "messages/printable.hpp"
+
 namespace nv {
 
 namespace {
@@ -67,6 +69,15 @@ std::shared_ptr<spdlog::details::thread_pool> start_writer(std::size_t queue_lin
 // PIPE_BUF at a time, so that a pipe never blocks it inside write: then it can stop waiting at
 // a deadline. Its thread blocks every signal, so a reader that has gone away costs the line
 // (EPIPE), not the process (SIGPIPE).
+// A log line may quote what a workload printed (a StartFailed's last lines, an error reason):
+// its control characters are escaped, so a container cannot drive the operator's terminal.
+spdlog::details::log_msg printable_msg(const spdlog::details::log_msg& msg, std::string& storage) {
+  storage = printable(std::string_view{msg.payload.data(), msg.payload.size()});
+  auto safe = msg;
+  safe.payload = spdlog::string_view_t{storage.data(), storage.size()};
+  return safe;
+}
+
 class fd_sink final : public spdlog::sinks::base_sink<std::mutex> {
 public:
   fd_sink(int fd, spdlog::details::thread_pool& pool)
@@ -83,7 +94,8 @@ public:
 protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
     report_dropped();
-    if (!write_line(msg))
+    std::string storage;
+    if (!write_line(printable_msg(msg, storage)))
       ++dropped_;
   }
   // The last chance, at exit, to say how many lines were lost.
@@ -186,7 +198,9 @@ public:
       : print_{std::move(print)}, color_{std::getenv("NO_COLOR") == nullptr} {}
 
 protected:
-  void sink_it_(const spdlog::details::log_msg& msg) override {
+  void sink_it_(const spdlog::details::log_msg& raw) override {
+    std::string storage;
+    auto msg = printable_msg(raw, storage);
     spdlog::memory_buf_t line;
     formatter_->format(msg, line);
     std::string_view text{line.data(), line.size()};

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "messages/printable.hpp"
+#include "messages/signal_name.hpp"
 
 namespace nv {
 
@@ -94,6 +95,8 @@ void status_table::update(const std::vector<service_sample>& samples) {
     }
     if (newest && newest->ts_us > row.reason_ts_us) {
       row.reason = printable(to_string(newest->error));
+      if (auto* exit = std::get_if<UnexpectedExit>(&newest->error); exit && exit->signal)
+        row.reason += " (killed by " + signal_name(exit->signal) + ")";
       row.reason_ts_us = newest->ts_us;
     }
     // A sample of the service and of its children is what they said last; the sum over every

@@ -53,6 +53,18 @@ TEST(status_table, the_last_failure_stays_the_reason_after_recovery_and_a_newer_
   EXPECT_NE(t.rows().at(0).reason.find("code 7"), std::string::npos);
 }
 
+TEST(status_table, a_replica_killed_by_a_signal_says_which) {
+  status_table t;
+  auto killed = api(lifecycle::crash_loop_backoff, 0, 1);
+  UnexpectedExit exit{"api-rep-1", 137};
+  exit.signal = 9;
+  killed.children[0].last_failure = failure{"/d/api/api-rep-1", exit, 0, 100, 0, {}, {}};
+  t.update({killed});
+  EXPECT_NE(t.rows().at(0).reason.find("exited unexpectedly with code 137 (killed by SIGKILL)"),
+            std::string::npos)
+      << t.rows().at(0).reason;
+}
+
 TEST(status_table, a_wait_that_has_ended_is_not_shown_as_waiting) {
   status_table t{
       {{"d/api", {dependency{.service = "db", .condition = dependency_condition::healthy}}}}};

@@ -75,6 +75,29 @@ services:
   EXPECT_EQ(nv.stdout_text.find('\x07'), std::string::npos);
 }
 
+TEST_F(Run, WorkloadTextQuotedInALogLineIsEscapedOnStderr) {
+  // An init step's failure quotes the last line its command printed, in a warning on stderr.
+  auto spec = write_spec(R"(version: v1
+deployment: rude
+supervision: {max_restarts: 1, window: 60s, backoff: {initial: 10ms, max: 20ms}}
+services:
+  evil:
+    image: {name: local/test}
+    command: {entrypoint: [sleep, "30"]}
+    init:
+      steps:
+        - id: taunt
+          uses: init.run
+          with: {command: "printf 'clear \\033[2J retitle \\033]0;owned\\007\\n'; exit 3"}
+)");
+  nodevisor_process nv{{"run", spec, "--until", "healthy", "--quiet"}};
+  EXPECT_EQ(nv.wait_exit(), 1) << nv.stdout_text << nv.stderr_text;
+  EXPECT_NE(nv.stderr_text.find(R"(clear \x1b[2J retitle \x1b]0;owned\x07)"), std::string::npos)
+      << nv.stderr_text;
+  EXPECT_EQ(nv.stderr_text.find('\x1b'), std::string::npos);
+  EXPECT_EQ(nv.stdout_text.find('\x1b'), std::string::npos);
+}
+
 TEST_F(Run, QuietShowsNoServiceOutput) {
   auto marker = (dir / "printed").string();
   auto spec = write_spec(replace_all(R"(version: v1
