@@ -69,7 +69,10 @@ void status_table::update(const std::vector<service_sample>& samples) {
       rc.last = c.restarts;
     };
     count(s.service);
-    for (auto& c : s.children_known ? s.children : std::vector<child_info>{}) {
+    // Both branches lvalues: `newest` points into what the loop visits, so it must not be a copy.
+    static const std::vector<child_info> none;
+    const auto& children = s.children_known ? s.children : none;
+    for (auto& c : children) {
       if (c.last_failure.ts_us != 0 && (!newest || c.last_failure.ts_us > newest->ts_us))
         newest = &c.last_failure;
       if (starts_with(c.id, "wait:") && c.handle && !has_ended(c.state)) {
