@@ -8,8 +8,8 @@
 #include "spec/dependency_graph.hpp"
 #include "spec/document.hpp"
 #include "spec/field_reader.hpp"
-#include "spec/runnable.hpp"
 #include "spec/replica_port.hpp"
+#include "spec/runnable.hpp"
 #include "spec/spec_reader.hpp"
 
 namespace nv::spec {
