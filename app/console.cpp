@@ -5,12 +5,13 @@
 #include <climits>
 #include <csignal>
 #include <cstring>
-#include <poll.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 
 #include <spdlog/spdlog.h>
+
+#include "posix/wait_writable.hpp"
 
 namespace nv {
 
@@ -178,33 +179,13 @@ bool console::write_all(std::string_view text) {
   return true;
 }
 
-// True once the fd takes more; false at the exit deadline or when it never will.
+// True once the fd takes more; false at the exit deadline. A pipe whose reader left counts as
+// writable: the write says EPIPE, and that is where it is handled.
 bool console::wait_writable() {
-  for (;;) {
-    steady::time_point deadline;
-    {
-      std::lock_guard g{mu_};
-      deadline = deadline_;
-    }
-    int timeout_ms = -1;
-    if (deadline != steady::time_point{})
-      timeout_ms = static_cast<int>(std::max<int64_t>(
-          0, std::chrono::ceil<std::chrono::milliseconds>(deadline - steady::now()).count()));
-    // Until exit sets a deadline, the eventfd wakes the wait to take it; after, it stays
-    // readable and is left out.
-    pollfd fds[2] = {{fd_, POLLOUT, 0}, {wake_, POLLIN, 0}};
-    const int ready = poll(fds, deadline != steady::time_point{} ? 1 : 2, timeout_ms);
-    if (ready < 0 && errno == EINTR)
-      continue;
-    if (ready <= 0)
-      return false;
-    if (fds[0].revents & POLLOUT)
-      return true;
-    if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
-      // A pipe whose reader left: the write says EPIPE, and that is where it is handled.
-      return true;
-    }
-  }
+  return nv::wait_writable(fd_, wake_, [this] {
+           std::lock_guard g{mu_};
+           return deadline_;
+         }) != writable_wait::gave_up;
 }
 
 } // namespace nv

@@ -8,7 +8,6 @@
 #include <csignal>
 #include <cstdint>
 #include <cstdlib>
-#include <poll.h>
 #include <pthread.h>
 #include <string>
 #include <string_view>
@@ -21,6 +20,7 @@
 #include <spdlog/spdlog.h>
 
 #include "messages/printable.hpp"
+#include "posix/wait_writable.hpp"
 
 namespace nv {
 
@@ -144,27 +144,9 @@ private:
 
   // True once the fd takes more; false at the deadline or when it never will.
   bool wait_writable() {
-    for (;;) {
-      const int64_t deadline = deadline_.load();
-      int timeout_ms = -1;
-      if (deadline != 0) {
-        const auto left = steady::time_point{steady::duration{deadline}} - steady::now();
-        timeout_ms = static_cast<int>(
-            std::max<int64_t>(0, std::chrono::ceil<std::chrono::milliseconds>(left).count()));
-      }
-      // Until a deadline is set, the eventfd wakes the wait to take one; after, it stays
-      // readable and is left out.
-      pollfd fds[2] = {{fd_, POLLOUT, 0}, {wake_, POLLIN, 0}};
-      const int ready = poll(fds, deadline != 0 ? 1 : 2, timeout_ms);
-      if (ready < 0 && errno == EINTR)
-        continue;
-      if (ready <= 0)
-        return false;
-      if (fds[0].revents & POLLOUT)
-        return true;
-      if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL))
-        return false;
-    }
+    return nv::wait_writable(fd_, wake_, [this] {
+             return steady::time_point{steady::duration{deadline_.load()}};
+           }) == writable_wait::writable;
   }
 
   const int fd_;
