@@ -79,18 +79,17 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
                            "[\"/usr/bin/env\"]");
     auto env = spec::resolve_env(s.env);
     // Neither process nor sim can limit a replica; saying so beats a limit that silently is not.
+    auto unenforced = [&](const char* field, const char* limit) {
+      out.warnings.push_back({"", where + ".resources." + field,
+                              "the " + runtime_name +
+                                  " runtime does not enforce it; the replicas run without a " +
+                                  limit + " limit",
+                              spec::severity::warning});
+    };
     if (s.resources.cpu)
-      out.warnings.push_back({"", where + ".resources.cpu",
-                              "the " + runtime_name +
-                                  " runtime does not enforce it; the replicas run without a CPU "
-                                  "limit",
-                              spec::severity::warning});
+      unenforced("cpu", "CPU");
     if (s.resources.memory)
-      out.warnings.push_back({"", where + ".resources.memory",
-                              "the " + runtime_name +
-                                  " runtime does not enforce it; the replicas run without a "
-                                  "memory limit",
-                              spec::severity::warning});
+      unenforced("memory", "memory");
     if (!s.user.empty() && runtime_name == "process") {
       // Checked again at each start, where it fails the start: users come and go.
       if (auto who = resolve_user(s.user); !who.error.empty())
