@@ -28,7 +28,7 @@
 #include "app/live_status.hpp"
 #include "app/logging.hpp"
 #include "app/observer.hpp"
-#include "app/plan_from_spec.hpp"
+#include "node/plan_from_spec.hpp"
 #include "app/run_lock.hpp"
 #include "app/run_signals.hpp"
 #include "app/service_output.hpp"

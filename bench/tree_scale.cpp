@@ -69,7 +69,7 @@
 #include "actors/checks/check_runner.hpp"
 #include "actors/node_actor.hpp"
 #include "actors/node_services.hpp"
-#include "app/plan_from_spec.hpp"
+#include "node/plan_from_spec.hpp"
 #include "bench/macro_util.hpp"
 #include "messages/caf/register_types.hpp"
 #include "runtimes/composite/composite_runtime.hpp"

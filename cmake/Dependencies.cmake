@@ -24,3 +24,8 @@ find_package(nlohmann_json 3 REQUIRED)
 find_package(spdlog REQUIRED)
 # Debian's libcli11-dev ships CLI11Config.cmake (header only).
 find_package(CLI11 CONFIG REQUIRED)
+# The daemon's control API (Debian's libcpp-httplib-dev: a compiled library with a .pc file) and
+# its desired state (libsqlite3-dev).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+find_package(SQLite3 REQUIRED)

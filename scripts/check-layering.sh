@@ -3,7 +3,7 @@
 #
 #   messages (plain vocabulary, no CAF) <- messages/caf (its CAF glue)
 #   messages <- posix            messages <- spec (no CAF at all)
-#   messages/caf <- trace <- supervisor <- actors <- app
+#   messages/caf <- trace <- supervisor <- actors <- node <- app;  spec <- node
 #   messages/caf, posix <- runtimes <- actors
 #
 # Each directory may include its own headers and those of the layers below it; tests/, bench/
@@ -21,13 +21,14 @@ declare -A allowed=(
   [supervisor]="messages messages/caf trace supervisor caf"
   [runtimes]="messages messages/caf posix runtimes caf"
   [actors]="messages messages/caf posix trace supervisor runtimes actors caf"
-  [app]="messages messages/caf posix spec trace supervisor runtimes actors app caf"
+  [node]="messages messages/caf posix spec trace supervisor runtimes actors node caf"
+  [app]="messages messages/caf posix spec trace supervisor runtimes actors node app caf"
 )
 
 layer_of() { # the layer a file belongs to, or nothing for tests, benchmarks and examples
   case "$1" in
     messages/caf/*) echo messages/caf ;;
-    messages/* | posix/* | spec/* | trace/* | supervisor/* | runtimes/* | actors/* | app/*)
+    messages/* | posix/* | spec/* | trace/* | supervisor/* | runtimes/* | actors/* | node/* | app/*)
       echo "${1%%/*}" ;;
   esac
 }

@@ -28,6 +28,7 @@ packages=(
   clang libclang-rt-dev # clang + libFuzzer runtime, for fuzz targets
   libcaf-dev nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
+  libcpp-httplib-dev libsqlite3-dev # the daemon: control API, desired state
   curl graphviz
 )
 

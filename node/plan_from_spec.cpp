@@ -1,4 +1,4 @@
-#include "app/plan_from_spec.hpp"
+#include "node/plan_from_spec.hpp"
 
 #include "posix/child_env.hpp"
 #include "posix/user.hpp"
