@@ -105,9 +105,10 @@ public:
   statement(const statement&) = delete;
   statement& operator=(const statement&) = delete;
 
-  int prepared() const { return rc_; }
+  // Not copied (a spec may be megabytes): every statement is stepped and finalized within the
+  // call that owns the text.
   void bind(int i, std::string_view text) {
-    sqlite3_bind_text64(stmt_, i, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+    sqlite3_bind_text64(stmt_, i, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8);
   }
   void bind(int i, int64_t value) { sqlite3_bind_int64(stmt_, i, value); }
   // SQLITE_ROW, SQLITE_DONE or the error.
@@ -260,8 +261,9 @@ state_store::state_store(const fs::path& db, store_options options)
     throw store_error(err == ENOSPC || err == EDQUOT ? store_error::kind::full
                                                      : store_error::kind::io,
                       doing + " failed: " + path + ": " + std::strerror(err) +
-                          ". Check that its directory exists and that the daemon's user can "
-                          "write to it.");
+                          (err == EISDIR ? ". Name the file, not its directory."
+                                         : ". Check that its directory exists and that the "
+                                           "daemon's user can write to it."));
   }
   ::close(fd);
 
@@ -355,7 +357,8 @@ stored_deployment state_store::create(std::string_view name, std::string_view sp
   const std::string doing = "storing new deployment " + in_quotes(name);
   transaction tx(impl_->c, doing);
   if (impl_->c.select_one(name, doing, true)) {
-    throw store_error(store_error::kind::exists, "deployment " + in_quotes(name) + " already exists");
+    throw store_error(store_error::kind::exists,
+                      "deployment " + in_quotes(name) + " already exists");
   }
   stored_deployment row{std::string(name), std::string(spec), std::string(canonical), 1,
                         desired_state::running};
@@ -404,8 +407,8 @@ state_store::applied state_store::apply(std::string_view name, std::string_view 
 
 stored_deployment state_store::set_desired(std::string_view name, desired_state desired) {
   std::lock_guard lock(impl_->mutex);
-  const std::string doing =
-      "storing that deployment " + in_quotes(name) + " should be " + std::string(to_string(desired));
+  const std::string doing = "storing that deployment " + in_quotes(name) + " should be " +
+                            std::string(to_string(desired));
   transaction tx(impl_->c, doing);
   auto row = impl_->c.select_one(name, doing, true);
   if (!row) {

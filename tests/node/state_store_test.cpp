@@ -527,7 +527,7 @@ TEST_F(state_store_test, EveryAcknowledgedChangeSurvivesSigkillAndNoneIsHalfDone
   const unsigned seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::mt19937 rng(seed);
-  constexpr int rounds = 8;
+  constexpr int rounds = 16;
   int done = 0;                // changes the file holds after the rounds so far
   int unacknowledged_kept = 0; // rounds whose last, unacknowledged change made it
   for (int round = 0; round < rounds; ++round) {
