@@ -84,6 +84,7 @@ void dir_watch::run() {
     if (::poll(fds, 2, -1) < 0) {
       if (errno == EINTR)
         continue;
+      report(handlers_.on_gone); // cannot wait any more: say so rather than go quiet
       return;
     }
     if (fds[1].revents != 0)
@@ -92,6 +93,7 @@ void dir_watch::run() {
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN)
         continue;
+      report(handlers_.on_gone);
       return;
     }
     for (ssize_t at = 0; at < n;) {

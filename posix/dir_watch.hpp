@@ -37,8 +37,10 @@ struct dir_watch_handlers {
   // The kernel's event queue overflowed, so events were lost: scan_manifests() again and
   // compare with what is known.
   std::function<void()> on_overflow;
-  // The directory itself was deleted, moved or unmounted: nothing is watched any more.
+  // The directory itself was deleted, moved or unmounted (or the watch failed): nothing is
+  // watched any more.
   std::function<void()> on_gone;
+  // The handlers run on the watcher's thread, one at a time, and must not throw.
 };
 
 class dir_watch {

@@ -139,6 +139,7 @@ TEST(DirWatch, ReportsWritesRenamesAndRemovals) {
 
   write(dir.path() / "notes.txt", "not a manifest");
   write(dir.path() / ".web.yaml.swp", "an editor's swap file");
+  write(dir.path() / ".#web.yaml", "a hidden file with a manifest's extension");
   fs::remove(dir.path() / "notes.txt");
   fs::remove(dir.path() / "web.yml");
   EXPECT_EQ(events.next(), "remove web.yml") << "non-manifest names are not reported";
