@@ -108,7 +108,9 @@ public:
   // Not copied (a spec may be megabytes): every statement is stepped and finalized within the
   // call that owns the text.
   void bind(int i, std::string_view text) {
-    sqlite3_bind_text64(stmt_, i, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8);
+    // A null pointer would bind NULL: an empty view may have one.
+    sqlite3_bind_text64(stmt_, i, text.empty() ? "" : text.data(), text.size(), SQLITE_STATIC,
+                        SQLITE_UTF8);
   }
   void bind(int i, int64_t value) { sqlite3_bind_int64(stmt_, i, value); }
   // SQLITE_ROW, SQLITE_DONE or the error.

@@ -194,6 +194,12 @@ TEST_F(state_store_test, TextIsStoredByteForByte) {
   EXPECT_EQ(back->canonical, std::string("{\"a\":\"\0\"}", 9));
   // Compared byte for byte too: a canonical form that differs after a NUL is a change.
   EXPECT_TRUE(store.apply("bytes", spec, std::string("{\"a\":\"\0!\"}", 10)).changed);
+
+  // Empty text is text, not NULL (an empty string_view may carry a null pointer).
+  store.create("empty", std::string_view(), std::string_view());
+  EXPECT_EQ(store.get("empty")->spec, "");
+  EXPECT_TRUE(store.apply("empty", std::string_view(), "c").changed);
+  EXPECT_TRUE(store.apply("empty", "x", std::string_view()).changed);
 }
 
 TEST_F(state_store_test, ARefusedChangeNamesTheDeploymentAndChangesNothing) {
