@@ -26,6 +26,7 @@
 
 #include "messages/failure.hpp"
 #include "trace/trace_line.hpp"
+#include "trace/trace_ring.hpp"
 
 namespace nv {
 
@@ -39,11 +40,15 @@ constexpr auto batch_pause = std::chrono::milliseconds{2};
 // Past the stop's deadline, how long close() still waits for a writer that is not in poll.
 constexpr auto abandon_grace = std::chrono::milliseconds{1000};
 
-// What a stripe holds before each line's body: the head the writer formats.
+// What a stripe holds before each line's body: the head the writer formats, and for the ring the
+// event's kind and its actor, whose bytes come between the head and the body (none without a
+// ring, so that a sink without one copies nothing more).
 struct record_head {
   uint64_t seq;
   int64_t ts_us;
-  uint64_t length; // of the body that follows
+  uint32_t length;       // of the body
+  uint32_t actor_length; // of the actor before it
+  trace_kind kind;
 };
 
 // Threads take stripes in turn, so the first `count` emitting threads never share one.
@@ -81,6 +86,37 @@ int open_trace_file(const std::filesystem::path& file) {
   throw std::system_error(err, std::generic_category(), "cannot open trace file " + file.string());
 }
 
+std::filesystem::path rotated_name(const std::filesystem::path& file, unsigned n) {
+  std::filesystem::path name = file;
+  name += "." + std::to_string(n);
+  return name;
+}
+
+// FILE.<keep-1> to FILE.<keep> (replacing the oldest), ..., FILE to FILE.1; with keep 0, FILE
+// goes. Returns the failed call's errno, or 0.
+int shift_rotated(const std::filesystem::path& file, unsigned keep) {
+  if (keep == 0)
+    return ::unlink(file.c_str()) == 0 || errno == ENOENT ? 0 : errno;
+  for (unsigned n = keep; n >= 2; --n)
+    if (::rename(rotated_name(file, n - 1).c_str(), rotated_name(file, n).c_str()) != 0 &&
+        errno != ENOENT)
+      return errno;
+  return ::rename(file.c_str(), rotated_name(file, 1).c_str()) == 0 || errno == ENOENT ? 0 : errno;
+}
+
+// With rotation on, an earlier run's trace is kept as FILE.1 rather than truncated. Only a
+// regular file with something in it: a FIFO or a device is opened as it is.
+int open_rotating_trace_file(const std::filesystem::path& file, const trace_sink_options& options) {
+  struct stat st {};
+  if (options.rotate_bytes > 0 && ::lstat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+      st.st_size > 0) {
+    if (const int err = shift_rotated(file, options.keep_files))
+      throw std::system_error(err, std::generic_category(),
+                              "cannot rotate the earlier trace file " + file.string());
+  }
+  return open_trace_file(file);
+}
+
 int make_eventfd() {
   const int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (fd < 0)
@@ -109,16 +145,27 @@ struct stripe_cursor {
   }
 };
 
+// Where one merged line is in the text, for the ring.
+struct merged_line {
+  uint64_t seq;
+  trace_kind kind;
+  const char* actor; // in its stripe's records, which stay put until the next round
+  uint32_t actor_length;
+  std::size_t begin, end; // in the text
+};
+
 // Merges the lines taken below `horizon` into `text`, by seq: each stripe is in seq order, so
-// the smallest next head is the next line.
+// the smallest next head is the next line. With `placed`, says where each line went.
 void merge(std::span<stripe_cursor> taken, uint64_t horizon, const node_field& node,
-           int64_t& last_ts_us, std::string& text) {
+           int64_t& last_ts_us, std::string& text, std::vector<merged_line>* placed) {
   // Only the stripes of threads that emitted since the last round take part.
   std::vector<stripe_cursor*> active;
   for (stripe_cursor& c : taken)
     if (!c.empty())
       active.push_back(&c);
   text.clear();
+  if (placed)
+    placed->clear();
   for (;;) {
     stripe_cursor* next = nullptr;
     uint64_t next_seq = horizon;
@@ -134,9 +181,14 @@ void merge(std::span<stripe_cursor> taken, uint64_t horizon, const node_field& n
     // Clocks were read on different threads before their seqs were taken: keep ts_us from
     // going backwards along seq.
     last_ts_us = std::max(last_ts_us, head.ts_us);
+    const std::size_t begin = text.size();
     append_trace_head(text, head.seq, last_ts_us, node);
-    text.append(next->records, next->pos + sizeof head, head.length);
-    next->pos += sizeof head + head.length;
+    const std::size_t actor_at = next->pos + sizeof head;
+    text.append(next->records, actor_at + head.actor_length, head.length);
+    if (placed)
+      placed->push_back({head.seq, head.kind, next->records.data() + actor_at, head.actor_length,
+                         begin, text.size()});
+    next->pos += sizeof head + head.actor_length + head.length;
   }
 }
 
@@ -144,8 +196,8 @@ void merge(std::span<stripe_cursor> taken, uint64_t horizon, const node_field& n
 
 class trace_sink::impl {
 public:
-  impl(int fd, std::ostream* out, std::string file, std::string_view node,
-       trace_sink_options options);
+  impl(int fd, std::ostream* out, std::filesystem::path path, std::string file,
+       std::string_view node, trace_sink_options options);
   ~impl();
 
   uint64_t emit(const trace_event& ev);
@@ -166,7 +218,7 @@ private:
   static constexpr std::size_t stripe_count = 16;
 
   // Queues `body` as the line of the next seq and returns that seq; `force` ignores capacity.
-  uint64_t enqueue(std::string_view body, bool force);
+  uint64_t enqueue(std::string_view body, std::string_view actor, trace_kind kind, bool force);
   void wake_writer();
   struct write_result {
     uint64_t lost = 0;      // lines of the text that did not make it whole into the file
@@ -176,10 +228,13 @@ private:
   // Until the fd takes more (true), or the stop's deadline passes (false).
   bool wait_writable();
   void fail(const std::string& why);
+  // Past rotate_bytes_: FILE becomes FILE.1 and a new FILE is opened.
+  void rotate_if_full();
 
   std::ostream* const out_ = nullptr; // the stream, or null when the sink writes `fd_`
   int fd_ = -1;                       // closed by stop(), or with the state when left behind
   const std::string file_;            // for messages
+  const std::filesystem::path path_;  // of the file, for rotation; empty for a stream
   const int wake_fd_; // an eventfd: stop() wakes the writer out of its poll on `fd_`
   const node_field node_;
   // At least 1: with 0 every event would be dropped, and with nothing ever queued the dropped
@@ -187,6 +242,10 @@ private:
   const std::size_t capacity_;
   const std::chrono::milliseconds flush_deadline_;
   const std::function<void(const std::string&)> on_error_;
+  const std::shared_ptr<trace_ring> ring_;
+  const uint64_t rotate_bytes_; // 0 unless `fd_` is a regular file and rotation was asked for
+  const unsigned keep_files_;
+  uint64_t file_bytes_ = 0; // written to the current file; the writer's
 
   std::array<stripe, stripe_count> stripes_;
   alignas(64) std::atomic<uint64_t> next_seq_{1};
@@ -210,12 +269,13 @@ private:
 
 trace_sink::trace_sink(const std::filesystem::path& file, std::string_view node,
                        trace_sink_options options)
-    : impl_(std::make_shared<impl>(open_trace_file(file), nullptr, file.string(), node,
-                                   std::move(options))),
+    : impl_(std::make_shared<impl>(open_rotating_trace_file(file, options), nullptr, file,
+                                   file.string(), node, std::move(options))),
       writer_([state = impl_] { state->run(); }) {}
 
 trace_sink::trace_sink(std::ostream& out, std::string_view node, trace_sink_options options)
-    : impl_(std::make_shared<impl>(-1, &out, "stream", node, std::move(options))),
+    : impl_(std::make_shared<impl>(-1, &out, std::filesystem::path{}, "stream", node,
+                                   std::move(options))),
       writer_([state = impl_] { state->run(); }) {}
 
 trace_sink::~trace_sink() {
@@ -248,11 +308,22 @@ bool trace_sink::failed() const {
   return impl_->failed();
 }
 
-trace_sink::impl::impl(int fd, std::ostream* out, std::string file, std::string_view node,
-                       trace_sink_options options)
-    : out_(out), fd_(fd), file_(std::move(file)), wake_fd_(make_eventfd()), node_(node),
-      capacity_(std::max<std::size_t>(options.capacity, 1)),
-      flush_deadline_(options.flush_deadline), on_error_(std::move(options.on_error)) {}
+namespace {
+
+bool is_regular(int fd) {
+  struct stat st {};
+  return fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+} // namespace
+
+trace_sink::impl::impl(int fd, std::ostream* out, std::filesystem::path path, std::string file,
+                       std::string_view node, trace_sink_options options)
+    : out_(out), fd_(fd), file_(std::move(file)), path_(std::move(path)), wake_fd_(make_eventfd()),
+      node_(node), capacity_(std::max<std::size_t>(options.capacity, 1)),
+      flush_deadline_(options.flush_deadline), on_error_(std::move(options.on_error)),
+      ring_(std::move(options.ring)), rotate_bytes_(is_regular(fd) ? options.rotate_bytes : 0),
+      keep_files_(options.keep_files) {}
 
 trace_sink::impl::~impl() {
   if (fd_ >= 0)
@@ -286,10 +357,11 @@ uint64_t trace_sink::impl::emit(const trace_event& ev) {
   thread_local std::string body;
   body.clear();
   append_trace_body(body, ev);
-  return enqueue(body, false);
+  return enqueue(body, ev.actor, kind(ev), false);
 }
 
-uint64_t trace_sink::impl::enqueue(std::string_view body, bool force) {
+uint64_t trace_sink::impl::enqueue(std::string_view body, std::string_view actor, trace_kind kind,
+                                   bool force) {
   // A racy count, so the queue can overshoot `capacity_` by an event per emitting thread. The
   // writer stores taken_seq_ after reading next_seq_, so reading them in the other order never
   // sees more taken than numbered.
@@ -302,16 +374,20 @@ uint64_t trace_sink::impl::enqueue(std::string_view body, bool force) {
   }
   stripe& s = stripes_[stripe_of_this_thread(stripe_count)];
   const int64_t ts_us = now_us(); // outside the lock: the writer keeps ts_us in seq order
+  if (!ring_)
+    actor = {};
   uint64_t seq = 0;
   {
     std::lock_guard lock(s.mu);
     // Room first: once the seq is taken nothing may throw, or the file would miss that seq.
-    s.records.reserve(s.records.size() + sizeof(record_head) + body.size());
+    s.records.reserve(s.records.size() + sizeof(record_head) + actor.size() + body.size());
     // Taken under the stripe's lock: once the writer has read next_seq_ and then taken every
     // stripe's lock in turn, every smaller seq is in a stripe it has taken.
     seq = next_seq_.fetch_add(1);
-    const record_head head{seq, ts_us, body.size()};
+    const record_head head{seq, ts_us, static_cast<uint32_t>(body.size()),
+                           static_cast<uint32_t>(actor.size()), kind};
     s.records.append(reinterpret_cast<const char*>(&head), sizeof head);
+    s.records.append(actor);
     s.records.append(body);
   }
   wake_writer();
@@ -342,6 +418,31 @@ void trace_sink::impl::fail(const std::string& why) {
   failed_.store(true);
   if (!reported_.exchange(true) && on_error_)
     on_error_(why);
+}
+
+void trace_sink::impl::rotate_if_full() {
+  if (rotate_bytes_ == 0 || file_bytes_ < rotate_bytes_ || failed_.load())
+    return;
+  const auto rotate_failed = [this](const char* what, int err) {
+    fail("trace " + file_ + ": " + what + ": " + std::strerror(err) +
+         "; further events are dropped");
+  };
+  if (const int err = shift_rotated(path_, keep_files_)) {
+    rotate_failed("cannot rotate", err);
+    return;
+  }
+  // Opened before the old one is closed, so that `fd_` is never a closed descriptor that stop()
+  // or another open could reuse.
+  const int fd = ::open(path_.c_str(),
+                        O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    rotate_failed("cannot start a new file after rotating", errno);
+    return;
+  }
+  ::fchmod(fd, 0640);
+  std::lock_guard lock(mu_); // stop() closes `fd_` under it
+  ::close(std::exchange(fd_, fd));
+  file_bytes_ = 0;
 }
 
 bool trace_sink::impl::wait_writable() {
@@ -383,6 +484,7 @@ trace_sink::impl::write_result trace_sink::impl::write_out(std::string_view text
     const ssize_t n = ::write(fd_, text.data(), text.size());
     if (n > 0) {
       text.remove_prefix(static_cast<std::size_t>(n));
+      file_bytes_ += static_cast<uint64_t>(n);
       continue;
     }
     if (n < 0 && errno == EINTR)
@@ -409,6 +511,8 @@ void trace_sink::impl::run() {
   pthread_sigmask(SIG_BLOCK, &all, nullptr);
   std::array<stripe_cursor, stripe_count> taken;
   std::string text;
+  std::vector<merged_line> placed;
+  std::vector<trace_ring::line_view> ring_lines;
   int64_t last_ts_us = 0;
   uint64_t drops_in_flight = 0; // covered by a dropped record queued after the last round
   const auto has_work = [this] {
@@ -453,19 +557,33 @@ void trace_sink::impl::run() {
     // Gapless: every seq up to the horizon was taken, none twice.
     const uint64_t lines = horizon - 1 - written_seq_.load();
     uint64_t lost = 0;
-    if (failed_.load()) {
+    if (failed_.load() && !ring_) {
       for (stripe_cursor& c : taken)
         c.pos = c.records.size();
       lost = lines;
     } else {
-      merge(taken, horizon, node_, last_ts_us, text);
+      merge(taken, horizon, node_, last_ts_us, text, ring_ ? &placed : nullptr);
       assert(count_lines(text) == lines);
-      const write_result result = write_out(text);
-      lost = result.lost;
-      if (result.timed_out) {
-        fail("trace " + file_ + ": the file took no more writes within " + in_ms(flush_deadline_) +
-             " of the stop; " + std::to_string(lost + (next_seq_.load() - horizon)) +
-             " events not written");
+      if (failed_.load()) {
+        lost = lines; // to the file; the ring still has them
+      } else {
+        const write_result result = write_out(text);
+        lost = result.lost;
+        if (result.timed_out) {
+          fail("trace " + file_ + ": the file took no more writes within " +
+               in_ms(flush_deadline_) + " of the stop; " +
+               std::to_string(lost + (next_seq_.load() - horizon)) + " events not written");
+        }
+        rotate_if_full();
+      }
+      if (ring_) {
+        // After the file, so that a reader that finds a seq gone from the ring finds it in the
+        // file (trace/trace_follow.hpp).
+        ring_lines.clear();
+        for (const merged_line& m : placed)
+          ring_lines.push_back({m.seq, m.kind, std::string_view(m.actor, m.actor_length),
+                                std::string_view(text).substr(m.begin, m.end - m.begin)});
+        ring_->append(ring_lines);
       }
     }
 
@@ -486,7 +604,7 @@ void trace_sink::impl::run() {
       std::string body;
       append_trace_body(body,
                         trace_event{std::string(sink_path), 0, dropped_event{drops_to_report}});
-      enqueue(body, true);
+      enqueue(body, sink_path, trace_kind::dropped, true);
     }
   }
 }

@@ -37,6 +37,8 @@
 
 namespace nv {
 
+class trace_ring;
+
 struct trace_sink_options {
   // Events that may wait for the writer; past it, emit() drops.
   std::size_t capacity = 262144;
@@ -45,6 +47,16 @@ struct trace_sink_options {
   // Called once, with a sentence naming the file and the cause, when the trace fails; from the
   // writer thread. The trace library logs nothing itself: the caller chooses how it is told.
   std::function<void(const std::string&)> on_error;
+  // Where the writer also appends every line, after merging by seq (the daemon's live stream);
+  // null: nowhere. The ring keeps getting lines after the file failed.
+  std::shared_ptr<trace_ring> ring;
+  // A file past this many bytes, at the end of a batch, is renamed FILE.1 (FILE.1 to FILE.2 and
+  // so on up to FILE.<keep_files>; the oldest is deleted) and a new FILE started. 0: never. Only
+  // for a regular file, and with rotation on, a FILE left by an earlier run is rotated away at
+  // the open instead of truncated, so that a restarted daemon keeps its previous trace.
+  uint64_t rotate_bytes = 0;
+  // Rotated files kept next to FILE; 0: the file is started anew when it passes the size.
+  unsigned keep_files = 4;
 };
 
 class trace_sink {

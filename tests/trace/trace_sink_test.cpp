@@ -7,6 +7,7 @@
 #include <fstream>
 #include <mutex>
 #include <poll.h>
+#include <set>
 #include <sstream>
 #include <string>
 #include <sys/stat.h>
@@ -20,6 +21,7 @@
 
 #include "messages/agent_error.hpp"
 #include "messages/failure.hpp"
+#include "trace/trace_ring.hpp"
 #include "trace/trace_sink.hpp"
 
 using namespace nv;
@@ -514,6 +516,186 @@ TEST(TraceSink, FlushWithNothingEmittedReturns) {
   trace_sink sink(out, "n1");
   sink.flush();
   EXPECT_TRUE(out.str().empty());
+}
+
+// Every line the ring holds, oldest first.
+std::vector<trace_ring::line> ring_lines(const trace_ring& ring) {
+  std::vector<trace_ring::line> lines;
+  ring.visit_after(ring.oldest_seq() - 1, SIZE_MAX, [&](const trace_ring::line& l) {
+    lines.push_back(l);
+    return true;
+  });
+  return lines;
+}
+
+std::filesystem::path fresh_dir(const std::string& name) {
+  const auto dir = std::filesystem::path(testing::TempDir()) /
+                   ("trace_sink_" + name + "_" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+TEST(TraceSinkRing, GetsEveryLineOfTheFileInSeqOrderWithKindAndActor) {
+  const auto dir = fresh_dir("ring");
+  auto ring = std::make_shared<trace_ring>();
+  trace_sink_options options;
+  options.ring = ring;
+  trace_sink sink(dir / "trace.jsonl", "n1", options);
+  // From several threads, so that the writer merges stripes.
+  std::vector<std::thread> emitters;
+  for (int t = 0; t < 4; ++t)
+    emitters.emplace_back([&sink, t] {
+      const std::string actor = "/d/s" + std::to_string(t);
+      for (uint64_t i = 0; i < 500; ++i) {
+        if (i % 2)
+          sink.emit(probe_at(actor, i));
+        else
+          sink.emit({actor, 0, state_event{lifecycle::starting, lifecycle::running, 1}});
+      }
+    });
+  for (auto& t : emitters)
+    t.join();
+  sink.flush();
+
+  const std::string file_text = read_file(dir / "trace.jsonl");
+  const std::vector<json> file_lines = parse_lines(file_text);
+  const std::vector<trace_ring::line> lines = ring_lines(*ring);
+  ASSERT_EQ(lines.size(), 2000u);
+  EXPECT_EQ(ring->oldest_seq(), 1u);
+  EXPECT_EQ(ring->last_seq(), 2000u);
+  std::string joined;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const json line = json::parse(lines[i].text);
+    EXPECT_EQ(lines[i].seq, i + 1);
+    EXPECT_EQ(line["seq"], i + 1);
+    EXPECT_EQ(lines[i].actor, line["actor"]);
+    EXPECT_EQ(to_string(lines[i].kind), line["event"]);
+    joined += lines[i].text;
+  }
+  EXPECT_EQ(joined, file_text); // the same bytes, newlines included
+  EXPECT_TRUE(sink.close());
+}
+
+TEST(TraceSinkRing, ADroppedEventIsItsDroppedRecordInTheRing) {
+  auto ring = std::make_shared<trace_ring>();
+  trace_sink_options options = with_capacity(2);
+  options.ring = ring;
+  stalled_buf buf;
+  std::ostream out(&buf);
+  trace_sink sink(out, "n1", options);
+  sink.emit(probe_at("/a", 0));
+  buf.wait_until_stalled();
+  sink.emit(probe_at("/a", 1));
+  sink.emit(probe_at("/a", 2));
+  EXPECT_EQ(sink.emit(probe_at("/a", 3)), 0u);
+  buf.release();
+  sink.flush();
+
+  const std::vector<trace_ring::line> lines = ring_lines(*ring);
+  ASSERT_EQ(lines.size(), 4u);
+  for (std::size_t i = 0; i < lines.size(); ++i)
+    EXPECT_EQ(lines[i].seq, i + 1);
+  EXPECT_EQ(lines[3].kind, trace_kind::dropped);
+  EXPECT_EQ(lines[3].actor, "/_trace");
+  EXPECT_EQ(json::parse(lines[3].text)["count"], 1);
+}
+
+TEST(TraceSinkRing, KeepsGettingLinesAfterTheFileFailed) {
+  auto ring = std::make_shared<trace_ring>();
+  reports r;
+  trace_sink_options options = r.options();
+  options.ring = ring;
+  trace_sink sink("/dev/full", "n1", options);
+  for (uint64_t i = 0; i < 10; ++i)
+    sink.emit(probe_at("/a", i));
+  sink.flush();
+  EXPECT_TRUE(sink.failed());
+  EXPECT_EQ(ring->last_seq(), 10u);
+  EXPECT_EQ(ring_lines(*ring).size(), 10u);
+  EXPECT_FALSE(sink.close());
+}
+
+// The first seq and the last of a trace file's lines.
+std::pair<uint64_t, uint64_t> seq_range(const std::filesystem::path& file) {
+  const std::vector<json> lines = parse_lines(read_file(file));
+  if (lines.empty())
+    return {0, 0};
+  for (std::size_t i = 1; i < lines.size(); ++i)
+    EXPECT_EQ(lines[i]["seq"], lines[i - 1]["seq"].get<uint64_t>() + 1) << file;
+  return {lines.front()["seq"], lines.back()["seq"]};
+}
+
+TEST(TraceSinkRotation, RenamesShiftsAndDropsTheOldestKeepingTheLinesContinuous) {
+  const auto dir = fresh_dir("rotate");
+  const auto file = dir / "trace.jsonl";
+  constexpr uint64_t rotate_bytes = 4096;
+  trace_sink_options options;
+  options.rotate_bytes = rotate_bytes;
+  options.keep_files = 2;
+  trace_sink sink(file, "n1", options);
+  uint64_t emitted = 0;
+  // Batches of 20 lines, about 2 KiB: a file passes the size every few batches.
+  for (int batch = 0; batch < 60; ++batch) {
+    for (int i = 0; i < 20; ++i)
+      emitted = sink.emit(probe_at("/d/s/s-rep-1", emitted));
+    sink.flush();
+  }
+  // The last batch may have rotated the file: one more line, which does not fill a new one.
+  emitted = sink.emit(probe_at("/d/s/s-rep-1", emitted));
+  ASSERT_TRUE(sink.close());
+
+  std::set<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir))
+    names.insert(entry.path().filename().string());
+  EXPECT_EQ(names, (std::set<std::string>{"trace.jsonl", "trace.jsonl.1", "trace.jsonl.2"}));
+
+  const auto [first2, last2] = seq_range(dir / "trace.jsonl.2");
+  const auto [first1, last1] = seq_range(dir / "trace.jsonl.1");
+  const auto [first0, last0] = seq_range(file);
+  EXPECT_GT(first2, 1u); // older files were deleted
+  EXPECT_EQ(first1, last2 + 1);
+  EXPECT_EQ(first0, last1 + 1);
+  EXPECT_EQ(last0, emitted);
+  // Rotated at a batch's end once past the size: never smaller, and at most a batch bigger.
+  for (const char* rotated : {"trace.jsonl.1", "trace.jsonl.2"}) {
+    EXPECT_GE(std::filesystem::file_size(dir / rotated), rotate_bytes) << rotated;
+    EXPECT_LT(std::filesystem::file_size(dir / rotated), 2 * rotate_bytes) << rotated;
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(TraceSinkRotation, AnEarlierRunsFileIsKeptAsFileDotOne) {
+  const auto dir = fresh_dir("rotate_open");
+  const auto file = dir / "trace.jsonl";
+  trace_sink_options options;
+  options.rotate_bytes = 1 << 20;
+  options.keep_files = 3;
+  {
+    trace_sink first(file, "n1", options);
+    for (uint64_t i = 0; i < 5; ++i)
+      first.emit(probe_at("/a", i));
+  }
+  {
+    trace_sink second(file, "n1", options);
+    second.emit(probe_at("/b", 0));
+  }
+  const std::vector<json> earlier = parse_lines(read_file(dir / "trace.jsonl.1"));
+  const std::vector<json> now = parse_lines(read_file(file));
+  ASSERT_EQ(earlier.size(), 5u);
+  EXPECT_EQ(earlier[0]["actor"], "/a");
+  ASSERT_EQ(now.size(), 1u);
+  EXPECT_EQ(now[0]["actor"], "/b");
+  EXPECT_EQ(now[0]["seq"], 1);
+
+  // Without rotation the file is truncated, as before.
+  {
+    trace_sink third(file, "n1");
+    third.emit(probe_at("/c", 0));
+  }
+  EXPECT_EQ(parse_lines(read_file(file)).size(), 1u);
+  EXPECT_EQ(parse_lines(read_file(dir / "trace.jsonl.1")).size(), 5u);
+  std::filesystem::remove_all(dir);
 }
 
 } // namespace
