@@ -102,9 +102,7 @@ deployment_change deploy(node_actor_t* self, deployment_plan plan) {
   auto& entry = it->second;
   auto i = supervisor_find_child(st.sup, name);
   auto& rec = st.sup.children[*i];
-  // Until deployments apply a plan in place, any change replaces the deployment as a whole.
-  if (entry.replacing || !rec.handle || !(entry.plan.flags == plan.flags) ||
-      !diff_plans(entry.plan, plan).empty()) {
+  if (entry.replacing || !rec.handle || !(entry.plan.flags == plan.flags)) {
     // Not running (it failed), or its own supervision changed, or it is already stopping to
     // start again: it (re)starts as a whole with this plan.
     auto change = started_whole(entry.plan, plan, deployment_change::kind::replaced);

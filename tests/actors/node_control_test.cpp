@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <set>
@@ -180,7 +182,7 @@ protected:
     return out;
   }
 
-  // The state the node last reported for deployment `name`, after the `skip` first reports.
+  // The state the node last reported for the deployment at `path`.
   lifecycle last_state(const std::string& path) {
     std::lock_guard g{o.mu};
     lifecycle out = lifecycle::pending;
@@ -202,6 +204,89 @@ protected:
     return wait_for([&] { return last_state("/" + deployment) == lifecycle::healthy; });
   }
   int pid(const std::string& id) { return rt.pid(id).value_or(0); }
+
+  // The children of an actor of the tree, by its path from the node ("/web/api").
+  std::vector<child_info> children_of(const std::string& path) {
+    caf::scoped_actor self{*sys};
+    caf::actor at = node;
+    std::vector<child_info> out;
+    std::string walked;
+    auto list = [&](const caf::actor& a) {
+      std::vector<child_info> xs;
+      self->request(a, 30s, which_children_atom::value)
+          .receive([&](std::vector<child_info>& v) { xs = std::move(v); },
+                   [&](caf::error& e) { ADD_FAILURE() << sys->render(e); });
+      return xs;
+    };
+    out = list(at);
+    std::istringstream parts{path.substr(1)};
+    for (std::string part; std::getline(parts, part, '/');) {
+      caf::actor next;
+      for (auto& c : out)
+        if (c.id == part)
+          next = c.handle;
+      if (!next) {
+        ADD_FAILURE() << "no running " << part << " in " << path;
+        return {};
+      }
+      out = list(next);
+    }
+    return out;
+  }
+  std::vector<std::string> ids_of(const std::string& path) {
+    std::vector<std::string> out;
+    for (auto& c : children_of(path))
+      out.push_back(c.id);
+    return out;
+  }
+  std::map<std::string, int> pids(const std::vector<std::string>& ids) {
+    std::map<std::string, int> out;
+    for (auto& id : ids)
+      out[id] = pid(id);
+    return out;
+  }
+  // The value of VERSION in a running process's environment.
+  std::string version_of(int pid) {
+    std::ifstream in{"/proc/" + std::to_string(pid) + "/environ"};
+    std::string all{std::istreambuf_iterator<char>(in), {}};
+    std::istringstream vars{all};
+    for (std::string var; std::getline(vars, var, '\0');)
+      if (var.rfind("VERSION=", 0) == 0)
+        return var.substr(8);
+    return {};
+  }
+  // Most replicas of `service` (under /<deployment>/<service>/) not healthy at once, from the
+  // moment all `n` of them had been healthy, over the trace so far.
+  int most_down_at_once(const std::string& deployment, const std::string& service, int n) {
+    std::map<std::string, std::string> last;
+    bool counting = false;
+    int most = 0;
+    auto prefix = "/" + deployment + "/" + service + "/" + service + "-rep-";
+    for (auto& e : events()) {
+      if (e["event"] != "state")
+        continue;
+      std::string actor = e["actor"];
+      if (actor.rfind(prefix, 0) != 0 || actor.find('/', prefix.size()) != std::string::npos)
+        continue;
+      last[actor] = e["to"];
+      int up = 0, down = 0;
+      for (auto& [a, state] : last)
+        (state == "healthy" ? up : down) += 1;
+      if (up == n && down == 0)
+        counting = true;
+      if (counting)
+        most = std::max(most, down + (n - up - down));
+    }
+    return counting ? most : -1;
+  }
+  int restarts_with(const std::string& strategy, const std::string& child_prefix) {
+    int out = 0;
+    for (auto& e : events())
+      if (e["event"] == "restart" && e["strategy"] == strategy &&
+          std::string{e["child"]}.rfind(child_prefix, 0) == 0)
+        ++out;
+    return out;
+  }
 
   std::vector<nlohmann::json> events() {
     trace->flush();
@@ -299,6 +384,161 @@ TEST_F(NodeControl, RemoveThenDeployOfTheSameNameNeverRaces) {
     EXPECT_FALSE(alive(p)) << "the old replicas are gone before the new ones start";
   ASSERT_TRUE(wait_for([&] { return alive(pid("a-rep-1")) && alive(pid("a-rep-2")); }));
   EXPECT_EQ(deployments(), (std::vector<std::string>{"one"}));
+}
+
+TEST_F(NodeControl, ApplyWithOneServiceChangedRollsItOneReplicaAtATime) {
+  auto web = [&](const std::string& api_version) {
+    return deployment("web",
+                      {service("web", "db", 1, "v1", true),
+                       service("web", "api", 3, api_version, true), service("web", "cache", 1)});
+  };
+  start({web("v1")});
+  ASSERT_TRUE(healthy("web"));
+  auto others = pids({"db-rep-1", "cache-rep-1"});
+  auto api = pids({"api-rep-1", "api-rep-2", "api-rep-3"});
+  auto change = deploy(web("v2"));
+  EXPECT_EQ(change.whole, deployment_change::kind::apply);
+  EXPECT_EQ(change.unchanged, (std::vector<std::string>{"db", "cache"}));
+  ASSERT_EQ(change.rolled.size(), 1u);
+  EXPECT_EQ(change.rolled[0].replicas.replaced,
+            (std::vector<std::string>{"api-rep-1", "api-rep-2", "api-rep-3"}));
+  ASSERT_TRUE(wait_for([&] {
+    for (auto& [id, old] : api)
+      if (pid(id) == old || !alive(pid(id)) || version_of(pid(id)) != "v2")
+        return false;
+    return restarts_with("apply", "/web/api/") == 3 && last_state("/web") == lifecycle::healthy;
+  })) << "every api replica runs v2 in a new process";
+  for (auto& [id, old] : api)
+    EXPECT_FALSE(alive(old)) << id << "'s old process is gone";
+  EXPECT_EQ(pids({"db-rep-1", "cache-rep-1"}), others) << "the unchanged services keep their pids";
+  EXPECT_EQ(most_down_at_once("web", "api", 3), 1)
+      << "each new replica is healthy before the next old one stops";
+}
+
+TEST_F(NodeControl, ScaleUpAndDownThroughApplyKeepTheExistingReplicas) {
+  start({deployment("web", {service("web", "api", 2)})});
+  ASSERT_TRUE(healthy("web"));
+  auto first = pids({"api-rep-1", "api-rep-2"});
+  auto up = deploy(deployment("web", {service("web", "api", 4)}));
+  ASSERT_EQ(up.rolled.size(), 1u);
+  EXPECT_EQ(up.rolled[0].replicas.added, (std::vector<std::string>{"api-rep-3", "api-rep-4"}));
+  ASSERT_TRUE(wait_for([&] { return alive(pid("api-rep-3")) && alive(pid("api-rep-4")); }));
+  EXPECT_EQ(pids({"api-rep-1", "api-rep-2"}), first) << "scale up starts new replicas only";
+  auto gone = pids({"api-rep-2", "api-rep-3", "api-rep-4"});
+  auto down = deploy(deployment("web", {service("web", "api", 1)}));
+  ASSERT_EQ(down.rolled.size(), 1u);
+  EXPECT_EQ(down.rolled[0].replicas.removed,
+            (std::vector<std::string>{"api-rep-2", "api-rep-3", "api-rep-4"}));
+  ASSERT_TRUE(wait_for([&] {
+    return std::none_of(gone.begin(), gone.end(), [&](auto& g) { return alive(g.second); });
+  })) << "scale down stops the highest replicas";
+  EXPECT_EQ(pid("api-rep-1"), first["api-rep-1"]);
+  ASSERT_TRUE(wait_for([&] { return ids_of("/web/api") == std::vector<std::string>{"api-rep-1"}; }))
+      << "and forgets them";
+  EXPECT_EQ(restarts_with("apply", "/web/api/"), 0) << "no replica was replaced";
+}
+
+TEST_F(NodeControl, AddedRemovedAndReplacedServices) {
+  start({deployment(
+      "web", {service("web", "db", 1), service("web", "api", 2), service("web", "old", 1)})});
+  ASSERT_TRUE(healthy("web"));
+  auto before = pids({"db-rep-1", "api-rep-1", "api-rep-2", "old-rep-1"});
+  auto db = service("web", "db", 1);
+  db.shape = "shape:db, with a new supervision block";
+  auto change =
+      deploy(deployment("web", {db, service("web", "api", 2), service("web", "worker", 1)}));
+  EXPECT_EQ(change.added, (std::vector<std::string>{"worker"}));
+  EXPECT_EQ(change.removed, (std::vector<std::string>{"old"}));
+  EXPECT_EQ(change.replaced, (std::vector<std::string>{"db"}));
+  EXPECT_EQ(change.unchanged, (std::vector<std::string>{"api"}));
+  ASSERT_TRUE(wait_for([&] {
+    return alive(pid("worker-rep-1")) && alive(pid("db-rep-1")) &&
+           pid("db-rep-1") != before["db-rep-1"] && !alive(before["old-rep-1"]);
+  }));
+  EXPECT_EQ(pid("api-rep-1"), before["api-rep-1"]);
+  EXPECT_EQ(pid("api-rep-2"), before["api-rep-2"]);
+  ASSERT_TRUE(wait_for([&] {
+    return ids_of("/web") == std::vector<std::string>{"db", "api", "worker"};
+  })) << "the removed service is forgotten, the added one listed in start order";
+  ASSERT_TRUE(healthy("web"));
+  // Removed and replaced stop one at a time, in reverse start order: old, then db.
+  uint64_t old_stopped = 0, db_stopped = 0;
+  for (auto& e : events())
+    if (e["event"] == "state" && e["to"] == "stopped") {
+      if (e["actor"] == "/web/old" && !old_stopped)
+        old_stopped = e["seq"];
+      if (e["actor"] == "/web/db" && !db_stopped)
+        db_stopped = e["seq"];
+    }
+  ASSERT_NE(old_stopped, 0u);
+  ASSERT_NE(db_stopped, 0u);
+  EXPECT_LT(old_stopped, db_stopped);
+}
+
+TEST_F(NodeControl, RestartRollsEveryReplicaOneAtATime) {
+  start({deployment("web", {service("web", "db", 1), service("web", "api", 2, "v1", true)})});
+  ASSERT_TRUE(healthy("web"));
+  auto db = pid("db-rep-1");
+  auto api = pids({"api-rep-1", "api-rep-2"});
+  EXPECT_FALSE(restart("web", "api"));
+  ASSERT_TRUE(wait_for([&] {
+    for (auto& [id, old] : api)
+      if (pid(id) == old || !alive(pid(id)))
+        return false;
+    return restarts_with("rolling", "/web/api/") == 2 && last_state("/web") == lifecycle::healthy;
+  }));
+  EXPECT_EQ(pid("db-rep-1"), db);
+  EXPECT_EQ(most_down_at_once("web", "api", 2), 1);
+  auto err = restart("web", "nope");
+  EXPECT_EQ(node_error_code(err), node_errc::not_found);
+  EXPECT_EQ(node_error_text(err), "no service 'nope' in deployment 'web'");
+}
+
+TEST_F(NodeControl, ANewApplyReplacesTheRollInProgress) {
+  auto web = [&](const std::string& v) {
+    return deployment("web", {service("web", "api", 3, v, true)});
+  };
+  start({web("v1")});
+  ASSERT_TRUE(healthy("web"));
+  deploy(web("v2"));
+  deploy(web("v3"));
+  ASSERT_TRUE(wait_for([&] {
+    for (auto& id : {"api-rep-1", "api-rep-2", "api-rep-3"})
+      if (!alive(pid(id)) || version_of(pid(id)) != "v3")
+        return false;
+    return last_state("/web") == lifecycle::healthy;
+  })) << "every replica ends on the newest plan";
+  EXPECT_LE(restarts_with("apply", "/web/api/"), 4)
+      << "replicas not yet rolled to v2 go straight to v3";
+}
+
+TEST_F(NodeControl, AChangedDeploymentSupervisionReplacesItWhole) {
+  start({deployment("web", {service("web", "db", 1), service("web", "api", 1)})});
+  ASSERT_TRUE(healthy("web"));
+  auto before = pids({"db-rep-1", "api-rep-1"});
+  auto next = deployment("web", {service("web", "db", 1), service("web", "api", 1)});
+  next.flags.max_restarts = 1;
+  auto change = deploy(next);
+  EXPECT_EQ(change.whole, deployment_change::kind::replaced);
+  EXPECT_EQ(change.replaced, (std::vector<std::string>{"db", "api"}));
+  ASSERT_TRUE(wait_for([&] {
+    for (auto& [id, old] : before)
+      if (pid(id) == old || !alive(pid(id)))
+        return false;
+    return true;
+  }));
+  for (auto& [id, old] : before)
+    EXPECT_FALSE(alive(old));
+}
+
+TEST_F(NodeControl, AnIdenticalDeployChangesNothing) {
+  start({deployment("web", {service("web", "api", 2)})});
+  ASSERT_TRUE(healthy("web"));
+  auto before = pids({"api-rep-1", "api-rep-2"});
+  auto change = deploy(deployment("web", {service("web", "api", 2)}));
+  EXPECT_TRUE(change.empty());
+  EXPECT_EQ(pids({"api-rep-1", "api-rep-2"}), before);
+  EXPECT_EQ(restarts_with("apply", "/web/"), 0);
 }
 
 } // namespace
