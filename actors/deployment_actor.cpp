@@ -61,8 +61,8 @@ void publish(deployment_actor_t* self) {
 // stops them; then, in the wanted plan's start order, added services start and replaced ones
 // start again from their new plan (their waits gate their replicas, as at a first start). A
 // rolled service is handed its new plan at once and replaces its own replicas (service_actor).
-// Unchanged services are not touched. Dependents of a replaced service are not restarted: their
-// waits were satisfied once, as after a restart of that service under one_for_one.
+// Unchanged services are not touched. Which services a replaced one takes with it follows the
+// deployment's strategy, as on a restart (diff_plans).
 
 const service_plan* find_service(const deployment_plan& plan, const std::string& name) {
   for (auto& s : plan.services)

@@ -67,6 +67,37 @@ replica_changes diff_replicas(const service_plan& running, const service_plan& w
   return out;
 }
 
+namespace {
+
+bool listed(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// The services that run on after an apply follow the deployment's strategy when one of them is
+// replaced, as on a restart of that service: rest_for_one replaces those after it in start order
+// too, one_for_all every one.
+void follow_strategy(deployment_change& out, const deployment_plan& wanted) {
+  if (out.replaced.empty() || wanted.flags.strategy == restart_strategy::one_for_one)
+    return;
+  bool after_first = false;
+  std::vector<std::string> replaced;
+  for (auto& s : wanted.services) {
+    bool was_replaced = listed(out.replaced, s.name);
+    after_first |= was_replaced;
+    bool follows = wanted.flags.strategy == restart_strategy::one_for_all || after_first;
+    if (was_replaced || (follows && !listed(out.added, s.name)))
+      replaced.push_back(s.name);
+  }
+  auto drop = [&](std::vector<std::string>& names) {
+    std::erase_if(names, [&](const std::string& n) { return listed(replaced, n); });
+  };
+  drop(out.unchanged);
+  std::erase_if(out.rolled, [&](const rolled_service& r) { return listed(replaced, r.name); });
+  out.replaced = std::move(replaced);
+}
+
+} // namespace
+
 deployment_change diff_plans(const deployment_plan& running, const deployment_plan& wanted) {
   deployment_change out;
   out.deployment = wanted.name;
@@ -95,6 +126,7 @@ deployment_change diff_plans(const deployment_plan& running, const deployment_pl
   for (auto& r : running.services)
     if (!kept.count(r.name))
       out.removed.push_back(r.name);
+  follow_strategy(out, wanted);
   return out;
 }
 

@@ -51,7 +51,9 @@ const char* to_string(deployment_change::kind k);
 bool same_fingerprint(const std::string& a, const std::string& b);
 
 // Service by service: unchanged, added, removed, replaced (shape changed), or rolled (replicas
-// only). Deployment-level flags are not compared here: the node replaces a deployment whose
+// only). When a service is replaced, the others follow the wanted plan's strategy as on a restart
+// of it: rest_for_one replaces those after it in start order, one_for_all all of them.
+// Deployment-level flags are not compared here: the node replaces a deployment whose
 // `supervision` changed (deployment_change::kind::replaced).
 deployment_change diff_plans(const deployment_plan& running, const deployment_plan& wanted);
 

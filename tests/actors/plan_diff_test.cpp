@@ -81,6 +81,26 @@ TEST(PlanDiff, EmptyFingerprintsCountAsChanged) {
   EXPECT_FALSE(same_fingerprint("", ""));
 }
 
+TEST(PlanDiff, DependentsOfAReplacedServiceFollowTheStrategy) {
+  auto running = plan({svc("db", 1), svc("api", 1), svc("web", 1)});
+  auto wanted = plan({svc("db", 1), svc("api", 1, "v1", "s2"), svc("web", 2), svc("new", 1)});
+  auto one = diff_plans(running, wanted);
+  EXPECT_EQ(one.replaced, (names{"api"})) << "one_for_one: the others are not touched";
+  EXPECT_EQ(one.unchanged, (names{"db"}));
+  ASSERT_EQ(one.rolled.size(), 1u);
+  wanted.flags.strategy = restart_strategy::rest_for_one;
+  auto rest = diff_plans(running, wanted);
+  EXPECT_EQ(rest.replaced, (names{"api", "web"})) << "and those started after it";
+  EXPECT_EQ(rest.unchanged, (names{"db"}));
+  EXPECT_TRUE(rest.rolled.empty());
+  EXPECT_EQ(rest.added, (names{"new"}));
+  wanted.flags.strategy = restart_strategy::one_for_all;
+  auto all = diff_plans(running, wanted);
+  EXPECT_EQ(all.replaced, (names{"db", "api", "web"}));
+  EXPECT_TRUE(all.unchanged.empty());
+  EXPECT_EQ(all.added, (names{"new"}));
+}
+
 TEST(PlanDiff, FromNothingEverythingIsAdded) {
   auto c = diff_plans(deployment_plan{"d", {}, {}}, plan({svc("db", 1), svc("api", 1)}));
   EXPECT_EQ(c.added, (names{"db", "api"}));
