@@ -51,8 +51,15 @@ void add_replica(service_actor_t* self, const container_config& cfg) {
 void forget_replica(service_actor_t* self, const std::string& id) {
   auto& st = self->state;
   auto i = supervisor_find_child(st.sup, id);
-  if (!i || st.sup.children[*i].handle || wanted_replica(st, id))
-    return; // started again, or wanted again by a newer apply
+  if (!i || st.sup.children[*i].handle)
+    return; // started again already
+  if (auto* cfg = wanted_replica(st, id)) {
+    // A newer apply wants it again: it starts anew, from that plan.
+    supervisor_set_child_spec(st.sup, *i, container_child(*cfg));
+    st.deployed[id] = cfg->fingerprint;
+    supervisor_restart_child(self, st.sup, *i);
+    return;
+  }
   if (st.isolated[*i])
     --st.isolated_count;
   else

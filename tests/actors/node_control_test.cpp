@@ -438,6 +438,31 @@ TEST_F(NodeControl, ScaleUpAndDownThroughApplyKeepTheExistingReplicas) {
   EXPECT_EQ(restarts_with("apply", "/web/api/"), 0) << "no replica was replaced";
 }
 
+TEST_F(NodeControl, AReplicaScaledDownAndUpAgainWhileItStopsStartsAgain) {
+  // Replicas that ignore SIGTERM: a scale down takes their grace (1s) to end.
+  auto api = [&](int replicas) {
+    auto svc = service("web", "api", replicas);
+    for (auto& r : svc.replicas) {
+      r.spec.command = {"/bin/sh", "-c", "trap '' TERM; exec sleep 1000"};
+      r.stop_grace = 1s;
+    }
+    return deployment("web", {svc});
+  };
+  start({api(3)});
+  ASSERT_TRUE(healthy("web"));
+  auto first = pids({"api-rep-1", "api-rep-2", "api-rep-3"});
+  deploy(api(1));
+  deploy(api(3)); // before api-rep-2 and -3 are down
+  ASSERT_TRUE(wait_for([&] {
+    for (auto& id : {"api-rep-2", "api-rep-3"})
+      if (!alive(pid(id)) || pid(id) == first[id])
+        return false;
+    return true;
+  })) << "wanted again, they start anew once the old ones are down";
+  EXPECT_EQ(pid("api-rep-1"), first["api-rep-1"]);
+  EXPECT_EQ(ids_of("/web/api"), (std::vector<std::string>{"api-rep-1", "api-rep-2", "api-rep-3"}));
+}
+
 TEST_F(NodeControl, AddedRemovedAndReplacedServices) {
   start({deployment(
       "web", {service("web", "db", 1), service("web", "api", 2), service("web", "old", 1)})});
