@@ -204,6 +204,7 @@ void ask_to_stop(caf::event_based_actor* self, supervisor_state& st, std::size_t
                  uint64_t cause) {
   auto& rec = st.children[i];
   rec.stopping = true;
+  rec.stopped_by = cause;
   trace::cause_scope each;
   trace::because(cause);
   set_child_state(st, i, lifecycle::stopping, !rec.spec.reports_state);
@@ -435,7 +436,7 @@ void on_down(caf::event_based_actor* self, supervisor_state& st, caf::down_msg& 
       trace::exit(rec.path, exit_event::reason_kind::failure, &rec.pending->error);
       rec.pending.reset();
     } else {
-      trace::because(st.job.began_by);
+      trace::because(rec.stopped_by);
       trace::exit(rec.path, exit_event::reason_kind::shutdown, nullptr);
     }
     set_child_state(st, i, lifecycle::stopped);
@@ -541,7 +542,7 @@ void on_stop_deadline(caf::event_based_actor* self, supervisor_state& st, std::s
     return;
   spdlog::warn("[{}] {} did not stop within {}; killing it", st.path, rec.spec.id,
                format_duration(rec.spec.shutdown.grace));
-  trace::because(st.job.began_by);
+  trace::because(rec.stopped_by);
   self->send_exit(rec.handle, caf::exit_reason::kill);
 }
 

@@ -105,8 +105,9 @@ struct child_record {
   std::shared_ptr<restart_history> history;
   uint64_t restarted_by = 0;      // trace seq of the restart that starts its next incarnation
   std::optional<failure> pending; // reported failure, exit not yet seen
-  bool routed = false;   // failed with a reschedule signal: stays down, the node re-places it
-  bool stopping = false; // we asked it to stop
+  bool routed = false;     // failed with a reschedule signal: stays down, the node re-places it
+  bool stopping = false;   // we asked it to stop
+  uint64_t stopped_by = 0; // ... because of this trace event (a stop job's, or a terminate's)
   // Stopped on request (supervisor_terminate_child): kept down, no restart, until started again.
   bool held = false;
   // Tags, unique within the supervisor: a stop deadline or a delayed restart finds its record

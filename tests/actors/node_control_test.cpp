@@ -413,6 +413,20 @@ TEST_F(NodeControl, ApplyWithOneServiceChangedRollsItOneReplicaAtATime) {
   EXPECT_EQ(pids({"db-rep-1", "cache-rep-1"}), others) << "the unchanged services keep their pids";
   EXPECT_EQ(most_down_at_once("web", "api", 3), 1)
       << "each new replica is healthy before the next old one stops";
+  // Each replacement reads in the trace as a restart that causes the old one's exit and the new
+  // one's spawn.
+  auto all = events();
+  for (auto& r : all) {
+    if (r["event"] != "restart" || r["strategy"] != "apply")
+      continue;
+    bool exit = false, spawn = false;
+    for (auto& e : all)
+      if (e["actor"] == r["child"] && e.value("cause", uint64_t{0}) == r["seq"]) {
+        exit |= e["event"] == "exit";
+        spawn |= e["event"] == "spawn";
+      }
+    EXPECT_TRUE(exit && spawn) << r.dump();
+  }
 }
 
 TEST_F(NodeControl, ScaleUpAndDownThroughApplyKeepTheExistingReplicas) {
