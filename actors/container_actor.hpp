@@ -24,6 +24,10 @@ struct container_config {
   std::optional<probe_config> health;
   // Its restarts, kept across restarts of its service (child_spec::history).
   std::shared_ptr<restart_history> history;
+  // What the replica runs (image, command, env, health, stop, user, ports, ...), as text: an
+  // apply replaces a replica whose fingerprint changed (actors/plan_diff). Empty: unknown, and
+  // an apply replaces it.
+  std::string fingerprint;
 };
 
 // Where the container actor is in its run: which runtime call it waits for, or what its

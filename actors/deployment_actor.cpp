@@ -3,10 +3,13 @@
 #include <algorithm>
 
 #include <caf/all.hpp>
+#include <spdlog/spdlog.h>
 
+#include "actors/node_protocol.hpp"
 #include "actors/node_services.hpp"
 #include "actors/service_actor.hpp"
 #include "messages/caf/atoms.hpp"
+#include "trace/emit.hpp"
 
 namespace nv {
 
@@ -52,6 +55,118 @@ void publish(deployment_actor_t* self) {
   supervisor_set_state(self, st.sup, deployment_state_of(states));
 }
 
+// --- apply -----------------------------------------------------------------------------------
+//
+// Removed and replaced services stop first, one at a time in reverse start order, as a shutdown
+// stops them; then, in the wanted plan's start order, added services start and replaced ones
+// start again from their new plan (their waits gate their replicas, as at a first start). A
+// rolled service is handed its new plan at once and replaces its own replicas (service_actor).
+// Unchanged services are not touched. Which services a replaced one takes with it follows the
+// deployment's strategy, as on a restart (diff_plans).
+
+const service_plan* find_service(const deployment_plan& plan, const std::string& name) {
+  for (auto& s : plan.services)
+    if (s.name == name)
+      return &s;
+  return nullptr;
+}
+
+bool listed(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+void apply(deployment_actor_t* self, deployment_plan wanted);
+
+void finish_apply(deployment_actor_t* self) {
+  auto& st = self->state;
+  auto& change = st.change;
+  for (auto& name : change.removed)
+    if (auto i = supervisor_find_child(st.sup, name)) {
+      supervisor_delete_child(st.sup, *i);
+      st.subscribers.erase(name);
+      st.last_failure.erase(name);
+    }
+  std::vector<std::string> order;
+  for (auto& svc : st.plan.services) {
+    order.push_back(svc.name);
+    trace::cause_scope each;
+    if (listed(change.added, svc.name)) {
+      supervisor_add_child(self, st.sup, service_child(svc, self->address()));
+    } else if (listed(change.replaced, svc.name)) {
+      auto i = supervisor_find_child(st.sup, svc.name);
+      supervisor_set_child_spec(st.sup, *i, service_child(svc, self->address()));
+      supervisor_restart_child(self, st.sup, *i);
+    }
+  }
+  // Start order (and so stop order, reversed) is the wanted plan's dependency order.
+  supervisor_reorder_children(st.sup, order);
+  st.applying = false;
+  st.change = {};
+  publish(self);
+  if (st.next) {
+    auto next = std::move(*st.next);
+    st.next.reset();
+    apply(self, std::move(next));
+  }
+}
+
+void stop_next(deployment_actor_t* self) {
+  auto& st = self->state;
+  while (!st.to_stop.empty()) {
+    auto name = st.to_stop.front();
+    st.to_stop.erase(st.to_stop.begin());
+    auto i = supervisor_find_child(st.sup, name);
+    if (!i)
+      continue;
+    spdlog::info("[{}] stopping service {} ({})", st.sup.path, name,
+                 listed(st.change.removed, name) ? "removed" : "replaced");
+    if (!st.sup.children[*i].handle) {
+      supervisor_terminate_child(self, st.sup, *i); // down already: kept down
+      continue;
+    }
+    supervisor_terminate_child(self, st.sup, *i, [self] { stop_next(self); });
+    return;
+  }
+  finish_apply(self);
+}
+
+void apply(deployment_actor_t* self, deployment_plan wanted) {
+  auto& st = self->state;
+  if (supervisor_is_ending(st.sup))
+    return;
+  if (st.applying) {
+    st.next = std::move(wanted); // an apply waiting for this one is superseded by a newer one
+    return;
+  }
+  auto change = diff_plans(st.plan, wanted);
+  if (change.empty()) {
+    st.plan = std::move(wanted);
+    return;
+  }
+  spdlog::info("[{}] applying a new plan: {}", st.sup.path, change.to_json());
+  trace::cause_scope whole;
+  for (auto& svc : wanted.services)
+    if (auto* running = find_service(st.plan, svc.name))
+      keep_histories(svc, *running);
+  for (auto& roll : change.rolled) {
+    auto& svc = *find_service(wanted, roll.name);
+    auto i = supervisor_find_child(st.sup, roll.name);
+    supervisor_set_child_spec(st.sup, *i, service_child(svc, self->address()));
+    if (auto& h = st.sup.children[*i].handle)
+      self->send(h, apply_atom::value, svc);
+  }
+  st.applying = true;
+  st.to_stop.clear();
+  for (std::size_t i = st.sup.children.size(); i-- > 0;) {
+    auto& id = st.sup.children[i].spec.id;
+    if (listed(change.removed, id) || listed(change.replaced, id))
+      st.to_stop.push_back(id);
+  }
+  st.change = std::move(change);
+  st.plan = std::move(wanted);
+  stop_next(self);
+}
+
 } // namespace
 
 lifecycle deployment_state_of(const std::vector<lifecycle>& services) {
@@ -76,17 +191,20 @@ lifecycle deployment_state_of(const std::vector<lifecycle>& services) {
 caf::behavior deployment_actor(deployment_actor_t* self, child_context ctx, deployment_plan plan) {
   self->trace_as(ctx.path, ctx.services->trace);
   auto& st = self->state;
+  st.plan = std::move(plan);
   supervisor_config sc;
   sc.path = ctx.path;
   sc.noun = "deployment";
   sc.parent = ctx.parent;
   sc.parent_path = "/";
   sc.services = ctx.services;
-  sc.flags = plan.flags;
+  sc.flags = st.plan.flags;
   sc.parallel_stop = false; // services stop one at a time, in reverse order
   sc.own_state_is_running = false;
-  for (auto& svc : plan.services)
-    sc.children.push_back(service_child(std::move(svc), self->address()));
+  for (auto& svc : st.plan.services) {
+    keep_histories(svc, service_plan{});
+    sc.children.push_back(service_child(svc, self->address()));
+  }
   sc.hooks.on_child_state = [self](std::size_t i, lifecycle from, lifecycle to) {
     notify(self, self->state.sup.children[i].spec.id, from, to);
     publish(self);
@@ -110,6 +228,18 @@ caf::behavior deployment_actor(deployment_actor_t* self, child_context ctx, depl
         if (auto it = st.last_failure.find(service); it != st.last_failure.end())
           self->send(sender, last_failure_atom::value, it->second);
         st.subscribers[service].push_back(sender.address());
+      },
+      [self](apply_atom, deployment_plan& wanted) { apply(self, std::move(wanted)); },
+      [self](restart_atom, std::string& service) -> caf::result<void> {
+        auto& st = self->state;
+        auto i = supervisor_find_child(st.sup, service);
+        if (!i)
+          return make_error(node_errc::not_found,
+                            "no service '" + service + "' in deployment '" + st.plan.name + "'");
+        // A service that is down starts its replicas anew anyway.
+        if (auto& h = st.sup.children[*i].handle)
+          self->send(h, roll_atom::value);
+        return caf::unit;
       },
       [self](last_failure_atom, failure& f) {
         // From a service: a failure below it, which it handles itself.

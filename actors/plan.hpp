@@ -21,6 +21,10 @@ struct service_plan {
   std::vector<container_config> replicas; // one per replica, ids {name}-rep-{n}
   supervisor_flags flags;
   panic_action on_panic = panic_action::restart;
+  // What the service is apart from its replicas (depends, init steps, supervision, errors), as
+  // text, so that an apply can tell a changed service from an unchanged one (actors/plan_diff).
+  // node/plan_from_spec fills it in; empty: unknown, and an apply replaces the service.
+  std::string shape;
 };
 
 struct deployment_plan {

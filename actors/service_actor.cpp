@@ -7,6 +7,7 @@
 
 #include "actors/dependency_wait_actor.hpp"
 #include "actors/node_services.hpp"
+#include "actors/plan_diff.hpp"
 #include "messages/caf/atoms.hpp"
 #include "trace/emit.hpp"
 
@@ -28,15 +29,163 @@ void publish(service_actor_t* self) {
   supervisor_set_state(self, st.sup, next);
 }
 
+// --- apply and roll --------------------------------------------------------------------------
+
+const container_config* wanted_replica(const service_state& st, const std::string& id) {
+  for (auto& r : st.plan->replicas)
+    if (r.spec.id == id)
+      return &r;
+  return nullptr;
+}
+
+void add_replica(service_actor_t* self, const container_config& cfg) {
+  auto& st = self->state;
+  st.isolated.push_back(false);
+  st.roles.push_back(child_role::replica);
+  ++count_of(st.counts, lifecycle::pending); // a new child's record starts there
+  st.deployed[cfg.spec.id] = cfg.fingerprint;
+  supervisor_add_child(self, st.sup, container_child(cfg));
+}
+
+// A replica removed by an apply (scale down), once it is down.
+void forget_replica(service_actor_t* self, const std::string& id) {
+  auto& st = self->state;
+  auto i = supervisor_find_child(st.sup, id);
+  if (!i || st.sup.children[*i].handle)
+    return; // started again already
+  if (auto* cfg = wanted_replica(st, id)) {
+    // A newer apply wants it again: it starts anew, from that plan.
+    supervisor_set_child_spec(st.sup, *i, container_child(*cfg));
+    st.deployed[id] = cfg->fingerprint;
+    supervisor_restart_child(self, st.sup, *i);
+    return;
+  }
+  if (st.isolated[*i])
+    --st.isolated_count;
+  else
+    --count_of(st.counts, st.sup.children[*i].state);
+  st.isolated.erase(st.isolated.begin() + static_cast<std::ptrdiff_t>(*i));
+  st.roles.erase(st.roles.begin() + static_cast<std::ptrdiff_t>(*i));
+  supervisor_delete_child(st.sup, *i);
+  st.deployed.erase(id);
+  publish(self);
+}
+
+void next_roll(service_actor_t* self);
+
+// The old incarnation of the replica being replaced is down: start the new one.
+void start_replacement(service_actor_t* self, const std::string& id) {
+  auto& st = self->state;
+  auto i = supervisor_find_child(st.sup, id);
+  auto* cfg = wanted_replica(st, id);
+  if (!i || !cfg) { // removed meanwhile
+    st.rolling.clear();
+    next_roll(self);
+    return;
+  }
+  if (st.isolated[*i]) { // a new replica is no longer left stopped
+    st.isolated[*i] = false;
+    --st.isolated_count;
+    ++count_of(st.counts, st.sup.children[*i].state);
+  }
+  supervisor_set_child_spec(st.sup, *i, container_child(*cfg));
+  st.deployed[id] = cfg->fingerprint;
+  st.rolling_started = true;
+  trace::because(st.roll_cause);
+  supervisor_restart_child(self, st.sup, *i);
+}
+
+// The next replica to replace, if none is being replaced now.
+void next_roll(service_actor_t* self) {
+  auto& st = self->state;
+  if (!st.rolling.empty() || supervisor_is_ending(st.sup))
+    return;
+  while (!st.roll_queue.empty()) {
+    auto id = st.roll_queue.front();
+    st.roll_queue.pop_front();
+    auto* cfg = wanted_replica(st, id);
+    auto i = supervisor_find_child(st.sup, id);
+    if (!cfg || !i)
+      continue;
+    bool forced = st.forced.erase(id) > 0;
+    if (!forced && same_fingerprint(st.deployed[id], cfg->fingerprint))
+      continue; // an apply that came meanwhile made it what it already runs
+    st.rolling = id;
+    st.rolling_started = false;
+    trace::cause_scope each;
+    st.roll_cause =
+        trace::restart(st.sup.path, st.sup.children[*i].path, forced ? "rolling" : "apply", 0);
+    trace::because(st.roll_cause);
+    spdlog::info("[{}] replacing {} ({})", st.sup.path, id,
+                 forced ? "restart" : "its spec changed");
+    supervisor_terminate_child(self, st.sup, *i, [self, id] { start_replacement(self, id); });
+    return;
+  }
+}
+
+// The replica being replaced is up again (or will never be): the next one may go.
+void roll_step_done(service_actor_t* self, std::size_t i, lifecycle to) {
+  auto& st = self->state;
+  if (st.rolling.empty() || !st.rolling_started || st.sup.children[i].spec.id != st.rolling)
+    return;
+  if (to != lifecycle::healthy && to != lifecycle::completed && to != lifecycle::stopped)
+    return;
+  st.rolling.clear();
+  next_roll(self);
+}
+
+// Every replica whose fingerprint differs from what it runs, or that a restart asked for, in
+// replica order.
+void queue_roll(service_actor_t* self) {
+  auto& st = self->state;
+  st.roll_queue.clear();
+  for (auto& r : st.plan->replicas)
+    if (st.forced.count(r.spec.id) || !same_fingerprint(st.deployed[r.spec.id], r.fingerprint))
+      st.roll_queue.push_back(r.spec.id);
+  next_roll(self);
+}
+
+void apply(service_actor_t* self, service_plan wanted) {
+  auto& st = self->state;
+  st.plan = std::make_shared<const service_plan>(std::move(wanted));
+  if (!st.replicas_started || supervisor_is_ending(st.sup))
+    return; // its replicas start from the new plan
+  // Scale down: the replicas no longer wanted stop, all at once, and are forgotten.
+  std::vector<std::string> gone;
+  for (auto& [id, fp] : st.deployed)
+    if (!wanted_replica(st, id))
+      gone.push_back(id);
+  for (auto& id : gone) {
+    spdlog::info("[{}] removing {} (scale down)", st.sup.path, id);
+    st.forced.erase(id);
+    trace::cause_scope each;
+    supervisor_terminate_child(self, st.sup, *supervisor_find_child(st.sup, id),
+                               [self, id] { forget_replica(self, id); });
+  }
+  // Scale up.
+  for (auto& r : st.plan->replicas)
+    if (!st.deployed.count(r.spec.id)) {
+      spdlog::info("[{}] adding {} (scale up)", st.sup.path, r.spec.id);
+      add_replica(self, r);
+    }
+  queue_roll(self);
+  publish(self);
+}
+
+void roll_all(service_actor_t* self) {
+  auto& st = self->state;
+  if (!st.replicas_started || supervisor_is_ending(st.sup))
+    return; // its replicas are yet to start: they start anew anyway
+  for (auto& r : st.plan->replicas)
+    st.forced.insert(r.spec.id);
+  queue_roll(self);
+}
+
 void start_replicas(service_actor_t* self) {
   auto& st = self->state;
   st.replicas_started = true;
-  for (auto& cfg : st.plan->replicas) {
-    st.isolated.push_back(false);
-    st.roles.push_back(child_role::replica);
-    ++count_of(st.counts, lifecycle::pending); // a new child's record starts there
-    supervisor_add_child(self, st.sup, container_child(cfg));
-  }
+  for (auto& cfg : st.plan->replicas)
+    add_replica(self, cfg);
   if (st.plan->replicas.empty())
     supervisor_set_state(self, st.sup, lifecycle::healthy);
   else
@@ -79,6 +228,7 @@ void on_child_state(service_actor_t* self, std::size_t i, lifecycle from, lifecy
       ++count_of(st.counts, to);
     }
     publish(self);
+    roll_step_done(self, i, to);
     return;
   }
   if (!done(to) || st.replicas_started)
@@ -146,6 +296,7 @@ bool on_child_failure(service_actor_t* self, std::size_t i, failure& report) {
     ++st.isolated_count;
     trace::because(report.cause);
     publish(self);
+    roll_step_done(self, i, lifecycle::stopped); // left stopped: a roll waits no longer for it
     return true;
   }
   return false;
@@ -214,6 +365,8 @@ caf::behavior service_actor(service_actor_t* self, child_context ctx,
   else if (st.waits_done < st.waits)
     supervisor_set_state(self, st.sup, lifecycle::waiting);
   caf::message_handler own{
+      [self](apply_atom, service_plan& wanted) { apply(self, std::move(wanted)); },
+      [self](roll_atom) { roll_all(self); },
       [self](restart_atom) {
         // The init sequence failed earlier and its retry delay has passed.
         if (!self->state.replicas_started) {
@@ -246,6 +399,17 @@ child_spec service_child(service_plan plan, caf::actor_addr broker) {
     return self->spawn(service_actor, ctx, plan, broker);
   };
   return spec;
+}
+
+void keep_histories(service_plan& wanted, const service_plan& running) {
+  for (auto& r : wanted.replicas) {
+    for (auto& old : running.replicas)
+      if (old.spec.id == r.spec.id && old.history &&
+          same_fingerprint(old.fingerprint, r.fingerprint))
+        r.history = old.history;
+    if (!r.history)
+      r.history = std::make_shared<restart_history>();
+  }
 }
 
 } // namespace nv

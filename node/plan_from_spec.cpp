@@ -1,8 +1,14 @@
 #include "node/plan_from_spec.hpp"
 
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
 #include "posix/child_env.hpp"
 #include "posix/user.hpp"
 #include "spec/dependency_graph.hpp"
+#include "spec/effective_spec.hpp"
 #include "spec/env.hpp"
 #include "spec/replica_vars.hpp"
 #include "spec/runnable.hpp"
@@ -52,6 +58,37 @@ std::optional<probe_config> probe_of(const spec::service_spec& s, const std::str
   return probe_config{std::move(health), replica};
 }
 
+struct fingerprints {
+  std::string shape;   // what the service is beyond its replicas
+  std::string replica; // what each of its replicas runs
+};
+
+// The canonical JSON of each service (the effective spec, every default filled in), split: the
+// fields that make the service what it is (an apply replaces the service when they change), and
+// the rest, which each replica runs (an apply rolls its replicas). `scale` is in neither: a
+// changed count adds or removes replicas.
+std::map<std::string, fingerprints> fingerprints_of(const spec::deployment_spec& spec) {
+  static const std::set<std::string> shape_fields{"depends", "init", "errors", "supervision"};
+  std::map<std::string, fingerprints> out;
+  auto doc = nlohmann::json::parse(spec::effective_spec_json(spec));
+  for (auto& s : spec.services) {
+    auto shape = nlohmann::json::object();
+    auto replica = nlohmann::json::object();
+    for (auto& [field, value] : doc["services"][s.name].items()) {
+      if (field == "scale")
+        continue;
+      (shape_fields.count(field) ? shape : replica)[field] = value;
+    }
+    // Not in the effective spec's JSON, but what a replica runs as all the same.
+    replica["user"] = s.user;
+    auto text = [](const nlohmann::json& j) {
+      return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    };
+    out[s.name] = {text(shape), text(replica)};
+  }
+  return out;
+}
+
 } // namespace
 
 plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string& runtime_name) {
@@ -60,6 +97,7 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
     out.errors.push_back(p.path + ": " + p.message);
   out.plan.name = spec.name;
   out.plan.flags = spec.supervision;
+  auto prints = fingerprints_of(spec);
   for (auto index : spec::start_order(spec)) {
     auto& s = spec.services[index];
     auto where = "services." + s.name;
@@ -68,6 +106,7 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
     sp.flags = s.supervision;
     sp.on_panic = s.errors.on_panic;
     sp.depends = s.depends;
+    sp.shape = prints[s.name].shape;
     auto command = s.command.entrypoint;
     command.insert(command.end(), s.command.args.begin(), s.command.args.end());
     if (runtime_name == "process" && command.empty())
@@ -78,6 +117,10 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
                            "' needs command.entrypoint (and args), e.g. entrypoint: "
                            "[\"/usr/bin/env\"]");
     auto env = spec::resolve_env(s.env);
+    // `$E:` values as resolved now: the daemon's environment is part of what a replica runs.
+    auto replica_print = prints[s.name].replica;
+    for (auto& [k, v] : env.vars)
+      replica_print += "\n" + k + "=" + v;
     // Neither process nor sim can limit a replica; saying so beats a limit that silently is not.
     auto unenforced = [&](const char* field, const char* limit) {
       out.warnings.push_back({"", where + ".resources." + field,
@@ -121,6 +164,7 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
       c.restart = spec::restart_type_of(s);
       c.stop_grace = s.stop_grace_period;
       c.health = probe_of(s, c.spec.id, values);
+      c.fingerprint = replica_print;
       sp.replicas.push_back(std::move(c));
     }
     sp.on_init_failure = s.errors.on_init_failure;

@@ -146,6 +146,7 @@ void start_child(caf::event_based_actor* self, supervisor_state& st, std::size_t
   rec.pending.reset();
   rec.routed = false;
   rec.stopping = false;
+  rec.held = false;
   rec.history->last_start = self->clock().now();
   trace::spawn(rec.path, st.path);
   set_child_state(st, i, rec.spec.reports_state ? lifecycle::starting : lifecycle::running,
@@ -159,7 +160,7 @@ void schedule_restart(caf::event_based_actor* self, supervisor_state& st,
   for (auto i : indices) {
     trace::cause_scope each;
     auto& rec = st.children[i];
-    if (rec.handle)
+    if (rec.handle || rec.held)
       continue;
     if (rec.spec.restart == restart_type::temporary) {
       set_child_state(st, i, lifecycle::stopped);
@@ -171,8 +172,8 @@ void schedule_restart(caf::event_based_actor* self, supervisor_state& st,
       continue;
     }
     set_child_state(st, i, lifecycle::crash_loop_backoff);
-    self->delayed_send(self, delay, restart_atom::value, static_cast<uint64_t>(i),
-                       ++rec.restart_gen);
+    rec.restart_gen = ++st.last_gen;
+    self->delayed_send(self, delay, restart_atom::value, static_cast<uint64_t>(i), rec.restart_gen);
   }
 }
 
@@ -198,11 +199,14 @@ void begin_stop(caf::event_based_actor* self, supervisor_state& st, stop_job job
   advance_stop(self, st);
 }
 
-void ask_to_stop(caf::event_based_actor* self, supervisor_state& st, std::size_t i) {
+// `cause`: the trace seq of what asks it to stop.
+void ask_to_stop(caf::event_based_actor* self, supervisor_state& st, std::size_t i,
+                 uint64_t cause) {
   auto& rec = st.children[i];
   rec.stopping = true;
+  rec.stopped_by = cause;
   trace::cause_scope each;
-  trace::because(st.job.began_by);
+  trace::because(cause);
   set_child_state(st, i, lifecycle::stopping, !rec.spec.reports_state);
   if (rec.spec.shutdown.brutal_kill) {
     self->send_exit(rec.handle, caf::exit_reason::kill);
@@ -211,8 +215,9 @@ void ask_to_stop(caf::event_based_actor* self, supervisor_state& st, std::size_t
   self->send_exit(rec.handle, caf::exit_reason::user_shutdown);
   if (st.hurried && rec.spec.takes_hurry)
     self->send(rec.handle, hurry_atom::value);
+  rec.stop_gen = ++st.last_gen;
   self->delayed_send(self, rec.spec.shutdown.grace, deadline_atom::value, static_cast<uint64_t>(i),
-                     ++rec.stop_gen);
+                     rec.stop_gen);
 }
 
 // Skips the rest of every stop grace below: children stopping now are hurried at once, the
@@ -259,7 +264,7 @@ void advance_stop(caf::event_based_actor* self, supervisor_state& st) {
       continue;
     waiting = true;
     if (!rec.stopping)
-      ask_to_stop(self, st, i);
+      ask_to_stop(self, st, i, job.began_by);
     if (!st.parallel_stop)
       break; // one at a time, in reverse start order
   }
@@ -431,10 +436,17 @@ void on_down(caf::event_based_actor* self, supervisor_state& st, caf::down_msg& 
       trace::exit(rec.path, exit_event::reason_kind::failure, &rec.pending->error);
       rec.pending.reset();
     } else {
-      trace::because(st.job.began_by);
+      trace::because(rec.stopped_by);
       trace::exit(rec.path, exit_event::reason_kind::shutdown, nullptr);
     }
     set_child_state(st, i, lifecycle::stopped);
+    // Whoever terminated it goes on first (it may start or delete records); a stop job of the
+    // supervisor's own then goes on with what is left.
+    auto waiting = std::move(rec.when_down);
+    rec.when_down.clear();
+    if (!ending(st))
+      for (auto& done : waiting)
+        done();
     advance_stop(self, st);
     return;
   }
@@ -494,27 +506,43 @@ void on_shutdown_request(caf::event_based_actor* self, supervisor_state& st, caf
   begin_stop(self, st, std::move(job));
 }
 
+// The record a delayed message was tagged for, where it is now; none when it is gone or the
+// tag is stale.
+std::optional<std::size_t> tagged(const supervisor_state& st, std::size_t i, uint64_t gen,
+                                  uint64_t child_record::*tag) {
+  if (i < st.children.size() && st.children[i].*tag == gen)
+    return i;
+  for (std::size_t k = 0; k < st.children.size(); ++k)
+    if (st.children[k].*tag == gen)
+      return k;
+  return std::nullopt;
+}
+
 // A restart's backoff has passed.
-void on_restart_due(caf::event_based_actor* self, supervisor_state& st, std::size_t i,
+void on_restart_due(caf::event_based_actor* self, supervisor_state& st, std::size_t at,
                     uint64_t gen) {
-  if (i >= st.children.size() || st.children[i].restart_gen != gen || st.children[i].handle ||
-      ending(st))
+  auto found = tagged(st, at, gen, &child_record::restart_gen);
+  if (!found)
+    return;
+  auto i = *found;
+  if (st.children[i].handle || st.children[i].held || ending(st))
     return;
   trace::because(st.children[i].restarted_by);
   start_child(self, st, i);
 }
 
 // A child's grace has passed and it still runs.
-void on_stop_deadline(caf::event_based_actor* self, supervisor_state& st, std::size_t i,
+void on_stop_deadline(caf::event_based_actor* self, supervisor_state& st, std::size_t at,
                       uint64_t gen) {
-  if (i >= st.children.size())
+  auto found = tagged(st, at, gen, &child_record::stop_gen);
+  if (!found)
     return;
-  auto& rec = st.children[i];
-  if (rec.stop_gen != gen || !rec.handle || !rec.stopping)
+  auto& rec = st.children[*found];
+  if (!rec.handle || !rec.stopping)
     return;
   spdlog::warn("[{}] {} did not stop within {}; killing it", st.path, rec.spec.id,
                format_duration(rec.spec.shutdown.grace));
-  trace::because(st.job.began_by);
+  trace::because(rec.stopped_by);
   self->send_exit(rec.handle, caf::exit_reason::kill);
 }
 
@@ -602,6 +630,93 @@ std::size_t supervisor_add_child(caf::event_based_actor* self, supervisor_state&
     start_child(self, st, i);
   }
   return i;
+}
+
+void supervisor_terminate_child(caf::event_based_actor* self, supervisor_state& st,
+                                std::size_t index, std::function<void()> done) {
+  auto& rec = st.children[index];
+  rec.held = true;
+  rec.restart_gen = ++st.last_gen; // a restart waiting out its backoff does not happen
+  if (!rec.handle) {
+    if (rec.state == lifecycle::crash_loop_backoff)
+      set_child_state(st, index, lifecycle::stopped);
+    if (done)
+      done();
+    return;
+  }
+  if (done)
+    rec.when_down.push_back(std::move(done));
+  if (!rec.stopping)
+    ask_to_stop(self, st, index, trace::current_cause());
+}
+
+namespace {
+
+// Records moved: `moved[old]` is the new index of each, or none for one that is gone.
+void remap(supervisor_state& st, const std::vector<std::optional<std::size_t>>& moved) {
+  for (auto& [addr, i] : st.index)
+    i = *moved[i]; // only records that are down are deleted
+  auto each = [&](std::vector<std::size_t>& list) {
+    std::vector<std::size_t> out;
+    for (auto i : list)
+      if (moved[i])
+        out.push_back(*moved[i]);
+    list = std::move(out);
+  };
+  each(st.job.order);
+  each(st.job.restart);
+  std::sort(st.job.restart.begin(), st.job.restart.end());
+}
+
+} // namespace
+
+bool supervisor_delete_child(supervisor_state& st, std::size_t index) {
+  if (index >= st.children.size() || st.children[index].handle)
+    return false;
+  std::vector<std::optional<std::size_t>> moved(st.children.size());
+  for (std::size_t k = 0; k < moved.size(); ++k)
+    if (k != index)
+      moved[k] = k < index ? k : k - 1;
+  st.children.erase(st.children.begin() + static_cast<std::ptrdiff_t>(index));
+  remap(st, moved);
+  return true;
+}
+
+void supervisor_set_child_spec(supervisor_state& st, std::size_t index, child_spec spec) {
+  auto& rec = st.children[index];
+  if (!spec.history)
+    spec.history = rec.history;
+  rec.spec = std::move(spec);
+}
+
+void supervisor_reorder_children(supervisor_state& st, const std::vector<std::string>& ids) {
+  std::vector<std::size_t> order; // old indices, in the new order
+  std::vector<bool> placed(st.children.size(), false);
+  for (auto& id : ids)
+    if (auto i = supervisor_find_child(st, id); i && !placed[*i]) {
+      order.push_back(*i);
+      placed[*i] = true;
+    }
+  for (std::size_t k = 0; k < st.children.size(); ++k)
+    if (!placed[k])
+      order.push_back(k);
+  std::vector<std::optional<std::size_t>> moved(st.children.size());
+  std::vector<child_record> next;
+  next.reserve(st.children.size());
+  for (auto old : order) {
+    moved[old] = next.size();
+    next.push_back(std::move(st.children[old]));
+  }
+  st.children = std::move(next);
+  remap(st, moved);
+}
+
+std::optional<std::size_t> supervisor_find_child(const supervisor_state& st,
+                                                 const std::string& id) {
+  for (std::size_t k = 0; k < st.children.size(); ++k)
+    if (st.children[k].spec.id == id)
+      return k;
+  return std::nullopt;
 }
 
 bool supervisor_is_ending(const supervisor_state& st) {

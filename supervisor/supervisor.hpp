@@ -105,10 +105,16 @@ struct child_record {
   std::shared_ptr<restart_history> history;
   uint64_t restarted_by = 0;      // trace seq of the restart that starts its next incarnation
   std::optional<failure> pending; // reported failure, exit not yet seen
-  bool routed = false;      // failed with a reschedule signal: stays down, the node re-places it
-  bool stopping = false;    // we asked it to stop
-  uint64_t stop_gen = 0;    // tags stop deadlines, so a stale one is ignored
-  uint64_t restart_gen = 0; // tags delayed restarts, likewise
+  bool routed = false;     // failed with a reschedule signal: stays down, the node re-places it
+  bool stopping = false;   // we asked it to stop
+  uint64_t stopped_by = 0; // ... because of this trace event (a stop job's, or a terminate's)
+  // Stopped on request (supervisor_terminate_child): kept down, no restart, until started again.
+  bool held = false;
+  // Tags, unique within the supervisor: a stop deadline or a delayed restart finds its record
+  // by them (records move when one is deleted), and a stale one finds none.
+  uint64_t stop_gen = 0;
+  uint64_t restart_gen = 0;
+  std::vector<std::function<void()>> when_down; // what terminate_child's callers wait for
 };
 
 // What the supervisor does once the children it is stopping are all down.
@@ -138,7 +144,8 @@ struct supervisor_state {
   lifecycle state = lifecycle::pending;
   stop_job job;
   supervisor_hooks hooks;
-  bool hurried = false; // told to skip the stop grace: every child it stops is hurried too
+  bool hurried = false;  // told to skip the stop grace: every child it stops is hurried too
+  uint64_t last_gen = 0; // the last stop_gen / restart_gen handed out
 
   supervisor_state() = default;
   supervisor_state(const supervisor_state&) = delete;
@@ -168,6 +175,26 @@ bool supervisor_is_ending(const supervisor_state& st);
 // Starts child `index` again if it is not running (OTP's restart_child); false if it runs.
 bool supervisor_restart_child(caf::event_based_actor* self, supervisor_state& st,
                               std::size_t index);
+
+// Stops child `index` and keeps it down (OTP's terminate_child): neither the restart rules nor a
+// restart of its siblings start it again, only supervisor_restart_child does. `done` runs once
+// it is down (at once when it is not running), unless the supervisor is ending by then.
+void supervisor_terminate_child(caf::event_based_actor* self, supervisor_state& st,
+                                std::size_t index, std::function<void()> done = {});
+
+// Forgets the record of a child that is down (OTP's delete_child); the records after it move one
+// index down. False, and nothing done, while it runs.
+bool supervisor_delete_child(supervisor_state& st, std::size_t index);
+
+// The spec the child is started from the next time; the incarnation running now runs on.
+void supervisor_set_child_spec(supervisor_state& st, std::size_t index, child_spec spec);
+
+// Puts the records in this order (start order, stop order in reverse): `ids` first, as listed,
+// then the others as they were.
+void supervisor_reorder_children(supervisor_state& st, const std::vector<std::string>& ids);
+
+// The index of the child with this spec id.
+std::optional<std::size_t> supervisor_find_child(const supervisor_state& st, const std::string& id);
 
 // Sets this supervisor's own state: traced and sent to its parent as a state_change.
 void supervisor_set_state(caf::event_based_actor* self, supervisor_state& st, lifecycle to);

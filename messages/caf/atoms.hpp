@@ -17,4 +17,12 @@ using hurry_atom = caf::atom_constant<caf::atom("hurry")>;
 // deployment passes it on to the waits for that service, so a dependency timeout names its cause.
 using last_failure_atom = caf::atom_constant<caf::atom("lastfail")>;
 
+// The node's control protocol (actors/node_protocol.hpp): add or apply a deployment, remove one.
+using deploy_atom = caf::atom_constant<caf::atom("deploy")>;
+using remove_atom = caf::atom_constant<caf::atom("remove")>;
+// (apply_atom, plan): the node hands a deployment its new plan, a deployment a service its own.
+using apply_atom = caf::atom_constant<caf::atom("apply")>;
+// (roll_atom): a deployment tells a service to replace all its replicas, one at a time.
+using roll_atom = caf::atom_constant<caf::atom("roll")>;
+
 } // namespace nv

@@ -573,3 +573,117 @@ TEST_F(Supervisor, BackoffHistorySurvivesARestartOfTheParent) {
 }
 
 } // namespace
+
+// --- children that come and go (terminate_child, delete_child, reorder) --------------------
+
+namespace {
+
+using term_atom = caf::atom_constant<caf::atom("term")>;
+using delete_atom = caf::atom_constant<caf::atom("delete")>;
+using reorder_atom = caf::atom_constant<caf::atom("reorder")>;
+
+struct dynamic_state {
+  supervisor_state sup;
+  static inline const char* name = "test.dynamic";
+};
+
+// A supervisor whose embedder terminates, deletes and reorders children on request.
+caf::behavior dynamic_supervisor(caf::stateful_actor<dynamic_state>* self, supervisor_config cfg,
+                                 world* w) {
+  auto behavior = supervisor_init(self, self->state.sup, std::move(cfg));
+  caf::message_handler own{
+      [self, w](term_atom, const std::string& id) {
+        auto i = supervisor_find_child(self->state.sup, id);
+        supervisor_terminate_child(self, self->state.sup, *i,
+                                   [w, id] { w->events.push_back("down " + id); });
+      },
+      [self, w](delete_atom, const std::string& id) {
+        auto i = supervisor_find_child(self->state.sup, id);
+        if (!supervisor_delete_child(self->state.sup, *i))
+          w->events.push_back("delete refused " + id);
+      },
+      [self](reorder_atom, const std::vector<std::string>& ids) {
+        supervisor_reorder_children(self->state.sup, ids);
+      },
+  };
+  return caf::behavior{own.or_else(behavior)};
+}
+
+class DynamicSupervisor : public Supervisor {
+protected:
+  caf::actor start_dynamic(supervisor_flags flags, std::vector<child_spec> children) {
+    supervisor_config sc;
+    sc.path = "/sup";
+    sc.parent = parent.address();
+    sc.parent_path = "/test";
+    sc.flags = flags;
+    sc.children = std::move(children);
+    auto sup = sys->spawn(dynamic_supervisor, std::move(sc), &w);
+    sups.push_back(sup);
+    run();
+    return sup;
+  }
+  template <class... Ts>
+  void tell(const caf::actor& sup, Ts&&... xs) {
+    caf::anon_send(sup, std::forward<Ts>(xs)...);
+    run();
+  }
+};
+
+TEST_F(DynamicSupervisor, ATerminatedChildStaysDownThroughASiblingsGroupRestart) {
+  auto sup = start_dynamic(flags(restart_strategy::one_for_all),
+                           {worker(&w, "c1"), worker(&w, "c2"), worker(&w, "c3")});
+  w.events.clear();
+  tell(sup, term_atom::value, std::string{"c2"});
+  EXPECT_EQ(w.events, (std::vector<std::string>{"stop c2", "down c2"}));
+  EXPECT_EQ(state_of(sup, "c2"), lifecycle::stopped);
+  send("c1", crash_atom::value);
+  EXPECT_EQ(w.starts["c1"], 2);
+  EXPECT_EQ(w.starts["c3"], 2);
+  EXPECT_EQ(w.starts["c2"], 1) << "terminated: not started again by the group restart";
+  EXPECT_TRUE(w.escalations.empty());
+}
+
+TEST_F(DynamicSupervisor, ATerminatedChildWaitingOutItsBackoffIsNotRestarted) {
+  auto f = flags(restart_strategy::one_for_one);
+  f.backoff.initial = 1s;
+  auto sup = start_dynamic(f, {worker(&w, "c1")});
+  send("c1", crash_atom::value); // restart 1: immediate
+  send("c1", crash_atom::value); // restart 2: after 1s
+  EXPECT_EQ(state_of(sup, "c1"), lifecycle::crash_loop_backoff);
+  tell(sup, term_atom::value, std::string{"c1"});
+  EXPECT_EQ(w.count("down c1"), 1) << "not running: done at once";
+  advance(10s);
+  EXPECT_EQ(w.starts["c1"], 2) << "the delayed restart did not happen";
+  EXPECT_EQ(state_of(sup, "c1"), lifecycle::stopped);
+}
+
+TEST_F(DynamicSupervisor, DeletedAndReorderedChildrenStopInTheNewOrder) {
+  auto sup = start_dynamic(flags(restart_strategy::one_for_one),
+                           {worker(&w, "c1"), worker(&w, "c2"), worker(&w, "c3")});
+  tell(sup, delete_atom::value, std::string{"c2"});
+  EXPECT_EQ(w.count("delete refused c2"), 1) << "a running child is not deleted";
+  tell(sup, term_atom::value, std::string{"c2"});
+  tell(sup, delete_atom::value, std::string{"c2"});
+  EXPECT_EQ(w.count("delete refused c2"), 1);
+  auto ids = [&] {
+    std::vector<std::string> out;
+    for (auto& c : which(sup))
+      out.push_back(c.id);
+    return out;
+  };
+  EXPECT_EQ(ids(), (std::vector<std::string>{"c1", "c3"}));
+  tell(sup, reorder_atom::value, std::vector<std::string>{"c3", "c1"});
+  EXPECT_EQ(ids(), (std::vector<std::string>{"c3", "c1"}));
+  // A child restarted after the moves is still found by its monitor and its record.
+  send("c3", crash_atom::value);
+  EXPECT_EQ(w.starts["c3"], 2);
+  EXPECT_EQ(counts(sup).active, 2u);
+  w.events.clear();
+  caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+  run();
+  EXPECT_EQ(w.events, (std::vector<std::string>{"stop c1", "stop c3"}))
+      << "reverse of the new start order";
+}
+
+} // namespace
