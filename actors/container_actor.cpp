@@ -71,7 +71,7 @@ bool holds_container(container_phase phase) {
 // replacement replica right after.
 void release(container_actor_state& st) {
   if (holds_container(st.phase))
-    rt(st).remove(st.cfg->spec.id, caf::actor{});
+    rt(st).remove(runtime_key(st.cfg->spec), caf::actor{});
   st.phase = container_phase::done;
 }
 
@@ -85,9 +85,9 @@ void call_stop(container_actor_t* self) {
   set_state(self, lifecycle::stopping);
   st.stopped_by = trace::current_cause();
   if (st.hurried)
-    rt(st).stop(st.cfg->spec.id, duration::zero(), SIGKILL, me(self));
+    rt(st).stop(runtime_key(st.cfg->spec), duration::zero(), SIGKILL, me(self));
   else
-    rt(st).stop(st.cfg->spec.id, st.cfg->stop_grace, st.cfg->spec.stop_signal, me(self));
+    rt(st).stop(runtime_key(st.cfg->spec), st.cfg->stop_grace, st.cfg->spec.stop_signal, me(self));
 }
 
 // Skip the rest of the grace. A stop in flight gets a second one that kills at once (the
@@ -99,7 +99,7 @@ void hurry(container_actor_t* self) {
   st.hurried = true;
   if (st.phase == container_phase::stopping || st.phase == container_phase::failing) {
     spdlog::info("[{}] killing it now rather than waiting out its grace", st.ctx.path);
-    rt(st).stop(st.cfg->spec.id, duration::zero(), SIGKILL, me(self));
+    rt(st).stop(runtime_key(st.cfg->spec), duration::zero(), SIGKILL, me(self));
   }
 }
 
@@ -143,7 +143,7 @@ void fail(container_actor_t* self, AgentError error) {
 
 // A start that failed says why in the container's own words: its last 40 log lines.
 void with_log_tail(const container_actor_state& st, StartFailed& err) {
-  auto lines = rt(st).logs(st.cfg->spec.id, 40);
+  auto lines = rt(st).logs(runtime_key(st.cfg->spec), 40);
   if (lines.empty())
     return;
   err.reason += "\n";
@@ -167,7 +167,7 @@ void start(container_actor_t* self, runtime_reply&) {
   auto& st = self->state;
   st.phase = container_phase::starting;
   set_state(self, lifecycle::starting);
-  rt(st).start(st.cfg->spec.id, me(self));
+  rt(st).start(runtime_key(st.cfg->spec), me(self));
 }
 
 void run(container_actor_t* self, runtime_reply& reply) {
@@ -179,7 +179,9 @@ void run(container_actor_t* self, runtime_reply& reply) {
   if (st.cfg->health) {
     auto ctx = probe_context(st.ctx, self->address());
     trace::spawn_name name{ctx.path};
-    st.probe = self->spawn(probe_actor, ctx, *st.cfg->health);
+    auto probe = *st.cfg->health;
+    probe.container = runtime_key(st.cfg->spec);
+    st.probe = self->spawn(probe_actor, ctx, std::move(probe));
     trace::spawn(ctx.path, st.ctx.path);
     return;
   }
@@ -205,7 +207,7 @@ void exit_as_asked(container_actor_t* self, runtime_reply&) {
 // The create went through after all: what it made goes too.
 void remove_then_exit(container_actor_t* self, runtime_reply&) {
   auto& st = self->state;
-  rt(st).remove(st.cfg->spec.id, caf::actor{});
+  rt(st).remove(runtime_key(st.cfg->spec), caf::actor{});
   finish(self, st.quit_reason);
 }
 
@@ -328,13 +330,13 @@ caf::behavior container_actor(container_actor_t* self, child_context ctx,
   return {
       [self](runtime_reply& reply) {
         auto& st = self->state;
-        if (reply.id != st.cfg->spec.id || reply.op != awaited(st.phase))
+        if (reply.id != runtime_key(st.cfg->spec) || reply.op != awaited(st.phase))
           return;
         auto& actions = in_phase(st);
         (reply.ok ? actions.ok : actions.error)(self, reply);
       },
       [self](container_exited& ev) {
-        if (ev.id == self->state.cfg->spec.id)
+        if (ev.id == runtime_key(self->state.cfg->spec))
           in_phase(self->state).exit(self, ev);
       },
       [self](state_change& health) { in_phase(self->state).health(self, health); },
@@ -349,7 +351,7 @@ container_actor_state::~container_actor_state() {
   // Killed (its supervisor's deadline passed, or its supervisor died) before it could stop its
   // container: remove kills it, so no process outlives the actor that owns it.
   if (cfg && holds_container(phase))
-    ctx.services->rt->remove(cfg->spec.id, caf::actor{});
+    ctx.services->rt->remove(runtime_key(cfg->spec), caf::actor{});
 }
 
 child_spec container_child(container_config cfg) {

@@ -48,8 +48,8 @@ void start_check(probe_actor_t* self) {
   } else if (auto* http = std::get_if<http_check>(&st.cfg.check)) {
     st.ticket = checks(st).submit(*http, st.cfg.timeout, me);
   } else {
-    st.ctx.services->rt->exec(st.cfg.replica_id, st.seq,
-                              {"sh", "-c", std::get<command_check>(st.cfg.check).command},
+    st.ctx.services->rt->exec(st.cfg.container.empty() ? st.cfg.replica_id : st.cfg.container,
+                              st.seq, {"sh", "-c", std::get<command_check>(st.cfg.check).command},
                               st.cfg.timeout, me);
   }
   self->delayed_send(self, st.cfg.timeout + guard_slack, deadline_atom::value, st.seq);

@@ -43,6 +43,7 @@ namespace nv {
 // (container_spec::id is the replica id).
 struct probe_config : health_spec {
   std::string replica_id;
+  std::string container; // the runtime's key of that container (runtime_key); empty: replica_id
 };
 
 struct probe_state {

@@ -5,6 +5,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "app/daemon_command.hpp"
 #include "app/run_command.hpp"
 #include "app/trace_command.hpp"
 #include "app/validate_command.hpp"
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
   // own expect (and as nodevisor's parsers before CLI11 did).
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   nv::add_run_command(app);
+  nv::add_daemon_command(app);
   nv::add_validate_command(app);
   nv::add_trace_command(app);
   try {

@@ -312,7 +312,7 @@ int run(const std::shared_ptr<run_options>& opts) {
     if (opts->runtime == "sim") {
       local = std::make_unique<sim_runtime>();
     } else {
-      process_runtime_options popts{opts->log_dir, 1000, {}};
+      process_runtime_options popts{opts->log_dir, 1000, {}, false};
       if (!opts->quiet)
         popts.on_line = [&output, &screen](const std::string& id, std::string_view line) {
           screen.print(output->format(id, line));

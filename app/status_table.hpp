@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "messages/dependency.hpp"
+#include "node/tree_walk.hpp"
 #include "supervisor/supervisor.hpp"
 
 namespace nv {
@@ -27,14 +28,6 @@ struct service_row {
   int64_t reason_ts_us = 0;
 };
 
-// One service as the tree reports it: its record in its deployment, and its own children
-// (replicas, dependency waits, init steps).
-struct service_sample {
-  std::string deployment;
-  child_info service;
-  std::vector<child_info> children;
-  bool children_known = false; // false: it did not answer, the row keeps what they said last
-};
 
 class status_table {
 public:

@@ -32,6 +32,18 @@ struct container_spec {
   std::any options;
 };
 
+// The runtime's handle of a container: replica ids repeat across the deployments of one node,
+// so a runtime keys its containers by deployment and id ("shop/api-rep-1"), and names a
+// container in its errors by the replica id alone (replica_of).
+inline std::string runtime_key(const container_spec& spec) {
+  return spec.deployment.empty() ? spec.id : spec.deployment + "/" + spec.id;
+}
+
+inline std::string replica_of(const std::string& key) {
+  auto slash = key.rfind('/');
+  return slash == std::string::npos ? key : key.substr(slash + 1);
+}
+
 inline std::string replica_id(const std::string& service, uint32_t replica) {
   return service + "-rep-" + std::to_string(replica);
 }

@@ -55,7 +55,7 @@ std::optional<probe_config> probe_of(const spec::service_spec& s, const std::str
     return std::nullopt;
   auto health = *s.health;
   health.check = check_for(std::move(health.check), v);
-  return probe_config{std::move(health), replica};
+  return probe_config{std::move(health), replica, {}};
 }
 
 struct fingerprints {

@@ -35,7 +35,7 @@ void composite_runtime::pull(const container_spec& spec, caf::actor reply_to) {
   if (auto* rt = select(spec.os))
     rt->pull(spec, std::move(reply_to));
   else // the create that follows reports the routing; an image is not ours to judge
-    caf::anon_send(reply_to, runtime_reply{spec.id, runtime_op::pull, true, {}, 0});
+    caf::anon_send(reply_to, runtime_reply{runtime_key(spec), runtime_op::pull, true, {}, 0});
 }
 
 void composite_runtime::create(const container_spec& spec, caf::actor reply_to) {
@@ -44,7 +44,7 @@ void composite_runtime::create(const container_spec& spec, caf::actor reply_to) 
     std::string names;
     for (auto* l : locals_)
       names += (names.empty() ? "" : ", ") + std::string{l->name()};
-    caf::anon_send(reply_to, runtime_reply{spec.id, runtime_op::create, false,
+    caf::anon_send(reply_to, runtime_reply{runtime_key(spec), runtime_op::create, false,
                                            RouteToPeer{spec.service, spec.os,
                                                        "no local runtime runs OS '" + spec.os +
                                                            "' (this node has: " + names + ")"},
@@ -53,7 +53,7 @@ void composite_runtime::create(const container_spec& spec, caf::actor reply_to) 
   }
   {
     std::lock_guard<std::mutex> g{mu_};
-    dispatch_[spec.id] = rt;
+    dispatch_[runtime_key(spec)] = rt;
   }
   rt->create(spec, std::move(reply_to));
 }

@@ -113,13 +113,13 @@ bool process_runtime::runs_os(std::string_view os) const {
 
 void process_runtime::pull(const container_spec& spec, caf::actor reply_to) {
   // No images: the command runs from the host's filesystem.
-  caf::anon_send(reply_to, reply_ok(spec.id, runtime_op::pull));
+  caf::anon_send(reply_to, reply_ok(runtime_key(spec), runtime_op::pull));
 }
 
 void process_runtime::create(const container_spec& spec, caf::actor reply_to) {
   if (spec.command.empty()) {
     caf::anon_send(reply_to,
-                   reply_failed(spec.id, runtime_op::create,
+                   reply_failed(runtime_key(spec), runtime_op::create,
                                 CreateFailed{spec.id, "no command: the process runtime needs "
                                                       "command.entrypoint"}));
     return;
@@ -133,15 +133,15 @@ void process_runtime::create(const container_spec& spec, caf::actor reply_to) {
       launch{spec.command, std::move(env_source), spec.workdir, spec.user});
   std::lock_guard lock{mu_};
   auto [it, inserted] = containers_.try_emplace(
-      spec.id, container{.how = std::move(how), .log = log_ring{options_.log_lines}});
+      runtime_key(spec), container{.how = std::move(how), .log = log_ring{options_.log_lines}});
   if (!inserted) {
     caf::anon_send(reply_to,
-                   reply_failed(spec.id, runtime_op::create,
+                   reply_failed(runtime_key(spec), runtime_op::create,
                                 CreateFailed{spec.id, "a container with this id exists"}));
     return;
   }
   it->second.gen = next_gen_++;
-  caf::anon_send(reply_to, reply_ok(spec.id, runtime_op::create));
+  caf::anon_send(reply_to, reply_ok(runtime_key(spec), runtime_op::create));
 }
 
 void process_runtime::start(const std::string& id, caf::actor reply_to) {
@@ -150,13 +150,15 @@ void process_runtime::start(const std::string& id, caf::actor reply_to) {
     std::lock_guard lock{mu_};
     auto it = containers_.find(id);
     if (it == containers_.end()) {
-      caf::anon_send(reply_to, reply_failed(id, runtime_op::start, no_such_container(id)));
+      caf::anon_send(reply_to,
+                     reply_failed(id, runtime_op::start, no_such_container(replica_of(id))));
       return;
     }
     auto& c = it->second;
     if (c.ph != phase::created) {
-      caf::anon_send(reply_to, reply_failed(id, runtime_op::start,
-                                            StartFailed{id, "container was started already"}));
+      caf::anon_send(reply_to,
+                     reply_failed(id, runtime_op::start,
+                                  StartFailed{replica_of(id), "container was started already"}));
       return;
     }
     c.ph = phase::starting;
@@ -172,7 +174,8 @@ void process_runtime::stop(const std::string& id, duration grace, int signal, ca
     std::lock_guard lock{mu_};
     auto it = containers_.find(id);
     if (it == containers_.end()) {
-      caf::anon_send(reply_to, reply_failed(id, runtime_op::stop, no_such_container(id)));
+      caf::anon_send(reply_to,
+                     reply_failed(id, runtime_op::stop, no_such_container(replica_of(id))));
       return;
     }
     auto& c = it->second;
@@ -194,15 +197,17 @@ void process_runtime::remove(const std::string& id, caf::actor reply_to) {
   std::lock_guard lock{mu_};
   auto it = containers_.find(id);
   if (it == containers_.end()) {
-    caf::anon_send(reply_to, reply_failed(id, runtime_op::remove, no_such_container(id)));
+    caf::anon_send(reply_to,
+                   reply_failed(id, runtime_op::remove, no_such_container(replica_of(id))));
     return;
   }
   auto& c = it->second;
   switch (c.ph) {
   case phase::starting:
     // Every call gets its one answer; the I/O thread kills what it may be spawning right now.
-    caf::anon_send(c.exit_to, reply_failed(id, runtime_op::start,
-                                           StartFailed{id, "removed before it was running"}));
+    caf::anon_send(c.exit_to,
+                   reply_failed(id, runtime_op::start,
+                                StartFailed{replica_of(id), "removed before it was running"}));
     break;
   case phase::running:
   case phase::stopping:
@@ -354,7 +359,12 @@ void process_runtime::run_start(const command& cmd) {
   std::string error = who.error;
   log_file log;
   if (error.empty() && log_dir_) {
-    log = log_file{log_dir_.get(), options_.log_dir, cmd.id};
+    auto name = replica_of(cmd.id);
+    if (options_.qualified_log_names) {
+      name = cmd.id;
+      std::replace(name.begin(), name.end(), '/', '.');
+    }
+    log = log_file{log_dir_.get(), options_.log_dir, name};
     error = log.error();
   }
   spawn_outcome spawned;
@@ -377,8 +387,9 @@ void process_runtime::run_start(const command& cmd) {
   if (!error.empty()) {
     if (current) {
       it->second.ph = phase::created; // may be started again
-      caf::anon_send(it->second.exit_to, reply_failed(cmd.id, runtime_op::start,
-                                                      StartFailed{cmd.id, std::move(error)}));
+      caf::anon_send(it->second.exit_to,
+                     reply_failed(cmd.id, runtime_op::start,
+                                  StartFailed{replica_of(cmd.id), std::move(error)}));
     }
     return;
   }
@@ -431,8 +442,9 @@ void process_runtime::run_exec(command& cmd) {
     auto it = containers_.find(cmd.id);
     // exec_result carries no error, so failures to run at all are code -1 with the reason.
     if (it == containers_.end()) {
-      caf::anon_send(cmd.reply_to, exec_result{cmd.id, cmd.exec_id, -1,
-                                               to_string(no_such_container(cmd.id)), false});
+      caf::anon_send(cmd.reply_to,
+                     exec_result{cmd.id, cmd.exec_id, -1,
+                                 to_string(no_such_container(replica_of(cmd.id))), false});
       return;
     }
     if (it->second.ph != phase::running && it->second.ph != phase::stopping) {
@@ -521,7 +533,7 @@ void process_runtime::pass_lines(child& ch, std::string_view bytes) {
     auto room = log_ring::max_line - ch.line.size();
     if (chunk.size() > room) { // cut like the log ring, so one endless line costs bounded memory
       ch.line.append(chunk.substr(0, room));
-      options_.on_line(ch.id, ch.line);
+      options_.on_line(replica_of(ch.id), ch.line);
       ch.line.clear();
       bytes.remove_prefix(room);
       continue;
@@ -531,10 +543,10 @@ void process_runtime::pass_lines(child& ch, std::string_view bytes) {
       return;
     }
     if (ch.line.empty()) {
-      options_.on_line(ch.id, chunk);
+      options_.on_line(replica_of(ch.id), chunk);
     } else {
       ch.line.append(chunk);
-      options_.on_line(ch.id, ch.line);
+      options_.on_line(replica_of(ch.id), ch.line);
       ch.line.clear();
     }
     bytes.remove_prefix(nl + 1);
@@ -545,7 +557,7 @@ void process_runtime::close_output(child& ch) {
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, ch.proc.output.get(), nullptr);
   ch.proc.output.reset();
   if (!ch.is_exec && options_.on_line && !ch.line.empty()) {
-    options_.on_line(ch.id, ch.line);
+    options_.on_line(replica_of(ch.id), ch.line);
     ch.line.clear();
   }
 }

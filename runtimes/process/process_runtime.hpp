@@ -62,8 +62,9 @@
 namespace nv {
 
 struct process_runtime_options {
-  // Non-empty: each replica's output is also appended to `<log_dir>/<id>.log`, timestamped
-  // (runtimes/process/log_file.hpp). Created by the constructor if missing, and checked.
+  // Non-empty: each replica's output is also appended to `<log_dir>/<id>.log` (the replica id),
+  // timestamped (runtimes/process/log_file.hpp). Created by the constructor if missing, and
+  // checked.
   std::string log_dir;
   std::size_t log_lines = 1000; // lines kept per container for logs()
   // Set: called on the runtime's I/O thread with each line (without its '\n', cut at
@@ -71,6 +72,8 @@ struct process_runtime_options {
   // unterminated last line when its output ends. It holds up every container's I/O while it
   // runs, so it must not block: hand the line on (a queue) and return.
   std::function<void(const std::string& id, std::string_view line)> on_line{};
+  // Log files named `<deployment>.<id>.log`: the daemon's, whose deployments repeat replica ids.
+  bool qualified_log_names = false;
 };
 
 class process_runtime final : public runtime {

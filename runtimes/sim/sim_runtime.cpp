@@ -74,24 +74,24 @@ const sim_runtime::shard& sim_runtime::shard_of(const std::string& id) const {
 
 void sim_runtime::pull(const container_spec& spec, caf::actor reply_to) {
   if (behavior_of(spec).fail_pull.empty())
-    caf::anon_send(reply_to, reply_ok(spec.id, runtime_op::pull));
+    caf::anon_send(reply_to, reply_ok(runtime_key(spec), runtime_op::pull));
   else
-    caf::anon_send(reply_to, reply_failed(spec.id, runtime_op::pull,
+    caf::anon_send(reply_to, reply_failed(runtime_key(spec), runtime_op::pull,
                                           PullFailed{spec.image, behavior_of(spec).fail_pull}));
 }
 
 void sim_runtime::create(const container_spec& spec, caf::actor reply_to) {
   if (!behavior_of(spec).fail_create.empty()) {
-    caf::anon_send(reply_to, reply_failed(spec.id, runtime_op::create,
+    caf::anon_send(reply_to, reply_failed(runtime_key(spec), runtime_op::create,
                                           CreateFailed{spec.id, behavior_of(spec).fail_create}));
     return;
   }
-  auto& s = shard_of(spec.id);
+  auto& s = shard_of(runtime_key(spec));
   std::lock_guard lock{s.mu};
-  auto [it, inserted] = s.containers.try_emplace(spec.id);
+  auto [it, inserted] = s.containers.try_emplace(runtime_key(spec));
   if (!inserted) {
     caf::anon_send(reply_to,
-                   reply_failed(spec.id, runtime_op::create,
+                   reply_failed(runtime_key(spec), runtime_op::create,
                                 CreateFailed{spec.id, "a container with this id exists"}));
     return;
   }
@@ -104,7 +104,7 @@ void sim_runtime::create(const container_spec& spec, caf::actor reply_to) {
   c.gen = next_gen_++;
   c.exit_code_on_exit = b.exit_code;
   c.hang_on_stop = b.hang_on_stop;
-  caf::anon_send(reply_to, reply_ok(spec.id, runtime_op::create));
+  caf::anon_send(reply_to, reply_ok(runtime_key(spec), runtime_op::create));
 }
 
 void sim_runtime::start(const std::string& id, caf::actor reply_to) {
@@ -112,19 +112,22 @@ void sim_runtime::start(const std::string& id, caf::actor reply_to) {
   std::lock_guard lock{s.mu};
   auto it = s.containers.find(id);
   if (it == s.containers.end()) {
-    caf::anon_send(reply_to, reply_failed(id, runtime_op::start, no_such_container(id)));
+    caf::anon_send(reply_to,
+                   reply_failed(id, runtime_op::start, no_such_container(replica_of(id))));
     return;
   }
   auto& c = it->second;
   if (!c.fail_start.empty()) {
     c.start_failed = true;
-    caf::anon_send(reply_to, reply_failed(id, runtime_op::start, StartFailed{id, c.fail_start}));
+    caf::anon_send(reply_to,
+                   reply_failed(id, runtime_op::start, StartFailed{replica_of(id), c.fail_start}));
     return;
   }
   if (c.ph != phase::created) {
     // A container starts once; a restart is remove and create.
-    caf::anon_send(reply_to, reply_failed(id, runtime_op::start,
-                                          StartFailed{id, "container was started already"}));
+    caf::anon_send(reply_to,
+                   reply_failed(id, runtime_op::start,
+                                StartFailed{replica_of(id), "container was started already"}));
     return;
   }
   c.exit_to = std::move(reply_to);
@@ -142,7 +145,7 @@ void sim_runtime::stop(const std::string& id, duration grace, int signal, caf::a
   std::lock_guard lock{s.mu};
   auto it = s.containers.find(id);
   if (it == s.containers.end()) {
-    caf::anon_send(reply_to, reply_failed(id, runtime_op::stop, no_such_container(id)));
+    caf::anon_send(reply_to, reply_failed(id, runtime_op::stop, no_such_container(replica_of(id))));
     return;
   }
   auto& c = it->second;
@@ -154,8 +157,9 @@ void sim_runtime::stop(const std::string& id, duration grace, int signal, caf::a
   case phase::starting:
     // The start never completed, so it fails, and no exit is reported for a process that
     // never ran.
-    caf::anon_send(c.exit_to, reply_failed(id, runtime_op::start,
-                                           StartFailed{id, "stopped before it was running"}));
+    caf::anon_send(c.exit_to,
+                   reply_failed(id, runtime_op::start,
+                                StartFailed{replica_of(id), "stopped before it was running"}));
     c.ph = phase::exited;
     c.exit_code = 128 + signal;
     c.signal = static_cast<uint8_t>(signal);
@@ -191,14 +195,16 @@ void sim_runtime::remove(const std::string& id, caf::actor reply_to) {
   std::lock_guard lock{s.mu};
   auto it = s.containers.find(id);
   if (it == s.containers.end()) {
-    caf::anon_send(reply_to, reply_failed(id, runtime_op::remove, no_such_container(id)));
+    caf::anon_send(reply_to,
+                   reply_failed(id, runtime_op::remove, no_such_container(replica_of(id))));
     return;
   }
   auto& c = it->second;
   // Every call gets its one answer, also when the container goes away under it.
   if (c.ph == phase::starting)
-    caf::anon_send(c.exit_to, reply_failed(id, runtime_op::start,
-                                           StartFailed{id, "removed before it was running"}));
+    caf::anon_send(c.exit_to,
+                   reply_failed(id, runtime_op::start,
+                                StartFailed{replica_of(id), "removed before it was running"}));
   else if (c.ph == phase::stopping)
     caf::anon_send(c.stop_to, reply_ok(id, runtime_op::stop));
   removed = s.containers.extract(it);
@@ -212,7 +218,8 @@ void sim_runtime::exec(const std::string& id, uint64_t exec_id, std::vector<std:
   auto it = s.containers.find(id);
   // exec_result carries no error, so failures to exec at all are code -1 with the reason.
   if (it == s.containers.end()) {
-    caf::anon_send(reply_to, exec_result{id, exec_id, -1, to_string(no_such_container(id)), false});
+    caf::anon_send(reply_to, exec_result{id, exec_id, -1,
+                                         to_string(no_such_container(replica_of(id))), false});
     return;
   }
   const auto& c = it->second;
