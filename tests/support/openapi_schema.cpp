@@ -108,6 +108,10 @@ void check_supported(const json& schema, const document& doc, const std::string&
     } else if (key == "nullable") {
       if (!value.is_boolean())
         unsupported(at, "nullable that is not a boolean");
+      // OpenAPI 3.0.3 gives nullable no effect without a type beside it, where writers often
+      // mean "or null": the validator would reject a null the author meant to allow.
+      if (value == true && !schema.contains("type"))
+        unsupported(at, "nullable: true without a type in the same schema");
     } else if (key == "required") {
       if (!value.is_array() ||
           !std::all_of(value.begin(), value.end(), [](const json& v) { return v.is_string(); }))

@@ -456,6 +456,17 @@ paths:
   throws_naming(R"(
 components:
   schemas:
+    MaybeMetrics:
+      allOf:
+      - $ref: '#/components/schemas/Metrics'
+      nullable: true
+    Metrics:
+      type: object
+)",
+                "#/components/schemas/MaybeMetrics/nullable: nullable: true without a type");
+  throws_naming(R"(
+components:
+  schemas:
     Odd:
       type: uuid
 )",
@@ -477,6 +488,9 @@ quoted_code: '200'
 plain_int: 0
 negative: -12
 hex: 0x1f
+octal: 0o17
+leading_zero: 007
+huge: 123456789012345678901234567890
 float: 1.5
 yes: true
 no: False
@@ -488,7 +502,8 @@ word: status
 list: [1, 'a', null]
 )");
   EXPECT_EQ(value, json::parse(R"({
-    "quoted_code": "200", "plain_int": 0, "negative": -12, "hex": 31, "float": 1.5,
+    "quoted_code": "200", "plain_int": 0, "negative": -12, "hex": 31, "octal": 15, "leading_zero": 7,
+    "huge": 1.2345678901234568e29, "float": 1.5,
     "yes": true, "no": false, "tilde": null, "empty": null, "empty_string": "",
     "timestamp": "2025-01-27 12:00:00+00:00", "word": "status", "list": [1, "a", null]
   })"));

@@ -30,9 +30,16 @@ nlohmann::json plain_scalar(const std::string& s) {
     return true;
   if (std::regex_match(s, false_re))
     return false;
-  // Integers go through the JSON parser, which keeps them integers (and 64-bit exact).
-  if (std::regex_match(s, decimal_re))
-    return nlohmann::json::parse(s[0] == '+' ? s.substr(1) : s);
+  // Integers stay integers, 64-bit exact; one beyond 64 bits is a float, as JSON has it.
+  if (std::regex_match(s, decimal_re)) {
+    try {
+      if (s[0] == '-')
+        return std::stoll(s);
+      return std::stoull(s);
+    } catch (const std::out_of_range&) {
+      return std::stod(s);
+    }
+  }
   if (std::regex_match(s, octal_re))
     return std::stoull(s.substr(2), nullptr, 8);
   if (std::regex_match(s, hex_re))
