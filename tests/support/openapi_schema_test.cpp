@@ -348,7 +348,12 @@ paths:
   /a/{x}/c: {}
   /a/{x}/{y}: {}
   /a/b/{y}: {}
+  /a/~me: {}
+  /a/{x}: {}
 )");
+  // The document's JSON object is sorted by key and '{' sorts before '~': order does not decide.
+  EXPECT_EQ(path_template("/a/~me", doc), "/a/~me");
+  EXPECT_EQ(path_template("/a/you", doc), "/a/{x}");
   EXPECT_EQ(path_template("/a/b/c", doc), "/a/b/{y}");
   EXPECT_EQ(path_template("/a/q/c", doc), "/a/{x}/c");
   EXPECT_EQ(path_template("/a/q/r", doc), "/a/{x}/{y}");
