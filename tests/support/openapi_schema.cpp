@@ -67,10 +67,13 @@ const json& resolve(const document& doc, const json& ref, const std::string& whe
   const auto& target = ref.get_ref<const std::string&>();
   if (target.rfind("#/", 0) != 0)
     unsupported(where, "$ref \"" + target + "\", which is not within this document");
-  const json::json_pointer pointer{target.substr(1)};
-  if (!doc.root.contains(pointer))
-    unsupported(where, "$ref \"" + target + "\", which does not resolve");
-  return doc.root.at(pointer);
+  try {
+    const json::json_pointer pointer{target.substr(1)};
+    if (doc.root.contains(pointer))
+      return doc.root.at(pointer);
+  } catch (const json::exception&) { // not a JSON pointer; said below
+  }
+  unsupported(where, "$ref \"" + target + "\", which does not resolve");
 }
 
 // The component a $ref names ("DeploymentDetails"), for messages.
@@ -211,7 +214,8 @@ std::string describe(const json& value) {
   case json::value_t::number_float:
     return "number " + value.dump();
   case json::value_t::string:
-    return "string " + shown(value.dump());
+    // ASCII escapes: a cut cannot split a character, and bad UTF-8 shows instead of throwing.
+    return "string " + shown(value.dump(-1, ' ', true, json::error_handler_t::replace));
   case json::value_t::array:
     return "array of " + std::to_string(value.size());
   case json::value_t::object:

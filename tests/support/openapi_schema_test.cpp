@@ -379,6 +379,10 @@ TEST(OpenApiResponses, ValidateResponseByTheRequestItAnswers) {
               IsEmpty());
   EXPECT_THAT(validate_response("GET", "/api/v1/deployments", 200, "application/json", "[{"),
               ElementsAre(HasSubstr("GET /api/v1/deployments 200: the body is not JSON")));
+  EXPECT_THAT(
+      validate_response("GET", "/api/v1/deployments", 200, "application/json", "\xff\xfe not JSON"),
+      ElementsAre(R"(GET /api/v1/deployments 200: the body is not JSON: string )"
+                  R"("\ufffd\ufffd not JSON")"));
   EXPECT_THAT(validate_response("GET", "/api/v1/deployments", 200, "text/plain", "[]"),
               ElementsAre(R"(GET /api/v1/deployments 200: answered with content type )"
                           R"("text/plain", the API documents application/json)"));
