@@ -36,7 +36,8 @@ const document& zlayer_node_agent();
 // e.g. `/service_health/0/replicas_running: expected integer, got string "3"`; empty when the
 // value is valid. Properties the schema does not list are allowed unless it says
 // additionalProperties: false. A number written with a fraction or an exponent (1.0, 1e3) is not
-// an integer: ZLayer's Go and Rust clients reject it where they expect one.
+// an integer: ZLayer's Go and Rust clients reject it where they expect one. A schema with
+// properties or required fields but no type takes only objects, as ZLayer's clients decode it.
 std::vector<std::string> validate(const nlohmann::json& value, const nlohmann::json& schema,
                                   const document& doc = zlayer_node_agent());
 
