@@ -3,9 +3,9 @@
 // method, path, query and body of design.md §8, and prints and exits as §8 says.
 #include <condition_variable>
 #include <fcntl.h>
-#include <grp.h>
 #include <filesystem>
 #include <fstream>
+#include <grp.h>
 #include <httplib.h>
 #include <map>
 #include <mutex>
@@ -120,9 +120,11 @@ private:
               sink.write(parts.first.data(), parts.first.size());
             } else if (sent == 1) {
               std::unique_lock<std::mutex> lock{mu_};
-              cv_.wait_for(lock, 60s, [this] { return released_; });
+              // Not released: the client held the first part back. Say so in the output.
+              const bool released = cv_.wait_for(lock, 30s, [this] { return released_; });
               lock.unlock();
-              sink.write(parts.second.data(), parts.second.size());
+              const std::string second = released ? parts.second : "never released\n";
+              sink.write(second.data(), second.size());
             } else
               sink.done();
             ++sent;
