@@ -24,7 +24,6 @@ namespace nv::client {
 namespace {
 
 constexpr auto connect_timeout = std::chrono::seconds{5};
-constexpr auto read_timeout = std::chrono::seconds{30};
 // A follow stream waits for as long as the service is quiet. httplib hands the timeout to
 // poll(2) in milliseconds as an int, so "none" is the largest that fits: about 24 days.
 constexpr auto stream_read_timeout = std::chrono::hours{24 * 24};
@@ -107,14 +106,15 @@ std::string not_permitted(const std::string& path) {
   }
 }
 
-std::unique_ptr<httplib::Client> make_client(const endpoint& ep) {
+std::unique_ptr<httplib::Client> make_client(const endpoint& ep,
+                                             std::chrono::seconds read_timeout) {
   auto c = ep.is_unix ? std::make_unique<httplib::Client>(ep.path, 80)
                       : std::make_unique<httplib::Client>(ep.host, ep.port);
   if (ep.is_unix)
     c->set_address_family(AF_UNIX);
   c->set_connection_timeout(connect_timeout);
   c->set_read_timeout(read_timeout);
-  c->set_write_timeout(read_timeout);
+  c->set_write_timeout(std::chrono::seconds{30});
   if (!ep.token.empty())
     c->set_bearer_token_auth(ep.token);
   return c;
@@ -229,25 +229,24 @@ endpoint resolve_endpoint(const connection_options& opts) {
 api_client::api_client(endpoint ep) : ep_{std::move(ep)} {}
 
 api_response api_client::get(const std::string& path) {
-  return answer(ep_, make_client(ep_)->Get(path));
+  return answer(ep_, make_client(ep_, read_timeout_)->Get(path));
 }
 
 api_response api_client::post(const std::string& path, const std::string& json_body) {
-  return answer(ep_, make_client(ep_)->Post(path, json_body, "application/json"));
+  return answer(ep_, make_client(ep_, read_timeout_)->Post(path, json_body, "application/json"));
 }
 
 api_response api_client::put(const std::string& path, const std::string& json_body) {
-  return answer(ep_, make_client(ep_)->Put(path, json_body, "application/json"));
+  return answer(ep_, make_client(ep_, read_timeout_)->Put(path, json_body, "application/json"));
 }
 
 api_response api_client::del(const std::string& path) {
-  return answer(ep_, make_client(ep_)->Delete(path));
+  return answer(ep_, make_client(ep_, read_timeout_)->Delete(path));
 }
 
 api_response api_client::stream(const std::string& path,
                                 const std::function<void(std::string_view)>& sink) {
-  auto c = make_client(ep_);
-  c->set_read_timeout(stream_read_timeout);
+  auto c = make_client(ep_, stream_read_timeout);
   api_response out;
   auto r = c->Get(
       path,

@@ -71,10 +71,15 @@ public:
   // arrives, with no read timeout; an error answer is collected and returned instead.
   api_response stream(const std::string& path, const std::function<void(std::string_view)>& sink);
 
+  // How long an answer may take. A change that stops or restarts services (rm, stop, restart,
+  // an apply) answers once they have stopped, which grace periods can make minutes.
+  void set_read_timeout(std::chrono::seconds t) { read_timeout_ = t; }
+
   const endpoint& where() const { return ep_; }
 
 private:
   endpoint ep_;
+  std::chrono::seconds read_timeout_{30};
 };
 
 // The text of an answer that is not 2xx: the AgentError's `message` from `{"error": {...}}`

@@ -70,6 +70,11 @@ int guarded(const std::string& verb, const std::function<int()>& body) {
   } catch (const client_error& e) {
     std::fprintf(stderr, "nodevisor %s: %s\n", verb.c_str(), e.what());
     return e.code;
+  } catch (const nlohmann::json::exception& e) {
+    // A field of another type than §8 gives it: a daemon this CLI does not match.
+    std::fprintf(stderr, "nodevisor %s: the daemon's answer is not what this CLI reads: %s\n",
+                 verb.c_str(), printable(e.what()).c_str());
+    return exit_failed;
   }
 }
 
@@ -94,8 +99,16 @@ void add_output(CLI::App* cmd, std::string& output, std::vector<std::string> for
       ->check(CLI::IsMember(formats));
 }
 
+// Changes wait for what they stop or restart: generous, as `run`'s grace periods can be long.
+constexpr std::chrono::seconds change_timeout{10 * 60};
+
 api_client connect(const connection_options& conn) {
   return api_client{resolve_endpoint(conn)};
+}
+api_client connect_for_change(const connection_options& conn) {
+  auto c = connect(conn);
+  c.set_read_timeout(change_timeout);
+  return c;
 }
 
 // The deployment that has `service`, when the user did not say: the only one that has it.
@@ -276,7 +289,7 @@ int deploy(const connection_options& conn, const deploy_options& opts) {
     limit = *d;
   }
   auto text = read_spec(opts.file);
-  auto c = connect(conn);
+  auto c = connect_for_change(conn);
   const std::string query = opts.dry_run ? "?dry_run=true" : "";
   const std::string body =
       json{{"spec", text}}.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -533,7 +546,7 @@ void add_client_commands(CLI::App& app) {
     const std::string verb_name = v.name, done = v.done;
     on_parsed(cmd, [conn, name, verb_name, done] {
       return guarded(verb_name, [&] {
-        auto c = connect(*conn);
+        auto c = connect_for_change(*conn);
         auto r = verb_name == "rm" ? c.del(deployment_path(*name))
                                    : c.post(deployment_path(*name) + "/" + verb_name, "{}");
         expect_success(r);
@@ -554,7 +567,7 @@ void add_client_commands(CLI::App& app) {
                     "The service's deployment (default: the only one that has SERVICE)");
     on_parsed(cmd, [conn, deployment, service] {
       return guarded("restart", [&] {
-        auto c = connect(*conn);
+        auto c = connect_for_change(*conn);
         auto d = deployment_of(c, *service, *deployment);
         expect_success(c.post(service_path(d, *service) + "/restart", "{}"));
         std::printf("%s/%s: restarted\n", printable(d).c_str(), printable(*service).c_str());
@@ -573,7 +586,7 @@ void add_client_commands(CLI::App& app) {
                     "The service's deployment (default: the only one that has SERVICE)");
     on_parsed(cmd, [conn, deployment, service, replicas] {
       return guarded("scale", [&] {
-        auto c = connect(*conn);
+        auto c = connect_for_change(*conn);
         auto d = deployment_of(c, *service, *deployment);
         expect_success(
             c.post(service_path(d, *service) + "/scale", json{{"replicas", *replicas}}.dump()));
