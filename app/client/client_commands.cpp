@@ -237,8 +237,8 @@ bool healthy_word(const std::string& state) {
   return state == "healthy" || state == "completed";
 }
 
-// Polls the deployment until each service is healthy (a job: completed), the deployment has
-// failed, or the time is up.
+// Polls the deployment until each service is healthy (a job: completed), the deployment or a
+// service has failed, or the time is up.
 int wait_healthy(api_client& c, const std::string& name, std::chrono::nanoseconds limit) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   std::string pending;
@@ -262,6 +262,15 @@ int wait_healthy(api_client& c, const std::string& name, std::chrono::nanosecond
       for (auto& s : d["service_details"]) {
         ++services;
         auto word = s.value("state", std::string{});
+        if (word == "failed") {
+          // Failed for good while the others run (isolate, no peer): it will not get healthy.
+          std::string why;
+          if (s.contains("last_error") && s["last_error"].is_object())
+            why = ": " + printable(s["last_error"].value("message", std::string{}));
+          throw client_error{exit_failed, "deployment '" + printable(name) + "': service '" +
+                                              printable(s.value("name", std::string{"?"})) +
+                                              "' failed" + why};
+        }
         bool scaled_to_zero = s.value("desired_replicas", 1) == 0;
         if (!healthy_word(word) && !scaled_to_zero)
           pending += (pending.empty() ? "" : ", ") + printable(s.value("name", std::string{"?"})) +
@@ -293,9 +302,20 @@ int deploy(const connection_options& conn, const deploy_options& opts) {
   const std::string query = opts.dry_run ? "?dry_run=true" : "";
   const std::string body =
       json{{"spec", text}}.dump(-1, ' ', false, json::error_handler_t::replace);
-  auto r = c.post(deployments_path + query, body);
+  api_response r;
   bool applied = false;
-  if (r.status == 409) {
+  if (opts.dry_run) {
+    // A dry run creates nothing, so the daemon cannot answer 409 to it: a plan against the
+    // running deployment needs the PUT from the start.
+    auto loaded = spec::load_spec_string(text, opts.file);
+    if (loaded.spec && c.get(deployment_path(loaded.spec->name)).status == 200) {
+      r = c.put(deployment_path(loaded.spec->name) + query, body);
+      applied = true;
+    }
+  }
+  if (!applied)
+    r = c.post(deployments_path + query, body);
+  if (r.status == 409 && !applied) {
     // An existing name: the same spec is an apply of that deployment.
     r = c.put(deployment_path(name_in_spec(text, opts.file)) + query, body);
     applied = true;

@@ -359,8 +359,27 @@ TEST_F(Client, deploy_dry_run_asks_for_the_plan_and_prints_it) {
   EXPECT_NE(r.out.find("start: /web/api"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("nothing was changed"), std::string::npos) << r.out;
   auto reqs = daemon().requests();
-  ASSERT_EQ(reqs.size(), 1u);
-  EXPECT_EQ(reqs[0].param("dry_run"), "true");
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[0].method + " " + reqs[0].path, "GET /api/v1/deployments/web");
+  EXPECT_EQ(reqs[1].method + " " + reqs[1].path, "POST /api/v1/deployments");
+  EXPECT_EQ(reqs[1].param("dry_run"), "true");
+}
+
+TEST_F(Client, deploy_dry_run_of_an_existing_deployment_asks_for_the_plan_of_an_apply) {
+  daemon().on("GET /api/v1/deployments/web", 200, details("web", 2, "running", "healthy"));
+  daemon().on("PUT /api/v1/deployments/web", 200,
+              {{"dry_run", true},
+               {"deployment", "web"},
+               {"generation", 2},
+               {"change", {{"restart", {"/web/api"}}}}});
+  auto r = cli({"deploy", "--dry-run", write("web.yaml", spec_text)});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("restart: /web/api"), std::string::npos) << r.out;
+  auto reqs = daemon().requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[1].method + " " + reqs[1].path, "PUT /api/v1/deployments/web");
+  EXPECT_EQ(reqs[1].param("dry_run"), "true");
+  EXPECT_EQ(json::parse(reqs[1].body), (json{{"spec", spec_text}}));
 }
 
 TEST_F(Client, deploy_of_an_invalid_spec_prints_each_problem_on_its_line_and_exits_2) {
@@ -392,6 +411,31 @@ TEST_F(Client, deploy_wait_exits_1_with_the_failure_when_the_deployment_fails) {
   auto r = cli({"deploy", "--wait", write("web.yaml", spec_text)});
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("api escalated past its intensity"), std::string::npos) << r.err;
+}
+
+TEST_F(Client, deploy_wait_exits_1_when_a_service_failed_while_the_others_run) {
+  auto d = details("web", 1, "running", "failed");
+  d["state"] = "running";
+  d["service_details"][0]["last_error"] =
+      agent_error("RouteToPeer", "no peer runs windows for 'api'")["error"];
+  daemon().on("POST /api/v1/deployments", 201, details("web", 1, "deploying", "starting"));
+  daemon().on("GET /api/v1/deployments/web", 200, d);
+  auto r = cli({"deploy", "--wait", write("web.yaml", spec_text)});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("service 'api' failed: no peer runs windows for 'api'"), std::string::npos)
+      << r.err;
+}
+
+TEST_F(Client, deploy_wait_gives_up_after_its_timeout_naming_what_is_not_healthy) {
+  daemon().on("POST /api/v1/deployments", 201, details("web", 1, "deploying", "starting"));
+  daemon().on("GET /api/v1/deployments/web", 200, details("web", 1, "deploying", "starting"));
+  auto r = cli({"deploy", "--wait", "--timeout", "1s", write("web.yaml", spec_text)});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("not healthy after the --timeout: api starting"), std::string::npos)
+      << r.err;
+  auto bad = cli({"deploy", "--wait", "--timeout", "soon", write("web.yaml", spec_text)});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("--timeout soon"), std::string::npos) << bad.err;
 }
 
 TEST_F(Client, deploy_of_a_spec_it_cannot_read_exits_2_naming_it_without_asking) {
