@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -480,7 +479,7 @@ void print_why(const json& j) {
   std::printf("%s\n", json_text(j).c_str());
 }
 
-// Registers `name` with its help, and runs `body` under the connection options once parsed.
+// A subcommand with the connection options every verb takes (--host, --token-file).
 CLI::App* verb(CLI::App& parent, const std::string& name, const std::string& help,
                std::shared_ptr<connection_options>& conn) {
   auto* cmd = parent.add_subcommand(name, help);
