@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fcntl.h>
 #include <filesystem>
 #include <grp.h>
 #include <httplib.h>
@@ -18,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "messages/printable.hpp"
+#include "posix/token_file.hpp"
 
 namespace nv::client {
 
@@ -176,40 +176,10 @@ endpoint parse_host(std::string_view text) {
 }
 
 std::string read_token_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0)
-    throw client_error{exit_usage, "token file " + path + ": " + std::strerror(errno)};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw client_error{exit_usage, "token file " + path + ": not a regular file"};
-  }
-  if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-    ::close(fd);
-    throw client_error{exit_usage, "token file " + path + ": mode " + mode_text(st.st_mode) +
-                                       " lets others read the token; make it readable by its "
-                                       "owner only (chmod 600 " +
-                                       path + ")"};
-  }
-  std::string text;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0 && text.size() < 64 * 1024;)
-    text.append(buf, static_cast<std::size_t>(n));
-  ::close(fd);
-  auto end = text.find('\n');
-  if (end != std::string::npos)
-    text.resize(end);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
-    text.pop_back();
-  std::size_t start = 0;
-  while (start < text.size() && std::isspace(static_cast<unsigned char>(text[start])))
-    ++start;
-  text.erase(0, start);
-  if (text.empty())
-    throw client_error{exit_usage, "token file " + path +
-                                       ": empty; it must hold the token the "
-                                       "daemon's token_file holds"};
-  return text;
+  auto read = nv::read_token_file(path);
+  if (!read.error.empty())
+    throw client_error{exit_usage, read.error};
+  return read.token;
 }
 
 endpoint resolve_endpoint(const connection_options& opts) {

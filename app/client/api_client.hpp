@@ -43,9 +43,9 @@ struct endpoint {
 // expected.
 endpoint parse_host(std::string_view text);
 
-// The token in `path`: its first line without surrounding whitespace. A file that its group or
-// others may read is refused (as the daemon refuses its own), since the token is the whole
-// authorization. Throws client_error (exit 2) naming the file and the remedy.
+// The token in `path`, read by the daemon's own rule (posix/token_file: mode 0600 or 0400,
+// owned by this user or root, one line), since the token is the whole authorization on TCP.
+// Throws client_error (exit 2) naming the file and the remedy.
 std::string read_token_file(const std::string& path);
 
 // The endpoint the options and the environment choose, with the token read when it is TCP.
