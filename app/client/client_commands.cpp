@@ -483,6 +483,9 @@ void print_why(const json& j) {
 CLI::App* verb(CLI::App& parent, const std::string& name, const std::string& help,
                std::shared_ptr<connection_options>& conn) {
   auto* cmd = parent.add_subcommand(name, help);
+  cmd->footer("Exit codes: 0 ok; 1 the operation failed (the daemon's message on stderr); 2 an "
+              "invalid spec or usage; 3 the daemon is unreachable or you are not permitted to "
+              "reach it");
   conn = add_connection(cmd);
   return cmd;
 }
@@ -538,8 +541,8 @@ void add_client_commands(CLI::App& app) {
   {
     auto opts = std::make_shared<events_options>();
     auto* cmd = verb(app, "events",
-                     "Print the daemon's trace events (design §7), one line each as `nodevisor "
-                     "trace` prints them",
+                     "Print the daemon's trace events, one line each as `nodevisor trace tail` "
+                     "prints them (-o json: the JSON lines as the daemon sends them)",
                      conn);
     cmd->add_flag("-f,--follow", opts->follow, "Keep printing events as they happen");
     cmd->add_option("--since", opts->since, "Only events after this seq (resume from the last)")
