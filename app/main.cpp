@@ -5,6 +5,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "app/client/client_commands.hpp"
 #include "app/daemon_command.hpp"
 #include "app/run_command.hpp"
 #include "app/trace_command.hpp"
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
   nv::add_daemon_command(app);
   nv::add_validate_command(app);
   nv::add_trace_command(app);
+  nv::add_client_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
