@@ -96,6 +96,7 @@ struct api_server::impl {
   int port = 0;
   std::thread unix_thread, tcp_thread;
   std::atomic<bool> stopping{false}; // ends every stream
+  int unix_fd = -1, tcp_fd = -1;     // the listening sockets, for their backlog
 
   // The streaming routes write as they go (chunked), so they answer the response themselves.
   using stream_handler = std::function<void(const httplib::Request&, httplib::Response&,
@@ -338,6 +339,13 @@ void api_server::impl::define_streams() {
 
 void api_server::impl::install(httplib::Server& srv, bool needs_token) {
   srv.set_payload_max_length(cfg.max_body);
+  // httplib listens with a backlog of 5: a burst of clients would be refused. The listening
+  // socket passes through here before its bind; listen() again after it raises the backlog.
+  srv.set_socket_options([this, &srv](socket_t fd) {
+    (&srv == &unix_srv ? unix_fd : tcp_fd) = fd;
+    int yes = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   // Streams (follow) hold a thread each: a pool that a few followers cannot exhaust.
   srv.new_task_queue = [] { return new httplib::ThreadPool(32); };
   srv.set_keep_alive_timeout(5);
@@ -438,6 +446,7 @@ api_server::api_server(controller& ctl, api_server_config cfg, stream_source* st
     if (!bound)
       throw std::runtime_error{"control socket " + m.cfg.socket_path +
                                ": cannot listen: " + std::strerror(err)};
+    ::listen(m.unix_fd, SOMAXCONN);
     if (m.cfg.socket_group != (gid_t)-1 &&
         ::chown(m.cfg.socket_path.c_str(), (uid_t)-1, m.cfg.socket_group) != 0)
       throw std::runtime_error{"control socket " + m.cfg.socket_path +
@@ -456,6 +465,7 @@ api_server::api_server(controller& ctl, api_server_config cfg, stream_source* st
       throw std::runtime_error{"listen tcp://" + m.cfg.listen_host + ":" +
                                std::to_string(m.cfg.listen_port) +
                                ": cannot listen: " + std::strerror(errno)};
+    ::listen(m.tcp_fd, SOMAXCONN);
     m.tcp_on = true;
   }
 }

@@ -13,6 +13,7 @@ namespace nv_test {
 struct http_answer {
   int status = -1; // -1: no answer (connection failed)
   std::string body;
+  std::string content_type;
   nlohmann::json json() const { return nlohmann::json::parse(body, nullptr, false); }
 };
 
@@ -61,7 +62,7 @@ protected:
       r = c.Patch(path.c_str(), body, type.c_str());
     if (!r)
       return {};
-    return {r->status, r->body};
+    return {r->status, r->body, r->get_header_value("Content-Type")};
   }
 
   static std::string spec_body(const std::string& spec) {
