@@ -24,6 +24,7 @@ namespace {
 constexpr auto deadline = 20s;
 constexpr const char* replica = "api-rep-1";
 constexpr const char* replica_path = "/stack/api/api-rep-1";
+constexpr const char* replica_key = "stack/api-rep-1"; // the runtime's key: runtime_key()
 
 // A runtime that records each call and answers it only when the test says so. Exec answers
 // are scripted too, for the command checks of a probe. Answers go through `relay` (the test's
@@ -40,10 +41,10 @@ public:
   bool runs_os(std::string_view) const override { return true; }
 
   void pull(const container_spec& spec, caf::actor reply_to) override {
-    record(runtime_op::pull, spec.id, std::move(reply_to));
+    record(runtime_op::pull, runtime_key(spec), std::move(reply_to));
   }
   void create(const container_spec& spec, caf::actor reply_to) override {
-    record(runtime_op::create, spec.id, std::move(reply_to));
+    record(runtime_op::create, runtime_key(spec), std::move(reply_to));
   }
   void start(const std::string& id, caf::actor reply_to) override {
     std::lock_guard g{mu_};
@@ -103,13 +104,13 @@ public:
     std::unique_lock g{mu_};
     auto to = exits_to_;
     g.unlock();
-    send(to, container_exited{replica, code, 0});
+    send(to, container_exited{replica_key, code, 0});
   }
   void answer_exec(int32_t code) {
     std::unique_lock g{mu_};
     auto [exec_id, to] = execs_.back();
     g.unlock();
-    send(to, exec_result{replica, exec_id, code, "", false});
+    send(to, exec_result{replica_key, exec_id, code, "", false});
   }
 
 private:
@@ -142,7 +143,7 @@ private:
       if (it->op == op)
         return *it;
     ADD_FAILURE() << "no " << to_string(op) << " call to answer";
-    return call{op, replica, caf::actor{}};
+    return call{op, replica_key, caf::actor{}};
   }
 
   std::mutex mu_;
@@ -242,6 +243,7 @@ protected:
     auto c = service();
     probe_config p;
     p.replica_id = replica;
+    p.container = replica_key;
     p.check = command_check{"true"};
     p.start_grace = 0s;
     p.interval = 1h;

@@ -110,9 +110,11 @@ protected:
         pc.retries = 1000;
         pc.check = command_check{"kill -0 \"$(cat " + ready + " 2>/dev/null)\" 2>/dev/null"};
         pc.replica_id = c.spec.id;
+        pc.container = runtime_key(c.spec);
         c.health = pc;
       }
       c.fingerprint = "env:" + env + (health ? " health" : "");
+      key_of[c.spec.id] = runtime_key(c.spec);
       p.replicas.push_back(std::move(c));
     }
     return p;
@@ -203,7 +205,14 @@ protected:
   bool healthy(const std::string& deployment) {
     return wait_for([&] { return last_state("/" + deployment) == lifecycle::healthy; });
   }
-  int pid(const std::string& id) { return rt.pid(id).value_or(0); }
+  // The pid of a replica by its id (each test names its services apart across deployments).
+  int pid(const std::string& id) { return rt.pid(runtime_key_of(id)).value_or(0); }
+  std::string runtime_key_of(const std::string& id) {
+    auto it = key_of.find(id);
+    EXPECT_NE(it, key_of.end()) << "no service made replica " << id;
+    return it == key_of.end() ? id : it->second;
+  }
+  std::map<std::string, std::string> key_of; // replica id -> the runtime's key
 
   // The children of an actor of the tree, by its path from the node ("/web/api").
   std::vector<child_info> children_of(const std::string& path) {
@@ -337,7 +346,7 @@ TEST_F(NodeControl, RemoveStopsAllItsProcessesAndLeavesTheOtherAlone) {
   EXPECT_FALSE(remove("two")) << "the reply comes once everything of it is down";
   for (auto p : gone)
     EXPECT_FALSE(alive(p)) << "pid " << p << " of the removed deployment still runs";
-  EXPECT_FALSE(rt.pid("b-rep-1"));
+  EXPECT_FALSE(rt.pid(runtime_key_of("b-rep-1")));
   EXPECT_EQ(pid("a-rep-1"), a1);
   EXPECT_TRUE(alive(a1));
   EXPECT_EQ(deployments(), (std::vector<std::string>{"one"}));

@@ -226,7 +226,7 @@ TEST_F(Tree, ACrashedReplicaIsRestartedAndIntensityEscalatesTheOriginalError) {
   plan.services.push_back(std::move(svc));
   start(std::move(plan));
   ASSERT_TRUE(o.wait_until([](observed& x) { return x.reached("/stack", lifecycle::healthy); }));
-  ASSERT_TRUE(rt.crash("api-rep-1", 3));
+  ASSERT_TRUE(rt.crash("stack/api-rep-1", 3));
   auto restarted = [&] {
     for (auto& e : events())
       if (e["event"] == "restart" && e["child"] == "/stack/api/api-rep-1")
@@ -237,9 +237,9 @@ TEST_F(Tree, ACrashedReplicaIsRestartedAndIntensityEscalatesTheOriginalError) {
     std::this_thread::sleep_for(20ms);
   ASSERT_TRUE(restarted());
   // Wait until the replacement runs, then crash it again: one restart too many.
-  for (int i = 0; i < 200 && rt.state("api-rep-1").state != container_state::running; ++i)
+  for (int i = 0; i < 200 && rt.state("stack/api-rep-1").state != container_state::running; ++i)
     std::this_thread::sleep_for(10ms);
-  ASSERT_TRUE(rt.crash("api-rep-1", 4));
+  ASSERT_TRUE(rt.crash("stack/api-rep-1", 4));
   ASSERT_TRUE(o.wait_until([](observed& x) { return !x.failures.empty(); }));
   auto f = o.failures.front();
   EXPECT_EQ(f.error, (AgentError{UnexpectedExit{"api-rep-1", 4}}));
@@ -258,12 +258,12 @@ TEST_F(Tree, OnPanicIsolateLeavesTheReplicaStoppedAndTheServiceDegraded) {
   plan.services.push_back(std::move(svc));
   start(std::move(plan));
   ASSERT_TRUE(o.wait_until([](observed& x) { return x.reached("/stack", lifecycle::healthy); }));
-  ASSERT_TRUE(rt.crash("api-rep-1", 1));
+  ASSERT_TRUE(rt.crash("stack/api-rep-1", 1));
   for (int i = 0; i < 500 && first("/stack/api", "state", "degraded") == 0; ++i)
     std::this_thread::sleep_for(10ms);
   EXPECT_NE(first("/stack/api", "state", "degraded"), 0u);
   EXPECT_EQ(first("/stack/api", "restart"), 0u) << "an isolated replica is not restarted";
-  EXPECT_EQ(rt.state("api-rep-2").state, container_state::running);
+  EXPECT_EQ(rt.state("stack/api-rep-2").state, container_state::running);
   EXPECT_TRUE(o.failures.empty());
 }
 
@@ -276,12 +276,13 @@ TEST_F(Tree, OnPanicShutdownFailsTheWholeService) {
   plan.services.push_back(std::move(svc));
   start(std::move(plan));
   ASSERT_TRUE(o.wait_until([](observed& x) { return x.reached("/stack", lifecycle::healthy); }));
-  ASSERT_TRUE(rt.crash("api-rep-2", 9));
+  ASSERT_TRUE(rt.crash("stack/api-rep-2", 9));
   ASSERT_TRUE(o.wait_until([](observed& x) { return !x.failures.empty(); }));
   EXPECT_EQ(o.failures.front().error, (AgentError{UnexpectedExit{"api-rep-2", 9}}));
-  for (int i = 0; i < 500 && rt.state("api-rep-1").state == container_state::running; ++i)
+  for (int i = 0; i < 500 && rt.state("stack/api-rep-1").state == container_state::running; ++i)
     std::this_thread::sleep_for(10ms);
-  EXPECT_NE(rt.state("api-rep-1").state, container_state::running) << "its sibling was stopped";
+  EXPECT_NE(rt.state("stack/api-rep-1").state, container_state::running)
+      << "its sibling was stopped";
 }
 
 } // namespace

@@ -37,9 +37,9 @@ using test_clock = std::chrono::steady_clock;
 
 namespace {
 
+// No deployment: a runtime driven alone keys each container by its replica id.
 container_spec spec(const std::string& id, std::vector<std::string> command) {
   container_spec s;
-  s.deployment = "web-stack";
   s.service = "api";
   s.id = id;
   s.command = std::move(command);
@@ -185,6 +185,7 @@ TEST(child_environment, only_the_spec_the_nodevisor_vars_and_a_minimal_base) {
   const char* base[] = {"PATH=/opt/secret/bin", "HOME=/root",          "AWS_SECRET_ACCESS_KEY=k",
                         "LANG=de_DE.UTF-8",     "NODEVISOR_REPLICA=9", nullptr};
   auto s = spec("api-rep-3", {"true"});
+  s.deployment = "web-stack";
   s.replica = 3;
   s.env = {{"HOME", "/srv"}, {"NODEVISOR_SERVICE", "spoofed"}, {"EXTRA", "a=b"}};
   auto env = child_environment(s, base, "/home/api");
@@ -197,6 +198,7 @@ TEST(child_environment, only_the_spec_the_nodevisor_vars_and_a_minimal_base) {
 TEST(child_environment, lang_defaults_to_c_utf8_and_the_spec_may_set_path) {
   const char* base[] = {"PATH=/bin", nullptr};
   auto s = spec("api-rep-1", {"true"});
+  s.deployment = "web-stack";
   s.env = {{"PATH", "/opt/app/bin"}};
   auto env = child_environment(s, base, "");
   EXPECT_EQ(env, (std::vector<std::string>{"PATH=/opt/app/bin", "LANG=C.UTF-8",
@@ -271,16 +273,18 @@ TEST_F(process_runtime_test, env_has_the_spec_env_and_the_nodevisor_vars_not_the
   const std::string id = "api-rep-2";
   auto s = sh(id, "echo \"GREETING=$GREETING\"; echo \"INHERITED=$NV_PROCESS_TEST_INHERITED\"; "
                   "echo \"D=$NODEVISOR_DEPLOYMENT S=$NODEVISOR_SERVICE R=$NODEVISOR_REPLICA\"");
+  s.deployment = "web-stack";
   s.replica = 2;
   s.env = {{"GREETING", "hello world"}, {"NODEVISOR_SERVICE", "spoofed"}};
+  const std::string key = "web-stack/" + id;
   rt.create(s, self);
-  take_ok(self, runtime_op::create, id);
-  rt.start(id, self);
-  take_ok(self, runtime_op::start, id);
-  take_exit(self, id, 0, 0);
+  take_ok(self, runtime_op::create, key);
+  rt.start(key, self);
+  take_ok(self, runtime_op::start, key);
+  take_exit(self, key, 0, 0);
   // Output written before the exit is in the ring when container_exited arrives.
-  EXPECT_EQ(rt.logs(id, 100), (std::vector<std::string>{"GREETING=hello world",
-                                                        "INHERITED=", "D=web-stack S=api R=2"}));
+  EXPECT_EQ(rt.logs(key, 100), (std::vector<std::string>{"GREETING=hello world",
+                                                         "INHERITED=", "D=web-stack S=api R=2"}));
   ::unsetenv("NV_PROCESS_TEST_INHERITED");
 }
 
@@ -862,3 +866,33 @@ TEST_F(process_runtime_test,
 }
 
 } // namespace
+
+// Replica ids repeat across the deployments of a node: the runtime keys each container by
+// deployment and id, and names it in an error by the replica id a user knows.
+TEST_F(process_runtime_test, the_same_replica_id_in_two_deployments_is_two_containers) {
+  caf::scoped_actor self{sys};
+  auto shop = sh("api-rep-1", "exit 4");
+  shop.deployment = "shop";
+  auto blog = sh("api-rep-1", "exit 5");
+  blog.deployment = "blog";
+  rt.create(shop, self);
+  take_ok(self, runtime_op::create, "shop/api-rep-1");
+  rt.create(blog, self);
+  take_ok(self, runtime_op::create, "blog/api-rep-1");
+  rt.create(blog, self);
+  EXPECT_EQ(take_error(self, runtime_op::create),
+            (AgentError{CreateFailed{"api-rep-1", "a container with this id exists"}}));
+
+  rt.start("shop/api-rep-1", self);
+  take_ok(self, runtime_op::start, "shop/api-rep-1");
+  take_exit(self, "shop/api-rep-1", 4, 0);
+  EXPECT_EQ(rt.state("blog/api-rep-1").state, container_state::created);
+  rt.start("blog/api-rep-1", self);
+  take_ok(self, runtime_op::start, "blog/api-rep-1");
+  take_exit(self, "blog/api-rep-1", 5, 0);
+  EXPECT_EQ(rt.state("api-rep-1").state, container_state::unknown);
+  for (const auto* key : {"shop/api-rep-1", "blog/api-rep-1"}) {
+    rt.remove(key, self);
+    take_ok(self, runtime_op::remove, key);
+  }
+}

@@ -22,9 +22,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// No deployment: a runtime driven alone keys each container by its replica id.
 container_spec spec(const std::string& id, sim_behavior sim = {}) {
   container_spec s;
-  s.deployment = "web-stack";
   s.service = "api";
   s.id = id;
   s.image = "nginx:latest";
@@ -486,3 +486,32 @@ TEST_F(sim_runtime_test, carries_100000_containers) {
 }
 
 } // namespace
+
+// Replica ids repeat across the deployments of a node: the runtime keys each container by
+// deployment and id, and names it in an error by the replica id a user knows.
+TEST_F(sim_runtime_test, the_same_replica_id_in_two_deployments_is_two_containers) {
+  caf::scoped_actor self{sys};
+  auto shop = spec("api-rep-1");
+  shop.deployment = "shop";
+  auto blog = spec("api-rep-1");
+  blog.deployment = "blog";
+  rt.create(shop, self);
+  take_ok(self, runtime_op::create, "shop/api-rep-1");
+  rt.create(blog, self);
+  take_ok(self, runtime_op::create, "blog/api-rep-1");
+  rt.create(blog, self);
+  EXPECT_TRUE(std::holds_alternative<CreateFailed>(take_error(self, runtime_op::create)));
+
+  rt.start("shop/api-rep-1", self);
+  auto shop_pid = take_ok(self, runtime_op::start, "shop/api-rep-1");
+  EXPECT_EQ(rt.state("blog/api-rep-1").state, container_state::created);
+  rt.start("blog/api-rep-1", self);
+  auto blog_pid = take_ok(self, runtime_op::start, "blog/api-rep-1");
+  EXPECT_NE(shop_pid, blog_pid);
+  rt.stop("shop/api-rep-1", 10s, SIGTERM, self);
+  take_exit(self, "shop/api-rep-1", 128 + SIGTERM, SIGTERM);
+  take_ok(self, runtime_op::stop, "shop/api-rep-1");
+  EXPECT_EQ(rt.state("blog/api-rep-1").state, container_state::running);
+  rt.start("web/api-rep-9", self);
+  EXPECT_EQ(take_error(self, runtime_op::start), (AgentError{no_such_container("api-rep-9")}));
+}
