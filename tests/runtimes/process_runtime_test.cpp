@@ -241,6 +241,7 @@ TEST_F(process_runtime_test, killed_by_a_signal_reports_128_plus_the_signal) {
   EXPECT_EQ(rt.state(id).state, container_state::running);
   EXPECT_EQ(rt.pid(id), pid);
   // In a process group of its own.
+  ASSERT_GT(pid, 0) << "kill(0) would signal this test's own process group";
   EXPECT_EQ(::getpgid(pid), pid);
   ASSERT_EQ(::kill(pid, SIGKILL), 0);
   take_exit(self, id, 128 + SIGKILL, SIGKILL);
@@ -256,6 +257,7 @@ TEST_F(process_runtime_test, exit_latency_after_kill_9) {
     take_ok(self, runtime_op::create, id);
     rt.start(id, self);
     auto pid = take_ok(self, runtime_op::start, id);
+    ASSERT_GT(pid, 0) << "kill(0) would signal this test's own process group";
     auto t0 = test_clock::now();
     ::kill(pid, SIGKILL);
     take_exit(self, id, 137, SIGKILL);
@@ -422,6 +424,7 @@ TEST_F(process_runtime_test, stop_continues_a_stopped_child_so_that_its_signal_e
   take_ok(self, runtime_op::create, id);
   rt.start(id, self);
   auto pid = take_ok(self, runtime_op::start, id);
+  ASSERT_GT(pid, 0) << "kill(0) would signal this test's own process group";
   ASSERT_EQ(::kill(-pid, SIGSTOP), 0);
   ASSERT_TRUE(wait_for([&] {
     auto all = processes();
