@@ -308,7 +308,8 @@ int serve(const spec::node_config& nc, unique_fd signals) {
     controller ctl{sys, node, *store, ccfg};
     trace_metrics metrics;
     trace_metrics_feed feed{ring, trace_file, metrics};
-    stream_source streams{ring, trace_file, &metrics, state_dir / "logs"};
+    stream_source streams{ring, trace_file, &metrics, state_dir / "logs",
+                          [&trace] { trace->flush(); }};
     std::optional<api_server> api;
     try {
       api.emplace(ctl, *acfg, &streams);

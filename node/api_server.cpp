@@ -18,6 +18,7 @@
 #include "node/controller.hpp"
 #include "node/log_follow.hpp"
 #include "node/metrics.hpp"
+#include "node/why_answer.hpp"
 #include "trace/docker_event.hpp"
 #include "trace/trace_follow.hpp"
 
@@ -222,6 +223,9 @@ bool param_or(const httplib::Request& req, const char* key, bool otherwise) {
 // read by a cursor of its own (trace/trace_follow.hpp) that never holds up the tree.
 void api_server::impl::trace_stream(const httplib::Request& req, httplib::Response& res,
                                     bool docker) {
+  // What the tree emitted before this request is in the answer (a `stop`, then its events).
+  if (streams->flush_trace)
+    streams->flush_trace();
   auto since = number_param(req, "since");
   if (!since) {
     write_answer(res, invalid_spec("since: expected the seq of the last event read (an integer)"));
@@ -329,6 +333,13 @@ void api_server::impl::define_streams() {
               }
               return sink.is_writable();
             });
+      });
+  streams_routes.emplace_back(
+      R"(/api/v1/why)", [this](const httplib::Request& req, httplib::Response& res, auto&) {
+        if (streams->flush_trace)
+          streams->flush_trace();
+        write_answer(res, why_answer(streams->trace_file,
+                                     req.has_param("actor") ? req.get_param_value("actor") : ""));
       });
   streams_routes.emplace_back(R"(/metrics)", [this](auto&, httplib::Response& res, auto&) {
     res.status = 200;

@@ -24,6 +24,8 @@ struct stream_source {
   std::filesystem::path trace_file;
   const trace_metrics* metrics = nullptr;
   std::filesystem::path log_dir; // <deployment>.<replica>.log files
+  // Writes out what the trace still queues, so that a reader of the file sees the latest events.
+  std::function<void()> flush_trace;
 };
 
 struct api_server_config {

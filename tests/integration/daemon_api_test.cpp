@@ -142,6 +142,53 @@ TEST_F(Daemon, TheTraceStreamResumesWithSinceAndMissesNothing) {
   EXPECT_NE(metrics.body.find("nodevisor_probes_total"), std::string::npos) << metrics.body;
 }
 
+// `why` over the daemon's own trace: the chain behind a replica's last failure, first cause
+// first, through the API and the CLI; a name that matches nothing, or an actor that never
+// failed, is an answer a person can act on.
+TEST_F(Daemon, WhyWalksALastFailureBackToItsCause) {
+  auto d = start_daemon();
+  auto host = "unix://" + socket();
+  ASSERT_EQ(request("POST", "/api/v1/deployments", spec_body(one_service("whys", "exit 7"))).status,
+            201);
+  auto failed = [&] {
+    auto j = request("GET", "/api/v1/trace?event=failure&actor=/whys/web/web-rep-1").body;
+    return !j.empty();
+  };
+  auto until = std::chrono::steady_clock::now() + 60s;
+  while (!failed() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(failed()) << "web-rep-1 never failed";
+
+  auto why = request("GET", "/api/v1/why?actor=web-rep-1");
+  ASSERT_EQ(why.status, 200) << why.body;
+  auto j = why.json();
+  EXPECT_EQ(j["actor"], "/whys/web/web-rep-1");
+  ASSERT_TRUE(j["chain"].is_array());
+  ASSERT_FALSE(j["chain"].empty());
+  bool exit_seen = false;
+  for (auto& ev : j["chain"])
+    exit_seen = exit_seen || (ev["event"] == "exit" && ev.value("code", 0) == 7) ||
+                ev.dump().find("exited with code 7") != std::string::npos;
+  EXPECT_TRUE(exit_seen) << j.dump();
+  uint64_t prev = 0;
+  for (auto& ev : j["chain"]) {
+    EXPECT_GT(ev["seq"].get<uint64_t>(), prev) << "in seq order";
+    prev = ev["seq"].get<uint64_t>();
+  }
+
+  nodevisor_process cli{{"why", "/whys/web/web-rep-1", "--host", host}};
+  EXPECT_EQ(cli.wait_exit(), 0) << cli.stderr_text;
+  EXPECT_NE(cli.stdout_text.find("/whys/web/web-rep-1"), std::string::npos) << cli.stdout_text;
+  EXPECT_NE(cli.stdout_text.find("failure"), std::string::npos) << cli.stdout_text;
+
+  EXPECT_EQ(request("GET", "/api/v1/why?actor=nothing-like-it").status, 404);
+  EXPECT_EQ(request("GET", "/api/v1/why").status, 400);
+  EXPECT_EQ(request("GET", "/api/v1/why?actor=/whys/web/web-rep").status, 400) << "both replicas";
+  nodevisor_process never{{"why", "/whys", "--host", host}};
+  EXPECT_EQ(never.wait_exit(), 1);
+  EXPECT_NE(never.stderr_text.find("has not failed"), std::string::npos) << never.stderr_text;
+}
+
 TEST_F(Daemon, FiftyConcurrentRequestsWhileAServiceCrashLoops) {
   auto d = start_daemon();
   ASSERT_EQ(request("POST", "/api/v1/deployments", spec_body(one_service("loop", "exit 3"))).status,
