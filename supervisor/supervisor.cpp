@@ -439,11 +439,11 @@ void on_down(caf::event_based_actor* self, supervisor_state& st, caf::down_msg& 
       trace::because(rec.stopped_by);
       trace::exit(rec.path, exit_event::reason_kind::shutdown, nullptr);
     }
-    set_child_state(st, i, lifecycle::stopped);
     // Whoever terminated it goes on first (it may start or delete records); a stop job of the
     // supervisor's own then goes on with what is left.
     auto waiting = std::move(rec.when_down);
     rec.when_down.clear();
+    set_child_state(st, i, lifecycle::stopped);
     if (!ending(st))
       for (auto& done : waiting)
         done();
@@ -591,7 +591,6 @@ caf::behavior supervisor_init(caf::event_based_actor* self, supervisor_state& st
   st.flags = cfg.flags;
   st.parallel_stop = cfg.parallel_stop;
   st.hooks = std::move(cfg.hooks);
-  st.children.reserve(cfg.children.size());
   for (auto& spec : cfg.children)
     st.children.push_back(make_record(st, std::move(spec)));
   self->set_down_handler([self, &st](caf::down_msg& dm) { on_down(self, st, dm); });
@@ -701,8 +700,7 @@ void supervisor_reorder_children(supervisor_state& st, const std::vector<std::st
     if (!placed[k])
       order.push_back(k);
   std::vector<std::optional<std::size_t>> moved(st.children.size());
-  std::vector<child_record> next;
-  next.reserve(st.children.size());
+  std::deque<child_record> next;
   for (auto old : order) {
     moved[old] = next.size();
     next.push_back(std::move(st.children[old]));

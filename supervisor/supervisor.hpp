@@ -138,7 +138,9 @@ struct supervisor_state {
   const node_services* services = nullptr;
   supervisor_flags flags;
   bool parallel_stop = false;
-  std::vector<child_record> children;
+  // A deque: a hook that a child's state change calls may add children (a service starts its
+  // replicas once its waits end) while the rule that changed it still holds its record.
+  std::deque<child_record> children;
   std::unordered_map<caf::actor_addr, std::size_t> index;   // alive child -> its record
   std::deque<caf::actor_clock::time_point> recent_restarts; // for the intensity
   lifecycle state = lifecycle::pending;

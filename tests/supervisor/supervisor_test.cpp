@@ -609,6 +609,19 @@ caf::behavior dynamic_supervisor(caf::stateful_actor<dynamic_state>* self, super
   return caf::behavior{own.or_else(behavior)};
 }
 
+// A supervisor whose embedder starts `n` more children once child `trigger` is stopped, from
+// the state hook itself, as a service starts its replicas when its last wait ends.
+caf::behavior growing_supervisor(caf::stateful_actor<dynamic_state>* self, supervisor_config cfg,
+                                 world* w, std::string trigger, int n) {
+  cfg.hooks.on_child_state = [self, w, trigger, n](std::size_t i, lifecycle, lifecycle to) {
+    if (to != lifecycle::stopped || self->state.sup.children[i].spec.id != trigger)
+      return;
+    for (int k = 1; k <= n; ++k)
+      supervisor_add_child(self, self->state.sup, worker(w, "n" + std::to_string(k)));
+  };
+  return dynamic_supervisor(self, std::move(cfg), w);
+}
+
 class DynamicSupervisor : public Supervisor {
 protected:
   caf::actor start_dynamic(supervisor_flags flags, std::vector<child_spec> children) {
@@ -684,6 +697,26 @@ TEST_F(DynamicSupervisor, DeletedAndReorderedChildrenStopInTheNewOrder) {
   run();
   EXPECT_EQ(w.events, (std::vector<std::string>{"stop c1", "stop c3"}))
       << "reverse of the new start order";
+}
+
+// The hook runs inside the rule that stopped the child, which still holds that child's record:
+// the children it adds must not move it (ASan saw exactly that with a vector of records).
+TEST_F(DynamicSupervisor, AStateHookMayAddChildrenWhileARuleHoldsARecord) {
+  supervisor_config sc;
+  sc.path = "/sup";
+  sc.parent = parent.address();
+  sc.parent_path = "/test";
+  sc.flags = flags(restart_strategy::one_for_one);
+  sc.children = {worker(&w, "c1")};
+  auto sup = sys->spawn(growing_supervisor, std::move(sc), &w, std::string{"c1"}, 64);
+  sups.push_back(sup);
+  run();
+  w.events.clear();
+  tell(sup, term_atom::value, std::string{"c1"});
+  EXPECT_EQ(w.count("down c1"), 1) << "the terminate's callback ran once, after the hook";
+  EXPECT_EQ(state_of(sup, "c1"), lifecycle::stopped);
+  EXPECT_EQ(w.starts["n64"], 1);
+  EXPECT_EQ(counts(sup).active, 64u);
 }
 
 } // namespace
