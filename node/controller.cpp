@@ -218,23 +218,33 @@ api_answer controller::stored_spec(const std::string& name) {
   });
 }
 
-api_answer controller::create(const std::string& text, bool dry_run, const std::string& file) {
+api_answer controller::create(const std::string& text, bool dry_run, const std::string& file,
+                              const std::string& source) {
   auto p = plan_text(text, file);
   if (auto* bad = std::get_if<api_answer>(&p))
     return *bad;
   auto& good = std::get<planned>(p);
   auto name = good.plan.name;
-  if (dry_run)
+  auto exists = [this](const std::string& name) -> std::optional<api_answer> {
+    if (auto row = store_.get(name))
+      return invalid_spec("deployment '" + name + "' exists, generation " +
+                              std::to_string(row->generation) + " (PUT applies a change)",
+                          409);
+    return std::nullopt;
+  };
+  if (dry_run) {
+    if (auto conflict = exists(name))
+      return *conflict;
     return ok({{"dry_run", true},
                {"deployment", name},
                {"change", change_json(diff_plans(deployment_plan{name, {}, {}}, good.plan))}});
+  }
   std::lock_guard<std::mutex> change{change_mu_};
-  if (auto row = store_.get(name))
-    return invalid_spec(
-        "deployment '" + name + "' exists, generation " + std::to_string(row->generation), 409);
+  if (auto conflict = exists(name))
+    return *conflict;
   stored_deployment row;
   try {
-    row = store_.create(name, text, good.canonical);
+    row = store_.create(name, text, good.canonical, source);
   } catch (const store_error& e) {
     return store_failure(e);
   }
@@ -250,7 +260,7 @@ api_answer controller::create(const std::string& text, bool dry_run, const std::
 }
 
 api_answer controller::apply(const std::string& name, const std::string& text, bool dry_run,
-                             const std::string& file) {
+                             const std::string& file, const std::string& source) {
   auto p = plan_text(text, file);
   if (auto* bad = std::get_if<api_answer>(&p))
     return *bad;
@@ -277,7 +287,8 @@ api_answer controller::apply(const std::string& name, const std::string& text, b
   }
   state_store::applied result;
   try {
-    result = store_.apply(target, text, good.canonical);
+    result = store_.apply(target, text, good.canonical,
+                          source.empty() ? std::nullopt : std::optional<std::string_view>{source});
   } catch (const store_error& e) {
     return store_failure(e);
   }
@@ -297,11 +308,16 @@ api_answer controller::apply(const std::string& name, const std::string& text, b
   return details(result.row);
 }
 
-api_answer controller::deploy(const std::string& text, bool dry_run, const std::string& file) {
+api_answer controller::deploy(const std::string& text, bool dry_run, const std::string& file,
+                              const std::string& source) {
   auto loaded = spec::load_spec_string(text, file);
   if (loaded.spec && store_.get(loaded.spec->name))
-    return apply(loaded.spec->name, text, dry_run, file);
-  return create(text, dry_run, file);
+    return apply(loaded.spec->name, text, dry_run, file, source);
+  return create(text, dry_run, file, source);
+}
+
+std::vector<stored_deployment> controller::stored() const {
+  return store_.list();
 }
 
 api_answer controller::stop(const std::string& name) {

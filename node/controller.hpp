@@ -42,12 +42,17 @@ public:
   api_answer get(const std::string& name);
   api_answer stored_spec(const std::string& name);
   // `file`: where the text came from, for the problems' lines ("<request>", a manifest path).
-  api_answer create(const std::string& text, bool dry_run, const std::string& file);
+  // `source`: the manifest that owns the deployment (stored with it); empty: the API.
+  api_answer create(const std::string& text, bool dry_run, const std::string& file,
+                    const std::string& source = {});
   // `name` empty: whatever the spec names (a manifest, `deploy`); else it must match.
   api_answer apply(const std::string& name, const std::string& text, bool dry_run,
-                   const std::string& file);
+                   const std::string& file, const std::string& source = {});
   // create, or apply when the deployment exists.
-  api_answer deploy(const std::string& text, bool dry_run, const std::string& file);
+  api_answer deploy(const std::string& text, bool dry_run, const std::string& file,
+                    const std::string& source = {});
+  // Every stored deployment, as the store has it (the manifests' owners among them).
+  std::vector<stored_deployment> stored() const;
   api_answer stop(const std::string& name);
   api_answer start(const std::string& name);
   api_answer remove(const std::string& name);

@@ -1,5 +1,6 @@
 #include "node/manifests.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -21,7 +22,7 @@ std::string message_of(const api_answer& a) {
 } // namespace
 
 manifest_dir::manifest_dir(controller& ctl, std::filesystem::path dir)
-    : ctl_{ctl}, dir_{std::move(dir)} {
+    : ctl_{ctl}, dir_{std::filesystem::absolute(dir).lexically_normal()} {
   dir_watch_handlers h;
   h.on_change = [this](const std::filesystem::path& f) { apply(f); };
   h.on_remove = [this](const std::filesystem::path& f) { remove(f); };
@@ -41,8 +42,27 @@ manifest_dir::manifest_dir(controller& ctl, std::filesystem::path dir)
   watch_ = dir_watch::start(dir_, std::move(h), error);
   if (!watch_)
     spdlog::error("[/] manifests: {}", error);
-  for (auto& f : scan_manifests(dir_))
+  // What the files of this directory made before this start, the store says: a file removed
+  // meanwhile deletes its deployment now, one that names another deployment deletes the old one.
+  {
+    std::lock_guard<std::mutex> g{mu_};
+    for (auto& row : ctl_.stored())
+      if (!row.source.empty() && std::filesystem::path{row.source}.parent_path() == dir_)
+        deployment_of_[row.source] = row.name;
+  }
+  auto files = scan_manifests(dir_);
+  for (auto& f : files)
     apply(f);
+  std::vector<std::filesystem::path> gone;
+  {
+    std::lock_guard<std::mutex> g{mu_};
+    for (auto& [file, name] : deployment_of_)
+      if (std::find(files.begin(), files.end(), file) == files.end() &&
+          !std::filesystem::exists(file))
+        gone.push_back(file);
+  }
+  for (auto& file : gone)
+    remove(file);
 }
 
 manifest_dir::~manifest_dir() {
@@ -59,7 +79,7 @@ void manifest_dir::apply(const std::filesystem::path& file) {
   std::ostringstream text;
   text << in.rdbuf();
   std::lock_guard<std::mutex> g{mu_};
-  auto answer = ctl_.deploy(text.str(), false, file.string());
+  auto answer = ctl_.deploy(text.str(), false, file.string(), file.string());
   if (answer.status >= 300) {
     // The deployment keeps the last spec that was good, as kubelet does with a bad static pod.
     spdlog::error("[/] manifest {} not applied:\n{}", file.string(), message_of(answer));

@@ -19,7 +19,7 @@ namespace {
 // had. A file of version N gets steps N+1.. in one transaction when it is opened; a file of a
 // version above the last step was written by a newer nodevisor and is refused, since this one
 // cannot know what the newer tables mean. The keeper's records that live restore needs
-// (design.md §9) are the next step: its tables are added by a step 2, which bumps the version.
+// (design.md §9) are the next step: its tables come with a step of their own.
 constexpr const char* schema_steps[] = {
     // 1: the deployments. `id` is the creation order: apply and set_desired update the row in
     // place, so a deployment keeps its place however often it changes.
@@ -32,6 +32,9 @@ constexpr const char* schema_steps[] = {
     " desired TEXT NOT NULL CHECK (desired IN ('running', 'stopped')),"
     " created_at_us INTEGER NOT NULL,"
     " updated_at_us INTEGER NOT NULL)",
+    // 2: where a deployment came from: the manifest file that made it, or '' (the API). A
+    // manifest removed while the daemon was down still deletes its deployment at the next start.
+    "ALTER TABLE deployments ADD COLUMN source TEXT NOT NULL DEFAULT ''",
 };
 constexpr int schema_version = static_cast<int>(std::size(schema_steps));
 
@@ -40,7 +43,7 @@ constexpr int schema_version = static_cast<int>(std::size(schema_steps));
 constexpr int busy_timeout_ms = 5000;
 
 constexpr const char* row_columns =
-    "name, spec, canonical, generation, desired, created_at_us, updated_at_us";
+    "name, spec, canonical, generation, desired, created_at_us, updated_at_us, source";
 
 int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -176,6 +179,7 @@ struct connection {
     }
     row.created_at_us = st.integer(5);
     row.updated_at_us = st.integer(6);
+    row.source = st.text(7);
     return row;
   }
 
@@ -354,7 +358,7 @@ std::optional<stored_deployment> state_store::get(std::string_view name) const {
 }
 
 stored_deployment state_store::create(std::string_view name, std::string_view spec,
-                                      std::string_view canonical) {
+                                      std::string_view canonical, std::string_view source) {
   std::lock_guard lock(impl_->mutex);
   const std::string doing = "storing new deployment " + in_quotes(name);
   transaction tx(impl_->c, doing);
@@ -362,24 +366,32 @@ stored_deployment state_store::create(std::string_view name, std::string_view sp
     throw store_error(store_error::kind::exists,
                       "deployment " + in_quotes(name) + " already exists");
   }
-  stored_deployment row{std::string(name), std::string(spec), std::string(canonical), 1,
-                        desired_state::running};
-  row.created_at_us = row.updated_at_us = now_us();
+  const int64_t now = now_us();
+  stored_deployment row{std::string(name),
+                        std::string(spec),
+                        std::string(canonical),
+                        1,
+                        desired_state::running,
+                        now,
+                        now,
+                        std::string(source)};
   impl_->c.run("INSERT INTO deployments (name, spec, canonical, generation, desired, "
-               "created_at_us, updated_at_us) VALUES (?1, ?2, ?3, 1, ?4, ?5, ?5)",
+               "created_at_us, updated_at_us, source) VALUES (?1, ?2, ?3, 1, ?4, ?5, ?5, ?6)",
                doing, [&](statement& st) {
                  st.bind(1, name);
                  st.bind(2, spec);
                  st.bind(3, canonical);
                  st.bind(4, to_string(row.desired));
                  st.bind(5, row.created_at_us);
+                 st.bind(6, source);
                });
   tx.commit();
   return row;
 }
 
 state_store::applied state_store::apply(std::string_view name, std::string_view spec,
-                                        std::string_view canonical) {
+                                        std::string_view canonical,
+                                        std::optional<std::string_view> source) {
   std::lock_guard lock(impl_->mutex);
   const std::string doing = "storing the new spec of deployment " + in_quotes(name);
   transaction tx(impl_->c, doing);
@@ -387,24 +399,31 @@ state_store::applied state_store::apply(std::string_view name, std::string_view 
   if (!row) {
     throw store_error(store_error::kind::not_found, "no deployment named " + in_quotes(name));
   }
-  if (row->canonical == canonical) {
+  const bool moved = source && *source != row->source;
+  if (moved)
+    row->source = *source;
+  const bool changed = row->canonical != canonical;
+  if (!changed && !moved) {
     return {std::move(*row), false};
   }
-  row->spec = spec;
-  row->canonical = canonical;
-  row->generation += 1;
-  row->updated_at_us = now_us();
+  if (changed) {
+    row->spec = spec;
+    row->canonical = canonical;
+    row->generation += 1;
+    row->updated_at_us = now_us();
+  }
   impl_->c.run("UPDATE deployments SET spec = ?2, canonical = ?3, generation = ?4, "
-               "updated_at_us = ?5 WHERE name = ?1",
+               "updated_at_us = ?5, source = ?6 WHERE name = ?1",
                doing, [&](statement& st) {
                  st.bind(1, name);
-                 st.bind(2, spec);
-                 st.bind(3, canonical);
+                 st.bind(2, row->spec);
+                 st.bind(3, row->canonical);
                  st.bind(4, static_cast<int64_t>(row->generation));
                  st.bind(5, row->updated_at_us);
+                 st.bind(6, row->source);
                });
   tx.commit();
-  return {std::move(*row), true};
+  return {std::move(*row), changed};
 }
 
 stored_deployment state_store::set_desired(std::string_view name, desired_state desired) {

@@ -30,6 +30,7 @@ struct stored_deployment {
   uint64_t generation = 1;
   desired_state desired = desired_state::running;
   int64_t created_at_us = 0, updated_at_us = 0; // wall clock, microseconds since the epoch
+  std::string source;                           // the manifest file that made it; empty: the API
 };
 
 // Why a change (or opening the file) was refused; the store's state is then exactly what it was
@@ -64,17 +65,19 @@ public:
   std::optional<stored_deployment> get(std::string_view name) const;
 
   // Generation 1, desired running. Throws store_error `exists`.
-  stored_deployment create(std::string_view name, std::string_view spec,
-                           std::string_view canonical);
+  stored_deployment create(std::string_view name, std::string_view spec, std::string_view canonical,
+                           std::string_view source = {});
 
   // A canonical form different from the stored one raises the generation by one and stores the
   // new text; the same one changes nothing (the row as it is, `changed` false), even when the
-  // text differs. The desired state stays as it is. Throws store_error `not_found`.
+  // text differs. The desired state stays as it is. A `source` replaces the stored one without
+  // counting as a change; none keeps it. Throws store_error `not_found`.
   struct applied {
     stored_deployment row;
     bool changed = false;
   };
-  applied apply(std::string_view name, std::string_view spec, std::string_view canonical);
+  applied apply(std::string_view name, std::string_view spec, std::string_view canonical,
+                std::optional<std::string_view> source = std::nullopt);
 
   // Keeps the generation; setting the state it already has changes nothing. Throws `not_found`.
   stored_deployment set_desired(std::string_view name, desired_state desired);

@@ -237,3 +237,95 @@ TEST_F(Daemon, SigtermStopsEverythingAndKeepsTheDesiredState) {
   auto back = wait_deployment("shop", all_healthy, 60s, next.get());
   EXPECT_EQ(back["desired"], "running");
 }
+
+TEST_F(Daemon, ManifestsAreDeploymentsComparedByContentAndRemovingOneDeletesIt) {
+  const fs::path manifests = dir / "manifests";
+  fs::create_directories(manifests);
+  auto write = [&](const std::string& file, const std::string& text) {
+    // Written beside and renamed in, as editors and config managers do.
+    const auto tmp = manifests / ("." + file + ".tmp");
+    std::ofstream{tmp} << text;
+    fs::rename(tmp, manifests / file);
+  };
+  auto applied_lines = [](const nodevisor_process& d, const std::string& file) {
+    std::size_t n = 0;
+    const std::string what = "manifest " + file + " applied";
+    for (auto at = d.stderr_text.find(what); at != std::string::npos;
+         at = d.stderr_text.find(what, at + 1))
+      ++n;
+    return n;
+  };
+  auto wait_applied = [&](nodevisor_process& d, const std::string& file, std::size_t count) {
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (applied_lines(d, file) < count && std::chrono::steady_clock::now() < deadline)
+      d.pump(100ms);
+    return applied_lines(d, file) >= count;
+  };
+  auto gone = [&](const std::string& name, nodevisor_process& d) {
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (request("GET", "/api/v1/deployments/" + name).status != 404 &&
+           std::chrono::steady_clock::now() < deadline)
+      d.pump(100ms);
+    return request("GET", "/api/v1/deployments/" + name).status == 404;
+  };
+  const std::string shop = (manifests / "shop.yaml").string();
+  const std::string other = (manifests / "other.yaml").string();
+  write("shop.yaml", two_services("shop", "one", 1));
+  write("other.yaml", two_services("other", "one", 1));
+
+  {
+    auto d = start_daemon({"--manifests", manifests.string()});
+    auto first = wait_deployment("shop", all_healthy, 60s, d.get());
+    EXPECT_EQ(first["generation"], 1);
+    wait_deployment("other", all_healthy, 60s, d.get());
+
+    // The same spec written again, with a comment added: nothing changes.
+    write("shop.yaml", two_services("shop", "one", 1) + "# reviewed\n");
+    ASSERT_TRUE(wait_applied(*d, shop, 2)) << d->stderr_text;
+    auto same = request("GET", "/api/v1/deployments/shop").json();
+    EXPECT_EQ(same["generation"], 1);
+    EXPECT_EQ(pids_by_service(same), pids_by_service(first));
+
+    // A changed spec is applied: only `api` is replaced.
+    write("shop.yaml", two_services("shop", "two", 1));
+    auto changed = wait_deployment(
+        "shop", [](const nlohmann::json& j) { return j["generation"] == 2 && all_healthy(j); }, 60s,
+        d.get());
+    EXPECT_EQ(pids_by_service(changed)["db"], pids_by_service(first)["db"]);
+
+    // A file that does not load changes nothing, and says why.
+    write("shop.yaml", "version: v1\ndeployment: shop\nservices: [\n");
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (d->stderr_text.find("manifest " + shop + " not applied") == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline)
+      d->pump(100ms);
+    EXPECT_NE(d->stderr_text.find("manifest " + shop + " not applied"), std::string::npos);
+    EXPECT_EQ(request("GET", "/api/v1/deployments/shop").json()["generation"], 2);
+
+    // Removing the file deletes the deployment.
+    fs::remove(manifests / "shop.yaml");
+    EXPECT_TRUE(gone("shop", *d)) << d->stderr_text;
+    // The store forgets it first; its processes stop right after.
+    for (auto& [s, set] : pids_by_service(changed))
+      for (int pid : set) {
+        const auto deadline = std::chrono::steady_clock::now() + 30s;
+        while (alive(pid) && std::chrono::steady_clock::now() < deadline)
+          d->pump(50ms);
+        EXPECT_FALSE(alive(pid)) << s << " " << pid;
+      }
+
+    kill(d->pid, SIGTERM);
+    EXPECT_EQ(d->wait_exit(), 0) << d->stderr_text;
+  }
+
+  // Removed while the daemon was down: deleted at the next start; the others come back.
+  fs::remove(manifests / "other.yaml");
+  write("shop.yaml", two_services("shop", "one", 1));
+  auto d = start_daemon({"--manifests", manifests.string()});
+  EXPECT_TRUE(gone("other", *d)) << d->stderr_text;
+  auto back = wait_deployment("shop", all_healthy, 60s, d.get());
+  EXPECT_EQ(back["generation"], 1);
+  auto list = request("GET", "/api/v1/deployments").json();
+  ASSERT_EQ(list.size(), 1u) << list.dump();
+  EXPECT_EQ(list[0]["name"], "shop");
+}

@@ -241,7 +241,7 @@ TEST_F(state_store_test, OpenedInWalModeWithTheSchemaVersionInTheFile) {
     return value;
   };
   EXPECT_EQ(pragma("PRAGMA journal_mode"), "wal"); // a property of the file, not the connection
-  EXPECT_EQ(pragma("PRAGMA user_version"), "1");
+  EXPECT_EQ(pragma("PRAGMA user_version"), "2");
   sqlite3_close(raw);
 }
 
@@ -262,12 +262,51 @@ TEST_F(state_store_test, AFileOfANewerSchemaIsRefusedWithItsPathAndLeftAlone) {
   std::string message;
   EXPECT_EQ(error_kind([&] { state_store store(db); }, &message), store_error::kind::io);
   EXPECT_NE(message.find(db.string()), std::string::npos) << message;
-  EXPECT_NE(message.find("schema version 7, newer than this nodevisor's 1"), std::string::npos)
+  EXPECT_NE(message.find("schema version 7, newer than this nodevisor's 2"), std::string::npos)
       << message;
 
-  set_user_version(db, 1);
+  set_user_version(db, 2);
   state_store store(db);
   EXPECT_EQ(names(store.list()), std::vector<std::string>{"web"});
+}
+
+TEST_F(state_store_test, TheSourceIsKeptAndMovesWithoutRaisingTheGeneration) {
+  state_store store(db);
+  EXPECT_EQ(store.create("api", "spec", "c").source, "");
+  EXPECT_EQ(store.create("web", "spec", "c", "/m/web.yaml").source, "/m/web.yaml");
+  // The same spec from another file: the new owner is stored, the generation stays.
+  auto moved = store.apply("web", "spec", "c", "/m/site.yaml");
+  EXPECT_FALSE(moved.changed);
+  EXPECT_EQ(moved.row.generation, 1u);
+  EXPECT_EQ(store.get("web")->source, "/m/site.yaml");
+  // No source given (an API change) keeps the one stored.
+  auto changed = store.apply("web", "spec 2", "c2");
+  EXPECT_TRUE(changed.changed);
+  EXPECT_EQ(changed.row.source, "/m/site.yaml");
+  EXPECT_EQ(state_store(db).get("web")->source, "/m/site.yaml");
+}
+
+TEST_F(state_store_test, AFileOfTheFirstSchemaIsUpgradedInPlaceKeepingItsRows) {
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+    const char* v1 =
+        "CREATE TABLE deployments (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, spec TEXT "
+        "NOT NULL, canonical TEXT NOT NULL, generation INTEGER NOT NULL CHECK (generation >= 1), "
+        "desired TEXT NOT NULL CHECK (desired IN ('running', 'stopped')), created_at_us INTEGER "
+        "NOT NULL, updated_at_us INTEGER NOT NULL);"
+        "INSERT INTO deployments (name, spec, canonical, generation, desired, created_at_us, "
+        "updated_at_us) VALUES ('old', 'text', 'c', 3, 'stopped', 1, 2);"
+        "PRAGMA user_version = 1;";
+    ASSERT_EQ(sqlite3_exec(raw, v1, nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  state_store store(db);
+  auto old = store.get("old");
+  ASSERT_TRUE(old);
+  EXPECT_EQ(view(*old), (row_view{"old", "text", "c", 3, desired_state::stopped}));
+  EXPECT_EQ(old->source, "");
+  EXPECT_EQ(store.apply("old", "text", "c", "/m/old.yaml").row.source, "/m/old.yaml");
 }
 
 TEST_F(state_store_test, AFileThatCannotBeAStateDbIsRefusedWithItsPath) {
