@@ -241,15 +241,25 @@ std::unique_ptr<trace_reader_cursor::file_lines>
 trace_reader_cursor::open_containing(uint64_t next, const file_lines* exhausted) const {
   // Newest first: FILE, FILE.1, FILE.2, ... as long as each starts before the one after it: a
   // rotated file that starts later is from an earlier run, whose seqs started again at 1.
+  // The writer may be rotating meanwhile, renaming FILE.<n-1> to FILE.<n> from the oldest down:
+  // where this scan going up crosses it, one name is missing for a moment and the next one is a
+  // file already seen under its former name. Neither ends the chain (that would skip the older
+  // files' lines as if gone); two missing names in a row do.
   std::vector<std::unique_ptr<file_lines>> chain;
   std::vector<uint64_t> first_seqs;
-  for (unsigned n = 0;; ++n) {
+  const auto seen = [&](const file_lines& f) {
+    return std::any_of(chain.begin(), chain.end(),
+                       [&](const std::unique_ptr<file_lines>& c) { return c->same_file(f); });
+  };
+  for (unsigned n = 0, missing = 0; missing < 2; ++n) {
     auto f = file_lines::open(n == 0 ? file_ : rotated_name(file_, n));
     if (!f) {
-      if (n == 0)
-        continue; // FILE is missing for a moment while the writer rotates
-      break;
+      ++missing;
+      continue;
     }
+    missing = 0;
+    if (seen(*f))
+      continue;
     std::string_view first_line;
     const std::optional<uint64_t> first = f->next(first_line) ? seq_of(first_line) : std::nullopt;
     if (!first)

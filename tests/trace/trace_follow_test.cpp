@@ -110,6 +110,15 @@ std::vector<uint64_t> range(uint64_t first, uint64_t last) {
   return r;
 }
 
+// "none", or the seq after which the next one is not the next number ("12 then 15").
+std::string first_gap(const std::vector<uint64_t>& seqs) {
+  for (std::size_t i = 0; i < seqs.size(); ++i)
+    if (seqs[i] != i + 1)
+      return (i == 0 ? std::string{"the start"} : std::to_string(seqs[i - 1])) + " then " +
+             std::to_string(seqs[i]);
+  return "none";
+}
+
 int rotated_files(const traced& t) {
   int n = 0;
   while (std::filesystem::exists(t.file.string() + "." + std::to_string(n + 1)))
@@ -356,7 +365,8 @@ TEST(TraceFollow, AFollowerCatchesUpFromTheFilesWhileTheTreeEmits) {
   }
   emitter.join();
   ASSERT_FALSE(seqs.empty());
-  EXPECT_EQ(seqs, range(1, seqs.back())) << (cut ? "cut off" : "caught up");
+  EXPECT_EQ(seqs, range(1, seqs.back()))
+      << (cut ? "cut off" : "caught up") << ", first gap after " << first_gap(seqs);
 }
 
 TEST(TraceFollow, RingAloneWithoutAFileStartsAtItsOldest) {
