@@ -1,7 +1,9 @@
 #include "node/deployment_view.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <ctime>
+#include <fcntl.h>
 #include <fstream>
 #include <sstream>
 #include <unistd.h>
@@ -56,9 +58,24 @@ double mem_total_bytes() {
   return total;
 }
 
+// /proc/PID/stat, or empty once the process is gone. Read with read(2): a process that exits
+// between the open and the read makes it fail with ESRCH, which a stream turns into an exception.
+std::string proc_stat(int32_t pid) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return {};
+  char buf[1024]; // the line is a few hundred bytes
+  ssize_t n;
+  do
+    n = ::read(fd, buf, sizeof buf);
+  while (n < 0 && errno == EINTR);
+  ::close(fd);
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string{};
+}
+
 void add_usage(int32_t pid, proc_usage& u) {
-  std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
-  std::string text{std::istreambuf_iterator<char>{stat}, {}};
+  const std::string text = proc_stat(pid);
   auto close = text.rfind(')');
   if (close == std::string::npos)
     return;
