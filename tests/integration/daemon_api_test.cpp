@@ -236,6 +236,75 @@ TEST_F(Daemon, FiftyConcurrentRequestsWhileAServiceCrashLoops) {
   EXPECT_EQ(loop["service_details"][0]["last_error"]["kind"], "UnexpectedExit") << loop.dump();
 }
 
+TEST_F(Daemon, OnLoopbackTcpOnlyTheBearerTokenGetsIn) {
+  // A free port: bound, read, closed (the daemon binds it with SO_REUSEADDR).
+  int probe = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  getsockname(probe, reinterpret_cast<sockaddr*>(&addr), &len);
+  const int port = ntohs(addr.sin_port);
+  close(probe);
+
+  const fs::path token = dir / "token";
+  std::ofstream{token} << "s3cret-token\n";
+  fs::permissions(token, fs::perms::owner_read | fs::perms::owner_write);
+  const fs::path config = dir / "node.yaml";
+  auto write_config = [&](const std::string& listen) {
+    std::ofstream{config} << "listen: " << listen << "\ntoken_file: " << token.string() << "\n";
+  };
+  write_config("tcp://127.0.0.1:" + std::to_string(port));
+
+  {
+    auto d = start_daemon({"--config", config.string()});
+    auto tcp = [&](const std::string& auth) {
+      httplib::Client c{"127.0.0.1", port};
+      c.set_connection_timeout(5, 0);
+      httplib::Headers h;
+      if (!auth.empty())
+        h.emplace("Authorization", auth);
+      auto r = c.Get("/api/v1/deployments", h);
+      return r ? http_answer{r->status, r->body, r->get_header_value("Content-Type")}
+               : http_answer{};
+    };
+    auto none = tcp("");
+    EXPECT_EQ(none.status, 401) << none.body;
+    EXPECT_EQ(none.json()["error"]["kind"], "Configuration") << none.body;
+    auto wrong = tcp("Bearer s3cret-tokeN");
+    EXPECT_EQ(wrong.status, 401) << wrong.body;
+    EXPECT_NE(wrong.body.find("wrong bearer token"), std::string::npos) << wrong.body;
+    EXPECT_EQ(tcp("Bearer s3cret-token").status, 200);
+    EXPECT_EQ(request("GET", "/api/v1/deployments").status, 200) << "the socket needs no token";
+
+    const std::string host = "tcp://127.0.0.1:" + std::to_string(port);
+    nodevisor_process ps{{"ps", "--host", host, "--token-file", token.string()}};
+    EXPECT_EQ(ps.wait_exit(), 0) << ps.stderr_text;
+    const fs::path other = dir / "other-token";
+    std::ofstream{other} << "not-it\n";
+    fs::permissions(other, fs::perms::owner_read | fs::perms::owner_write);
+    nodevisor_process refused{{"ps", "--host", host, "--token-file", other.string()}};
+    EXPECT_EQ(refused.wait_exit(), 3) << refused.stderr_text;
+    EXPECT_NE(refused.stderr_text.find("token"), std::string::npos) << refused.stderr_text;
+    kill(d->pid, SIGTERM);
+    EXPECT_EQ(d->wait_exit(), 0) << d->stderr_text;
+  }
+
+  // A token others can read, and a listener off loopback: the daemon does not start.
+  fs::permissions(token, fs::perms::group_read, fs::perm_options::add);
+  nodevisor_process readable{{"daemon", "--state-dir", state().string(), "--socket", socket(),
+                              "--config", config.string()}};
+  EXPECT_EQ(readable.wait_exit(), 2);
+  EXPECT_NE(readable.stderr_text.find("chmod 600"), std::string::npos) << readable.stderr_text;
+  fs::permissions(token, fs::perms::group_read, fs::perm_options::remove);
+  write_config("tcp://0.0.0.0:" + std::to_string(port));
+  nodevisor_process open{{"daemon", "--state-dir", state().string(), "--socket", socket(),
+                          "--config", config.string()}};
+  EXPECT_EQ(open.wait_exit(), 2);
+  EXPECT_NE(open.stderr_text.find("loopback"), std::string::npos) << open.stderr_text;
+}
+
 TEST_F(Daemon, TellsSystemdReadyAndStopping) {
   auto path = (dir / "notify.sock").string();
   int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
