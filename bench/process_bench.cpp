@@ -514,7 +514,7 @@ public:
       c.spec.id = replica_id(sp.name, c.spec.replica);
       c.spec.command = {o.cmd, "3600"};
       c.stop_grace = 10s;
-      ids_.push_back(c.spec.id);
+      ids_.push_back(runtime_key(c.spec)); // how the runtime knows it
       sp.replicas.push_back(std::move(c));
     }
     dp.services.push_back(std::move(sp));

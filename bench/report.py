@@ -5,7 +5,7 @@
 
 RESULTS_DIR holds what bench/run.sh collected: machine.json, supervisor_bench.json and
 trace_emit.json (Google Benchmark's JSON), and tree_scale.jsonl, tracing.jsonl, escalation.jsonl,
-probe.jsonl, peers.jsonl (every line of a benchmark's output that is a JSON object; the schemas
+probe.jsonl, peers.jsonl, daemon.jsonl (every line of a benchmark's output that is a JSON object; the schemas
 are at the top of each benchmark's source). A part whose file is missing or empty is reported as
 not run. Every figure is a median over repetitions with its spread [min-max].
 """
@@ -552,6 +552,69 @@ def probe_section(rep, rows):
     rep.table(["mode", "concurrency", "checks per second", "latency p50", "latency p99"], out)
 
 
+def daemon_section(rep, rows):
+    rep.line("## The daemon through its API (`bench/daemon_bench`)")
+    rep.line()
+    if not rows:
+        rep.line("Not run (no `daemon.jsonl`).")
+        rep.line()
+        return
+    n = next((r["n"] for r in rows), "?")
+
+    def v(metric, impl="daemon", **kw):
+        return [r["value"] for r in rows if r.get("metric") == metric and r.get("impl") == impl
+                and all(r.get(k) == x for k, x in kw.items())]
+
+    def paired(metric_a, impl_a, metric_b, impl_b, **kw):
+        by_rep = {}
+        for r in rows:
+            if all(r.get(k) == x for k, x in kw.items()):
+                if r.get("metric") == metric_a and r.get("impl") == impl_a:
+                    by_rep.setdefault(r["rep"], {})["a"] = r["value"]
+                if r.get("metric") == metric_b and r.get("impl") == impl_b:
+                    by_rep.setdefault(r["rep"], {})["b"] = r["value"]
+        return [ratio(x.get("a"), x.get("b")) for x in by_rep.values()]
+
+    rep.line(f"Real processes (`/bin/sh -c 'exec sleep'`), the process runtime. `run` is "
+             f"`nodevisor run SPEC` from exec; the daemon is already up and gets "
+             f"`POST /api/v1/deployments`. Both clocks stop when the trace holds a `running` "
+             f"state for all {n} replicas. Ratios are paired within a repetition.")
+    rep.line()
+    deploy_ratio = median(paired("deploy_time", "daemon", "deploy_time", "run"))
+    pss_ratio = median(paired("pss", "daemon", "pss", "run"))
+    rep.table(["measurement", "daemon", "`nodevisor run`", "daemon / run", "target"], [
+        [f"deploy {n} replicas until all run", spread(v("deploy_time"), "s"),
+         spread(v("deploy_time", "run"), "s"), fmt_ratio(deploy_ratio), "≤ 1.1×"],
+        [f"PSS with {n} running (daemon: and one trace follower)", spread(v("pss"), "MiB"),
+         spread(v("pss", "run"), "MiB"), fmt_ratio(pss_ratio), "reported"],
+    ])
+    storm_n = n // 10 if isinstance(n, int) else "?"
+    rep.line(f"Latency of one request on a new connection, {n} replicas running; the storm is a "
+             f"second deployment of {storm_n} replicas that exit 1 after 200 ms and are "
+             f"restarted every time (backoff 10–100 ms). `ps` is the CLI command, exec included.")
+    rep.line()
+    rep.table(["request", "idle p50", "idle p99", "storm p50", "storm p99", "target"], [
+        [f"`GET /api/v1/deployments/{{d}}`", spread(v("get_p50", phase="idle"), "ms"),
+         spread(v("get_p99", phase="idle"), "ms"), spread(v("get_p50", phase="storm"), "ms"),
+         spread(v("get_p99", phase="storm"), "ms"), "storm p99 < 20 ms"],
+        ["`nodevisor ps D`", spread(v("ps_p50", phase="idle"), "ms"),
+         spread(v("ps_p99", phase="idle"), "ms"), spread(v("ps_p50", phase="storm"), "ms"),
+         spread(v("ps_p99", phase="storm"), "ms"), "storm p99 < 20 ms"],
+    ])
+    without = v("restarts_per_s", follower=0)
+    with_f = v("restarts_per_s", follower=1)
+    cost = ratio(median(with_f), median(without))
+    rep.line("During the storm, windows without and with one client on "
+             "`/api/v1/trace?follow=1` alternate; the tree's throughput is the restarts per "
+             "second it completed (from `/metrics`).")
+    rep.line()
+    rep.table(["restarts/s without a follower", "with one", "with / without",
+               "events/s the follower received", "target"], [
+        [spread(without, "/s"), spread(with_f, "/s"), fmt_ratio(cost),
+         spread(v("follower_events_per_s"), "/s"), "cost < 5 % (≥ 0.95×)"],
+    ])
+
+
 def micro_section(rep, data):
     rep.line("## Supervisor decisions (`bench/supervisor_bench`, Google Benchmark)")
     rep.line()
@@ -589,6 +652,7 @@ def main():
                     read_json(os.path.join(results, "trace_emit.json")))
     escalation_section(rep, read_jsonl(os.path.join(results, "escalation.jsonl")))
     probe_section(rep, read_jsonl(os.path.join(results, "probe.jsonl")))
+    daemon_section(rep, read_jsonl(os.path.join(results, "daemon.jsonl")))
     micro_section(rep, read_json(os.path.join(results, "supervisor_bench.json")))
     with open(out_md, "w") as f:
         f.write("\n".join(rep.out).rstrip() + "\n")

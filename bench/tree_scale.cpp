@@ -69,9 +69,9 @@
 #include "actors/checks/check_runner.hpp"
 #include "actors/node_actor.hpp"
 #include "actors/node_services.hpp"
-#include "node/plan_from_spec.hpp"
 #include "bench/macro_util.hpp"
 #include "messages/caf/register_types.hpp"
+#include "node/plan_from_spec.hpp"
 #include "runtimes/composite/composite_runtime.hpp"
 #include "runtimes/sim/sim_runtime.hpp"
 #include "spec/loader.hpp"
@@ -82,6 +82,9 @@ using namespace std::chrono_literals;
 using bench_clock = std::chrono::steady_clock;
 
 namespace {
+
+// The one deployment's name; the sim runtime keys its replicas by it (runtime_key).
+constexpr std::string_view deployment_name = "scale";
 
 enum class trace_mode : uint8_t { off, on, messages };
 
@@ -163,8 +166,9 @@ private:
     return bench_clock::time_point{std::chrono::nanoseconds{ns.load()}};
   }
 
-  void advance(const std::string& id, phase from, phase to, std::atomic<long>& count,
+  void advance(const std::string& key, phase from, phase to, std::atomic<long>& count,
                std::atomic<int64_t>& last) {
+    const std::string id = replica_of(key);
     auto dash = id.find('-');
     if (id.size() < 2 || id[0] != 's' || dash == std::string::npos)
       return;
@@ -275,7 +279,8 @@ std::string supervision_block(const std::string& indent) {
 }
 
 std::string spec_yaml(long n, long per_service, long interval_s) {
-  std::string y = "version: v1\ndeployment: scale\n" + supervision_block("") + "services:\n";
+  std::string y = "version: v1\ndeployment: " + std::string{deployment_name} + "\n" +
+                  supervision_block("") + "services:\n";
   long services = (n + per_service - 1) / per_service;
   for (long i = 0; i < services; ++i) {
     long replicas = std::min(per_service, n - i * per_service);
@@ -398,14 +403,23 @@ run_result run_once(const options& o, long n, trace_mode mode, const std::string
           for (std::size_t k = 0; k < victims_n; ++k) {
             auto idx = order[k];
             tracker.arm(idx);
-            victims.push_back(replica_id("s" + std::to_string(idx / o.per_service),
-                                         static_cast<uint32_t>(idx % o.per_service + 1)));
+            container_spec victim;
+            victim.deployment = deployment_name;
+            victim.id = replica_id("s" + std::to_string(idx / o.per_service),
+                                   static_cast<uint32_t>(idx % o.per_service + 1));
+            victims.push_back(runtime_key(victim));
           }
           auto& s = r.storms;
           r.storm_pct[s] = pct;
           auto t1 = bench_clock::now();
           auto crashed = static_cast<long>(sim.crash_many(victims, 1));
           r.crashed[s] = crashed;
+          if (crashed != static_cast<long>(victims.size())) {
+            fail_with(r, "storm " + std::to_string(pct) + "%: the runtime crashed " +
+                             std::to_string(crashed) + " of " + std::to_string(victims.size()) +
+                             " replicas (unknown keys?)");
+            break;
+          }
           bool back = poll_until([&] { return tracker.checked_count() >= crashed; }, 300s);
           if (!back) {
             fail_with(r, "storm " + std::to_string(pct) +
