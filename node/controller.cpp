@@ -86,6 +86,8 @@ deployment_record controller::record_of(const stored_deployment& row) const {
   r.created_at_us = row.created_at_us;
   r.updated_at_us = row.updated_at_us;
   std::lock_guard<std::mutex> g{mu_};
+  if (auto it = refused_.find(row.name); it != refused_.end())
+    r.refused = it->second;
   if (auto it = running_.find(row.name); it != running_.end()) {
     r.services = it->second.services;
   } else if (auto loaded = spec::load_spec_string(row.spec, row.name); loaded.spec) {
@@ -113,6 +115,11 @@ std::optional<AgentError> controller::tell_deploy(const deployment_plan& plan) {
   self->request(node_, cfg_.tree_timeout, deploy_atom::value, plan)
       .receive([](deployment_change&) {},
                [&](caf::error& e) { err = tree_error(e, "deploying '" + plan.name + "'"); });
+  std::lock_guard<std::mutex> g{mu_};
+  if (err)
+    refused_[plan.name] = to_string(*err);
+  else
+    refused_.erase(plan.name);
   return err;
 }
 
@@ -135,6 +142,7 @@ std::optional<AgentError> controller::tell_remove(const std::string& name) {
   if (!err) {
     std::lock_guard<std::mutex> g{mu_};
     running_.erase(name);
+    refused_.erase(name);
     restarts_.forget("/" + name + "/");
   }
   return err;
@@ -157,8 +165,12 @@ void controller::restore() {
       continue;
     auto p = plan_text(row.spec, row.name);
     if (auto* bad = std::get_if<api_answer>(&p)) {
-      spdlog::error("[/{}] stored spec no longer valid, deployment left out: {}", row.name,
-                    bad->body["error"]["message"].get<std::string>());
+      // Its desired state stays; it shows as failed with the reason until an apply fixes it.
+      const auto why = "the stored spec no longer validates (apply a fixed one): " +
+                       bad->body["error"]["message"].get<std::string>();
+      spdlog::error("[/{}] not restored: {}", row.name, why);
+      std::lock_guard<std::mutex> g{mu_};
+      refused_[row.name] = why;
       continue;
     }
     auto& good = std::get<planned>(p);
@@ -292,11 +304,18 @@ api_answer controller::apply(const std::string& name, const std::string& text, b
   } catch (const store_error& e) {
     return store_failure(e);
   }
-  if (!result.changed)
+  const bool running = result.row.desired == desired_state::running;
+  bool refused = false;
+  {
+    std::lock_guard<std::mutex> g{mu_};
+    refused = refused_.count(target) > 0;
+  }
+  // The same spec again changes nothing, unless the tree does not run it yet: then it is the
+  // retry of what failed (a restore, a deploy the node refused).
+  if (!result.changed && !(running && refused))
     return details(result.row);
   spdlog::info("[/{}] applied (generation {})", target, result.row.generation);
   auto plan = good.plan;
-  bool running = result.row.desired == desired_state::running;
   {
     std::lock_guard<std::mutex> g{mu_};
     if (running)

@@ -95,9 +95,10 @@ private:
   controller_config cfg_;
   std::atomic<bool> ready_{false};
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
-  std::mutex change_mu_;                   // one change at a time
-  mutable std::mutex mu_;                  // what follows
-  std::map<std::string, planned> running_; // the plan each deployment in the tree runs
+  std::mutex change_mu_;                       // one change at a time
+  mutable std::mutex mu_;                      // what follows
+  std::map<std::string, planned> running_;     // the plan each deployment in the tree runs
+  std::map<std::string, std::string> refused_; // why the tree does not run one it should
   restart_memory restarts_;
 };
 

@@ -193,6 +193,8 @@ nlohmann::json service_details(const deployment_record& d, const std::string& se
 }
 
 std::string deployment_status(const deployment_record& d, const deployment_sample* live) {
+  if (!live && d.desired_running && !d.refused.empty())
+    return "failed: " + d.refused;
   if (!live)
     return d.desired_running ? "pending" : "stopped";
   switch (live->record.state) {
@@ -235,8 +237,10 @@ nlohmann::json deployment_details(const deployment_record& d, const deployment_s
     });
     details.push_back(std::move(one));
   }
-  auto state =
-      live ? live->record.state : (d.desired_running ? lifecycle::pending : lifecycle::stopped);
+  auto state = live                 ? live->record.state
+               : !d.desired_running ? lifecycle::stopped
+               : d.refused.empty()  ? lifecycle::pending
+                                    : lifecycle::failed;
   return {
       {"name", d.name},
       {"status", deployment_status(d, live)},

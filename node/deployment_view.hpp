@@ -21,6 +21,9 @@ struct deployment_record {
   uint64_t generation = 1;
   bool desired_running = true;
   int64_t created_at_us = 0, updated_at_us = 0;
+  // Why the tree does not run it though it should (a stored spec that no longer validates, a
+  // deploy the node refused); empty: nothing stands in the way.
+  std::string refused;
   // The services of its current spec, in start order, with the replicas each should have.
   std::vector<std::pair<std::string, uint32_t>> services;
 };

@@ -1,4 +1,6 @@
 // The daemon end to end: the real `nodevisor daemon`, its real Unix socket, real processes.
+#include <sqlite3.h>
+
 #include "daemon_fixture.hpp"
 
 using namespace nv_test;
@@ -328,4 +330,41 @@ TEST_F(Daemon, ManifestsAreDeploymentsComparedByContentAndRemovingOneDeletesIt) 
   auto list = request("GET", "/api/v1/deployments").json();
   ASSERT_EQ(list.size(), 1u) << list.dump();
   EXPECT_EQ(list[0]["name"], "shop");
+}
+
+TEST_F(Daemon, AStoredSpecThatNoLongerValidatesShowsFailedAndTheRestRuns) {
+  {
+    auto d = start_daemon();
+    for (auto name : {"shop", "blog"})
+      ASSERT_EQ(
+          request("POST", "/api/v1/deployments", spec_body(two_services(name, "x", 1))).status,
+          201);
+    wait_deployment("shop", all_healthy, 60s, d.get());
+    kill(d->pid, SIGTERM);
+    ASSERT_EQ(d->wait_exit(), 0) << d->stderr_text;
+  }
+  // What an older nodevisor stored and this one refuses, as the store has it.
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((state() / "state.db").c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db,
+                           "UPDATE deployments SET spec = 'version: v1\ndeployment: shop\n"
+                           "services: {api: {image: {name: process}, health: {interval: "
+                           "ten}}}\n' WHERE name = 'shop'",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto d = start_daemon();
+  wait_deployment("blog", all_healthy, 60s, d.get());
+  auto shop = request("GET", "/api/v1/deployments/shop").json();
+  EXPECT_EQ(shop["state"], "failed") << shop.dump();
+  const std::string status = shop["status"];
+  EXPECT_TRUE(status.starts_with("failed: the stored spec no longer validates")) << status;
+  EXPECT_NE(status.find("services.api.health.interval"), std::string::npos) << status;
+  EXPECT_EQ(shop["desired"], "running");
+  // The original spec again is the fix: it runs, though its canonical form is the stored one.
+  auto fixed = request("PUT", "/api/v1/deployments/shop", spec_body(two_services("shop", "x", 1)));
+  ASSERT_EQ(fixed.status, 200) << fixed.body;
+  wait_deployment("shop", all_healthy, 60s, d.get());
 }
