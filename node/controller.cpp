@@ -105,7 +105,7 @@ api_answer controller::details(const stored_deployment& row, int status) {
   auto tree = sample();
   auto rec = record_of(row);
   std::lock_guard<std::mutex> g{mu_};
-  view_context ctx{cfg_.node_name, &restarts_, true};
+  view_context ctx{cfg_.node_name, &restarts_, &usage_};
   return ok(deployment_details(rec, tree.find(row.name), ctx), status);
 }
 
@@ -144,6 +144,7 @@ std::optional<AgentError> controller::tell_remove(const std::string& name) {
     running_.erase(name);
     refused_.erase(name);
     restarts_.forget("/" + name + "/");
+    usage_.forget("/" + name + "/");
   }
   return err;
 }
@@ -197,7 +198,7 @@ api_answer controller::list() {
   for (auto& row : rows) {
     auto rec = record_of(row);
     std::lock_guard<std::mutex> g{mu_};
-    view_context ctx{cfg_.node_name, &restarts_, false};
+    view_context ctx{cfg_.node_name, &restarts_, nullptr};
     out.push_back(deployment_details(rec, tree.find(row.name), ctx));
   }
   return ok(std::move(out));

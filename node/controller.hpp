@@ -100,6 +100,7 @@ private:
   std::map<std::string, planned> running_;     // the plan each deployment in the tree runs
   std::map<std::string, std::string> refused_; // why the tree does not run one it should
   restart_memory restarts_;
+  usage_cache usage_; // its own lock: read outside mu_ too
 };
 
 } // namespace nv

@@ -1,11 +1,8 @@
 #include "node/deployment_view.hpp"
 
 #include <algorithm>
-#include <cerrno>
+#include <cstdio>
 #include <ctime>
-#include <fcntl.h>
-#include <fstream>
-#include <sstream>
 #include <unistd.h>
 
 #include "messages/failure.hpp"
@@ -37,64 +34,6 @@ std::string health_of(lifecycle s) {
   default:
     return "unknown";
   }
-}
-
-// CPU as the average since each process started, memory as its resident set: what /proc says
-// without keeping samples between requests.
-struct proc_usage {
-  double cpu_percent = 0, memory_percent = 0;
-};
-
-double mem_total_bytes() {
-  static const double total = [] {
-    std::ifstream in{"/proc/meminfo"};
-    std::string key;
-    double kib = 0;
-    while (in >> key >> kib)
-      if (key == "MemTotal:")
-        return kib * 1024;
-    return 0.0;
-  }();
-  return total;
-}
-
-// /proc/PID/stat, or empty once the process is gone. Read with read(2): a process that exits
-// between the open and the read makes it fail with ESRCH, which a stream turns into an exception.
-std::string proc_stat(int32_t pid) {
-  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return {};
-  char buf[1024]; // the line is a few hundred bytes
-  ssize_t n;
-  do
-    n = ::read(fd, buf, sizeof buf);
-  while (n < 0 && errno == EINTR);
-  ::close(fd);
-  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string{};
-}
-
-void add_usage(int32_t pid, proc_usage& u) {
-  const std::string text = proc_stat(pid);
-  auto close = text.rfind(')');
-  if (close == std::string::npos)
-    return;
-  std::istringstream fields{text.substr(close + 2)};
-  std::vector<std::string> f{std::istream_iterator<std::string>{fields}, {}};
-  // After the command: state is field 3, utime 14, stime 15, starttime 22, rss 24 (1-based).
-  if (f.size() < 22)
-    return;
-  double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
-  double cpu = (std::stod(f[11]) + std::stod(f[12])) / ticks;
-  double started = std::stod(f[19]) / ticks;
-  std::ifstream up{"/proc/uptime"};
-  double uptime = 0;
-  up >> uptime;
-  if (uptime > started)
-    u.cpu_percent += 100.0 * cpu / (uptime - started);
-  double rss = std::stod(f[21]) * static_cast<double>(sysconf(_SC_PAGESIZE));
-  if (auto total = mem_total_bytes(); total > 0)
-    u.memory_percent += 100.0 * rss / total;
 }
 
 const failure* later(const failure* a, const failure& b) {
@@ -138,7 +77,7 @@ nlohmann::json service_details(const deployment_record& d, const std::string& se
   uint32_t running = 0, healthy = 0, restarts = 0;
   auto state = d.desired_running ? lifecycle::pending : lifecycle::stopped;
   const failure* last = nullptr;
-  proc_usage usage;
+  std::vector<int32_t> pids;
   auto instances = nlohmann::json::array();
   if (live) {
     state = live->service.state;
@@ -156,8 +95,8 @@ nlohmann::json service_details(const deployment_record& d, const std::string& se
         ++running;
       if (c.state == lifecycle::healthy)
         ++healthy;
-      if (ctx.metrics && c.pid > 0 && up(c.state))
-        add_usage(c.pid, usage);
+      if (c.pid > 0 && up(c.state))
+        pids.push_back(c.pid);
       instances.push_back({
           {"id", c.id},
           {"state", to_string(c.state)},
@@ -171,6 +110,8 @@ nlohmann::json service_details(const deployment_record& d, const std::string& se
   nlohmann::json last_error = nullptr;
   if (last)
     last_error = last->error;
+  const proc_usage usage =
+      ctx.usage && live ? ctx.usage->get(live->service.path, std::move(pids)) : proc_usage{};
   return {
       {"name", service},
       {"deployment", d.name},

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "node/proc_usage.hpp"
 #include "node/tree_walk.hpp"
 
 namespace nv {
@@ -45,7 +46,7 @@ private:
 struct view_context {
   std::string node; // this node's name
   restart_memory* restarts = nullptr;
-  bool metrics = true; // read /proc for cpu and memory (per service, not per list)
+  usage_cache* usage = nullptr; // cpu and memory of each service; none: zeros (in lists)
 };
 
 nlohmann::json service_details(const deployment_record& d, const std::string& service,
