@@ -21,6 +21,7 @@
 #include "actors/node_protocol.hpp"
 #include "app/cli.hpp"
 #include "app/logging.hpp"
+#include "app/node_verbs.hpp"
 #include "messages/caf/atoms.hpp"
 #include "messages/caf/register_types.hpp"
 #include "messages/signal_name.hpp"
@@ -373,13 +374,13 @@ void add_daemon_command(CLI::App& app) {
   auto opts = std::make_shared<daemon_options>();
   auto* cmd = app.add_subcommand(
       "daemon",
-      "Run the long-lived node: a control API on a Unix socket (and optionally loopback TCP "
-      "with a bearer token), deployments kept in a SQLite state that survives restarts. SIGTERM "
-      "or Ctrl-C stops every deployment in reverse order and exits; their desired state stays, "
-      "so the next start brings them back. Under systemd (Type=notify) it says READY=1 once "
-      "restored, and pings the watchdog only while the node actor answers.\nExit codes: 0 a "
-      "clean stop; 2 a bad node config, or the socket or state directory in use by another "
-      "daemon");
+      std::string{node_verb_summary("daemon")} +
+          ". SIGTERM or Ctrl-C stops every deployment in reverse order and exits; their desired "
+          "state stays, "
+          "so the next start brings them back. Under systemd (Type=notify) it says READY=1 once "
+          "restored, and pings the watchdog only while the node actor answers.\nExit codes: 0 a "
+          "clean stop; 2 a bad node config, or the socket or state directory in use by another "
+          "daemon");
   cmd->add_option("--config", opts->config_file,
                   "The node config (YAML or JSON; packaging/node.yaml shows every field)")
       ->type_name("NODE.yaml");

@@ -1,51 +1,51 @@
 // nodevisor: supervises containers the way Erlang/OTP supervises processes.
-#include <CLI/CLI.hpp>
+//
+// `run`, `validate` and `trace` are here; the node's verbs (the daemon and its clients) are in
+// nodevisor-node next to this executable, which takes over the process for them
+// (app/node_verbs.hpp).
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <string>
+#include <string_view>
+#include <unistd.h>
 
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-
-#include "app/client/client_commands.hpp"
-#include "app/daemon_command.hpp"
+#include "app/cli_main.hpp"
+#include "app/node_verbs.hpp"
 #include "app/run_command.hpp"
 #include "app/trace_command.hpp"
 #include "app/validate_command.hpp"
 
 namespace {
 
-// "nodevisor trace tree: what was wrong", and how to ask that command for its usage.
-std::string usage_error(const CLI::App* app, const CLI::Error& e) {
-  std::string command = app->get_name();
-  for (auto chain = app->get_subcommands(); !chain.empty();
-       chain = chain.front()->get_subcommands())
-    command += " " + chain.front()->get_name();
-  return command + ": " + e.what() + "\nRun '" + command + " --help' for usage.\n";
+// Replaces this process with nodevisor-node and the same arguments: the pid stays, so a
+// `nodevisor daemon` under systemd is still the unit's main process. Returns only on failure.
+int exec_node(char** argv) {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  const auto node = (ec ? std::filesystem::path{argv[0]} : self).parent_path() / "nodevisor-node";
+  ::execv(node.c_str(), argv);
+  std::fprintf(stderr,
+               "nodevisor %s: cannot run %s: %s\nThe daemon and its client verbs live in "
+               "nodevisor-node, installed next to nodevisor.\n",
+               argv[1], node.c_str(), std::strerror(errno));
+  return 2;
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-  // Logs go to stderr; stdout carries only the CLI's own output.
-  spdlog::set_default_logger(spdlog::stderr_color_mt("nodevisor"));
+  if (argc > 1 && !nv::node_verb_summary(argv[1]).empty())
+    return exec_node(argv);
   CLI::App app{"Supervises containers the way Erlang/OTP supervises processes.", "nodevisor"};
-  app.set_version_flag("--version", "nodevisor " NODEVISOR_VERSION);
-  app.require_subcommand(1);
-  app.failure_message(usage_error);
-  // An option given twice takes its last value, as a wrapper's defaults followed by the user's
-  // own expect (and as nodevisor's parsers before CLI11 did).
-  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  nv::set_up_cli(app);
   nv::add_run_command(app);
-  nv::add_daemon_command(app);
   nv::add_validate_command(app);
   nv::add_trace_command(app);
-  nv::add_client_commands(app);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    // Help and --version print to stdout and exit 0. A command's own exit code arrives as a
-    // RuntimeError; every usage error exits 2, whichever number CLI11 gives its kind.
-    const int code = app.exit(e);
-    return code == 0 || e.get_name() == "RuntimeError" ? code : 2;
-  }
-  return 0;
+  // Listed in --help; a command line that names one never gets here.
+  for (const auto& v : nv::node_verbs)
+    app.add_subcommand(std::string{v.name}, std::string{v.summary})->allow_extras();
+  return nv::run_cli(app, argc, argv);
 }

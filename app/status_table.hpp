@@ -28,7 +28,6 @@ struct service_row {
   int64_t reason_ts_us = 0;
 };
 
-
 class status_table {
 public:
   // `depends`: each service's dependencies, by "deployment/service", to say what a wait waits for.

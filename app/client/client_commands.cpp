@@ -17,6 +17,7 @@
 #include "app/cli.hpp"
 #include "app/client/api_client.hpp"
 #include "app/client/client_render.hpp"
+#include "app/node_verbs.hpp"
 #include "app/status_table.hpp"
 #include "messages/printable.hpp"
 #include "spec/duration.hpp"
@@ -497,10 +498,7 @@ void add_client_commands(CLI::App& app) {
 
   {
     auto opts = std::make_shared<deploy_options>();
-    auto* cmd = verb(app, "deploy",
-                     "Create a deployment on the daemon from SPEC, or apply SPEC to the deployment "
-                     "of its name; returns once the change is on disk",
-                     conn);
+    auto* cmd = verb(app, "deploy", std::string{node_verb_summary("deploy")}, conn);
     cmd->add_option("SPEC", opts->file, "The deployment spec (YAML or JSON)")->required();
     cmd->add_flag("--dry-run", opts->dry_run,
                   "Change nothing: print which actors would start, stop or restart");
@@ -514,10 +512,7 @@ void add_client_commands(CLI::App& app) {
   {
     auto name = std::make_shared<std::string>();
     auto output = std::make_shared<std::string>();
-    auto* cmd = verb(app, "ps",
-                     "List the daemon's deployments, or with DEPLOYMENT its services: replicas, "
-                     "state, restarts, pids, uptime and last failure",
-                     conn);
+    auto* cmd = verb(app, "ps", std::string{node_verb_summary("ps")}, conn);
     cmd->add_option("DEPLOYMENT", *name, "Show this deployment's services");
     add_output(cmd, *output, {"table", "json"});
     on_parsed(cmd, [conn, name, output] {
@@ -526,8 +521,7 @@ void add_client_commands(CLI::App& app) {
   }
   {
     auto opts = std::make_shared<logs_options>();
-    auto* cmd =
-        verb(app, "logs", "Print a service's output (stdout and stderr of its replicas)", conn);
+    auto* cmd = verb(app, "logs", std::string{node_verb_summary("logs")}, conn);
     cmd->add_option("SERVICE", opts->service, "The service")->required();
     cmd->add_option("--deployment", opts->deployment,
                     "The service's deployment (default: the only one that has SERVICE)");
@@ -540,10 +534,7 @@ void add_client_commands(CLI::App& app) {
   }
   {
     auto opts = std::make_shared<events_options>();
-    auto* cmd = verb(app, "events",
-                     "Print the daemon's trace events, one line each as `nodevisor trace tail` "
-                     "prints them (-o json: the JSON lines as the daemon sends them)",
-                     conn);
+    auto* cmd = verb(app, "events", std::string{node_verb_summary("events")}, conn);
     cmd->add_flag("-f,--follow", opts->follow, "Keep printing events as they happen");
     cmd->add_option("--since", opts->since, "Only events after this seq (resume from the last)")
         ->check(CLI::NonNegativeNumber);
@@ -555,7 +546,7 @@ void add_client_commands(CLI::App& app) {
   }
   struct lifecycle_verb {
     const char* name;
-    const char* help;
+    std::string_view help;
     const char* done;
   };
   for (auto v :
@@ -563,7 +554,7 @@ void add_client_commands(CLI::App& app) {
         lifecycle_verb{"start", "Start a stopped deployment (persisted)", "started"},
         lifecycle_verb{"rm", "Stop a deployment in reverse order, then forget it", "removed"}}) {
     auto name = std::make_shared<std::string>();
-    auto* cmd = verb(app, v.name, v.help, conn);
+    auto* cmd = verb(app, v.name, std::string{v.help}, conn);
     cmd->add_option("DEPLOYMENT", *name, "The deployment")->required();
     const std::string verb_name = v.name, done = v.done;
     on_parsed(cmd, [conn, name, verb_name, done] {
@@ -580,10 +571,7 @@ void add_client_commands(CLI::App& app) {
   {
     auto deployment = std::make_shared<std::string>();
     auto service = std::make_shared<std::string>();
-    auto* cmd = verb(app, "restart",
-                     "Restart every replica of a service, one at a time, each healthy before the "
-                     "next",
-                     conn);
+    auto* cmd = verb(app, "restart", std::string{node_verb_summary("restart")}, conn);
     cmd->add_option("SERVICE", *service, "The service")->required();
     cmd->add_option("--deployment", *deployment,
                     "The service's deployment (default: the only one that has SERVICE)");
@@ -601,7 +589,7 @@ void add_client_commands(CLI::App& app) {
     auto deployment = std::make_shared<std::string>();
     auto service = std::make_shared<std::string>();
     auto replicas = std::make_shared<int64_t>(0);
-    auto* cmd = verb(app, "scale", "Set how many replicas a service runs", conn);
+    auto* cmd = verb(app, "scale", std::string{node_verb_summary("scale")}, conn);
     cmd->add_option("SERVICE", *service, "The service")->required();
     cmd->add_option("N", *replicas, "Replicas")->required()->check(CLI::NonNegativeNumber);
     cmd->add_option("--deployment", *deployment,
@@ -620,7 +608,7 @@ void add_client_commands(CLI::App& app) {
   }
   {
     auto output = std::make_shared<std::string>();
-    auto* cmd = verb(app, "tree", "Print the daemon's live supervision tree", conn);
+    auto* cmd = verb(app, "tree", std::string{node_verb_summary("tree")}, conn);
     add_output(cmd, *output, {"text", "json"});
     on_parsed(cmd, [conn, output] {
       return guarded("tree", [&] {
@@ -637,7 +625,7 @@ void add_client_commands(CLI::App& app) {
   {
     auto actor = std::make_shared<std::string>();
     auto output = std::make_shared<std::string>();
-    auto* cmd = verb(app, "why", "Print the cause chain of an actor's last failure", conn);
+    auto* cmd = verb(app, "why", std::string{node_verb_summary("why")}, conn);
     cmd->add_option("ACTOR", *actor, "The actor's path, e.g. /web-stack/api")->required();
     add_output(cmd, *output, {"text", "json"});
     on_parsed(cmd, [conn, actor, output] {
@@ -653,7 +641,7 @@ void add_client_commands(CLI::App& app) {
     });
   }
   {
-    auto* node = app.add_subcommand("node", "The nodes: this one and its peers");
+    auto* node = app.add_subcommand("node", std::string{node_verb_summary("node")});
     node->require_subcommand(1);
     auto output = std::make_shared<std::string>();
     auto* cmd = verb(*node, "ls", "List this node and its peers: os, arch, runtimes, link", conn);

@@ -175,9 +175,10 @@ struct cli_run {
   std::function<bool(const std::string&)> on_output;
 };
 
-// Runs the real binary to its exit (60 s at most), collecting stdout and stderr.
-cli_result run_cli(const cli_run& run) {
-  std::vector<std::string> args{NV_BINARY};
+// Runs the real binary (or a copy of it) to its exit (60 s at most), collecting stdout and
+// stderr.
+cli_result run_cli(const cli_run& run, const std::string& binary = NV_BINARY) {
+  std::vector<std::string> args{binary};
   args.insert(args.end(), run.args.begin(), run.args.end());
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e)
@@ -744,3 +745,24 @@ TEST_F(Client, tcp_sends_the_bearer_token_from_a_0600_file_and_refuses_a_0644_on
 }
 
 } // namespace
+
+// The node's verbs are nodevisor-node's, which nodevisor execs from its own directory.
+TEST_F(Client, the_node_verbs_are_listed_and_answered_through_nodevisor_node_beside_it) {
+  auto help = run_cli({{"--help"}, {}, 0, 0, {}});
+  EXPECT_EQ(help.code, 0);
+  for (const char* verb : {"run", "validate", "trace", "daemon", "deploy", "ps", "why", "node"})
+    EXPECT_NE(help.out.find(std::string{"  "} + verb + " "), std::string::npos) << verb;
+  auto ps_help = run_cli({{"ps", "--help"}, {}, 0, 0, {}});
+  EXPECT_EQ(ps_help.code, 0) << ps_help.err;
+  EXPECT_NE(ps_help.out.find("Usage: nodevisor ps"), std::string::npos) << ps_help.out;
+
+  // A nodevisor copied alone: the node's verbs say what is missing, the others still work.
+  const auto alone = dir / "nodevisor";
+  fs::copy_file(NV_BINARY, alone);
+  fs::permissions(alone, fs::perms::owner_all);
+  auto ps = run_cli({{"ps"}, {}, 0, 0, {}}, alone.string());
+  EXPECT_EQ(ps.code, 2);
+  EXPECT_NE(ps.err.find((dir / "nodevisor-node").string()), std::string::npos) << ps.err;
+  EXPECT_NE(ps.err.find("installed next to nodevisor"), std::string::npos) << ps.err;
+  EXPECT_EQ(run_cli({{"--version"}, {}, 0, 0, {}}, alone.string()).code, 0);
+}
