@@ -580,7 +580,10 @@ void add_client_commands(CLI::App& app) {
         auto c = connect_for_change(*conn);
         auto d = deployment_of(c, *service, *deployment);
         expect_success(c.post(service_path(d, *service) + "/restart", "{}"));
-        std::printf("%s/%s: restarted\n", printable(d).c_str(), printable(*service).c_str());
+        // The daemon answers once the roll has begun: each replica is replaced when the one
+        // before it is healthy.
+        std::printf("%s/%s: restarting its replicas one at a time (nodevisor ps %s follows it)\n",
+                    printable(d).c_str(), printable(*service).c_str(), printable(d).c_str());
         return 0;
       });
     });

@@ -595,7 +595,8 @@ TEST_F(Client, restart_and_scale_post_to_the_service) {
   daemon().on("POST /api/v1/deployments/web/services/api/scale", 200, json::object());
   auto r = cli({"restart", "--deployment", "web", "api"});
   EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.out.find("web/api: restarted"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("web/api: restarting its replicas one at a time"), std::string::npos)
+      << r.out;
   auto s = cli({"scale", "api", "3"});
   EXPECT_EQ(s.code, 0) << s.err;
   EXPECT_NE(s.out.find("web/api: scaled to 3 replicas"), std::string::npos) << s.out;
