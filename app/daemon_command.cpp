@@ -21,7 +21,7 @@
 #include "actors/node_protocol.hpp"
 #include "app/cli.hpp"
 #include "app/logging.hpp"
-#include "app/node_verbs.hpp"
+#include "app/verbs.hpp"
 #include "messages/caf/atoms.hpp"
 #include "messages/caf/register_types.hpp"
 #include "messages/signal_name.hpp"
@@ -374,7 +374,7 @@ void add_daemon_command(CLI::App& app) {
   auto opts = std::make_shared<daemon_options>();
   auto* cmd = app.add_subcommand(
       "daemon",
-      std::string{node_verb_summary("daemon")} +
+      summary_of("daemon") +
           ". SIGTERM or Ctrl-C stops every deployment in reverse order and exits; their desired "
           "state stays, "
           "so the next start brings them back. Under systemd (Type=notify) it says READY=1 once "

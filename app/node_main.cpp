@@ -1,5 +1,5 @@
-// nodevisor-node: the node's verbs of nodevisor (app/node_verbs.hpp), which `nodevisor` execs
-// with its own arguments, so that this executable answers as `nodevisor`.
+// nodevisor-node: the daemon and its client verbs (design.md §8), which the `nodevisor` launcher
+// execs with its own arguments (app/verbs.hpp).
 #include "app/cli_main.hpp"
 #include "app/client/client_commands.hpp"
 #include "app/daemon_command.hpp"

@@ -31,6 +31,7 @@
 #include "app/run_lock.hpp"
 #include "app/run_signals.hpp"
 #include "app/service_output.hpp"
+#include "app/verbs.hpp"
 #include "messages/caf/atoms.hpp"
 #include "messages/caf/register_types.hpp"
 #include "node/plan_from_spec.hpp"
@@ -346,16 +347,16 @@ void add_run_command(CLI::App& app) {
   auto opts = std::make_shared<run_options>();
   auto* cmd = app.add_subcommand(
       "run",
-      "Run a deployment in the foreground under the node supervisor until signalled, or until "
-      "it has failed for good. Ctrl-C, SIGTERM, SIGHUP (a closed terminal) and SIGQUIT stop "
-      "everything gracefully; the same again skips the remaining stop grace and kills at once. "
-      "Other signals (SIGUSR1, SIGUSR2, SIGALRM, SIGPIPE, Ctrl-Z, ...) are logged and ignored. "
-      "One run per deployment per directory: a lock in .nodevisor/<deployment>.lock.\n"
-      "Exit codes: 0 a clean stop (signalled, or --until healthy met) of a deployment that had "
-      "not failed; 1 the deployment failed "
-      "for good (escalated past its restart intensity: run stops what remains and exits), "
-      "--until healthy or --timeout not met, or the trace lost events; 2 an invalid spec or "
-      "usage, a trace file that cannot be opened, or the deployment already running here");
+      summary_of("run") +
+          ". Ctrl-C, SIGTERM, SIGHUP (a closed terminal) and SIGQUIT stop "
+          "everything gracefully; the same again skips the remaining stop grace and kills at once. "
+          "Other signals (SIGUSR1, SIGUSR2, SIGALRM, SIGPIPE, Ctrl-Z, ...) are logged and ignored. "
+          "One run per deployment per directory: a lock in .nodevisor/<deployment>.lock.\n"
+          "Exit codes: 0 a clean stop (signalled, or --until healthy met) of a deployment that had "
+          "not failed; 1 the deployment failed "
+          "for good (escalated past its restart intensity: run stops what remains and exits), "
+          "--until healthy or --timeout not met, or the trace lost events; 2 an invalid spec or "
+          "usage, a trace file that cannot be opened, or the deployment already running here");
   cmd->add_option("SPEC", opts->spec_file, "The deployment spec (ZLayer's format, YAML or JSON)")
       ->required();
   cmd->add_option("--runtime", opts->runtime,

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "app/cli.hpp"
+#include "app/verbs.hpp"
 #include "messages/printable.hpp"
 #include "trace/trace_chrome.hpp"
 #include "trace/trace_dot.hpp"
@@ -289,7 +290,7 @@ int export_trace(const trace_options& o) {
 
 void add_trace_command(CLI::App& app) {
   auto o = std::make_shared<trace_options>();
-  auto* trace = app.add_subcommand("trace", "Read a trace written by `nodevisor run --trace`");
+  auto* trace = app.add_subcommand("trace", summary_of("trace"));
   trace->require_subcommand(1);
   auto add_file = [o](CLI::App* cmd) {
     cmd->add_option("FILE", o->file, "The trace (JSONL)")->required();

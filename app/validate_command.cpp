@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "app/cli.hpp"
+#include "app/verbs.hpp"
 #include "spec/effective_spec.hpp"
 #include "spec/loader.hpp"
 #include "spec/runnable.hpp"
@@ -85,9 +86,7 @@ int validate(const validate_options& opts) {
 
 void add_validate_command(CLI::App& app) {
   auto opts = std::make_shared<validate_options>();
-  auto* cmd = app.add_subcommand(
-      "validate", "Check deployment specs as run would, without running anything: exit 0 when "
-                  "every one is valid (warnings on stderr), 2 with one line per problem");
+  auto* cmd = app.add_subcommand("validate", summary_of("validate"));
   cmd->add_option("SPEC", opts->files,
                   "Deployment specs (ZLayer's format, YAML or JSON); - reads one from stdin")
       ->required()

@@ -17,8 +17,8 @@
 #include "app/cli.hpp"
 #include "app/client/api_client.hpp"
 #include "app/client/client_render.hpp"
-#include "app/node_verbs.hpp"
 #include "app/status_table.hpp"
+#include "app/verbs.hpp"
 #include "messages/printable.hpp"
 #include "spec/duration.hpp"
 #include "spec/loader.hpp"
@@ -481,8 +481,8 @@ void print_why(const json& j) {
 }
 
 // A subcommand with the connection options every verb takes (--host, --token-file).
-CLI::App* verb(CLI::App& parent, const std::string& name, const std::string& help,
-               std::shared_ptr<connection_options>& conn) {
+CLI::App* add_verb(CLI::App& parent, const std::string& name, const std::string& help,
+                   std::shared_ptr<connection_options>& conn) {
   auto* cmd = parent.add_subcommand(name, help);
   cmd->footer("Exit codes: 0 ok; 1 the operation failed (the daemon's message on stderr); 2 an "
               "invalid spec or usage; 3 the daemon is unreachable or you are not permitted to "
@@ -498,7 +498,7 @@ void add_client_commands(CLI::App& app) {
 
   {
     auto opts = std::make_shared<deploy_options>();
-    auto* cmd = verb(app, "deploy", std::string{node_verb_summary("deploy")}, conn);
+    auto* cmd = add_verb(app, "deploy", summary_of("deploy"), conn);
     cmd->add_option("SPEC", opts->file, "The deployment spec (YAML or JSON)")->required();
     cmd->add_flag("--dry-run", opts->dry_run,
                   "Change nothing: print which actors would start, stop or restart");
@@ -512,7 +512,7 @@ void add_client_commands(CLI::App& app) {
   {
     auto name = std::make_shared<std::string>();
     auto output = std::make_shared<std::string>();
-    auto* cmd = verb(app, "ps", std::string{node_verb_summary("ps")}, conn);
+    auto* cmd = add_verb(app, "ps", summary_of("ps"), conn);
     cmd->add_option("DEPLOYMENT", *name, "Show this deployment's services");
     add_output(cmd, *output, {"table", "json"});
     on_parsed(cmd, [conn, name, output] {
@@ -521,7 +521,7 @@ void add_client_commands(CLI::App& app) {
   }
   {
     auto opts = std::make_shared<logs_options>();
-    auto* cmd = verb(app, "logs", std::string{node_verb_summary("logs")}, conn);
+    auto* cmd = add_verb(app, "logs", summary_of("logs"), conn);
     cmd->add_option("SERVICE", opts->service, "The service")->required();
     cmd->add_option("--deployment", opts->deployment,
                     "The service's deployment (default: the only one that has SERVICE)");
@@ -534,7 +534,7 @@ void add_client_commands(CLI::App& app) {
   }
   {
     auto opts = std::make_shared<events_options>();
-    auto* cmd = verb(app, "events", std::string{node_verb_summary("events")}, conn);
+    auto* cmd = add_verb(app, "events", summary_of("events"), conn);
     cmd->add_flag("-f,--follow", opts->follow, "Keep printing events as they happen");
     cmd->add_option("--since", opts->since, "Only events after this seq (resume from the last)")
         ->check(CLI::NonNegativeNumber);
@@ -546,15 +546,14 @@ void add_client_commands(CLI::App& app) {
   }
   struct lifecycle_verb {
     const char* name;
-    std::string_view help;
+    std::string help;
     const char* done;
   };
-  for (auto v :
-       {lifecycle_verb{"stop", "Stop a deployment and keep it stopped (persisted)", "stopped"},
-        lifecycle_verb{"start", "Start a stopped deployment (persisted)", "started"},
-        lifecycle_verb{"rm", "Stop a deployment in reverse order, then forget it", "removed"}}) {
+  for (auto v : {lifecycle_verb{"stop", summary_of("stop"), "stopped"},
+                 lifecycle_verb{"start", summary_of("start"), "started"},
+                 lifecycle_verb{"rm", summary_of("rm"), "removed"}}) {
     auto name = std::make_shared<std::string>();
-    auto* cmd = verb(app, v.name, std::string{v.help}, conn);
+    auto* cmd = add_verb(app, v.name, v.help, conn);
     cmd->add_option("DEPLOYMENT", *name, "The deployment")->required();
     const std::string verb_name = v.name, done = v.done;
     on_parsed(cmd, [conn, name, verb_name, done] {
@@ -571,7 +570,7 @@ void add_client_commands(CLI::App& app) {
   {
     auto deployment = std::make_shared<std::string>();
     auto service = std::make_shared<std::string>();
-    auto* cmd = verb(app, "restart", std::string{node_verb_summary("restart")}, conn);
+    auto* cmd = add_verb(app, "restart", summary_of("restart"), conn);
     cmd->add_option("SERVICE", *service, "The service")->required();
     cmd->add_option("--deployment", *deployment,
                     "The service's deployment (default: the only one that has SERVICE)");
@@ -592,7 +591,7 @@ void add_client_commands(CLI::App& app) {
     auto deployment = std::make_shared<std::string>();
     auto service = std::make_shared<std::string>();
     auto replicas = std::make_shared<int64_t>(0);
-    auto* cmd = verb(app, "scale", std::string{node_verb_summary("scale")}, conn);
+    auto* cmd = add_verb(app, "scale", summary_of("scale"), conn);
     cmd->add_option("SERVICE", *service, "The service")->required();
     cmd->add_option("N", *replicas, "Replicas")->required()->check(CLI::NonNegativeNumber);
     cmd->add_option("--deployment", *deployment,
@@ -611,7 +610,7 @@ void add_client_commands(CLI::App& app) {
   }
   {
     auto output = std::make_shared<std::string>();
-    auto* cmd = verb(app, "tree", std::string{node_verb_summary("tree")}, conn);
+    auto* cmd = add_verb(app, "tree", summary_of("tree"), conn);
     add_output(cmd, *output, {"text", "json"});
     on_parsed(cmd, [conn, output] {
       return guarded("tree", [&] {
@@ -628,7 +627,7 @@ void add_client_commands(CLI::App& app) {
   {
     auto actor = std::make_shared<std::string>();
     auto output = std::make_shared<std::string>();
-    auto* cmd = verb(app, "why", std::string{node_verb_summary("why")}, conn);
+    auto* cmd = add_verb(app, "why", summary_of("why"), conn);
     cmd->add_option("ACTOR", *actor, "The actor's path, e.g. /web-stack/api")->required();
     add_output(cmd, *output, {"text", "json"});
     on_parsed(cmd, [conn, actor, output] {
@@ -644,10 +643,11 @@ void add_client_commands(CLI::App& app) {
     });
   }
   {
-    auto* node = app.add_subcommand("node", std::string{node_verb_summary("node")});
+    auto* node = app.add_subcommand("node", summary_of("node"));
     node->require_subcommand(1);
     auto output = std::make_shared<std::string>();
-    auto* cmd = verb(*node, "ls", "List this node and its peers: os, arch, runtimes, link", conn);
+    auto* cmd =
+        add_verb(*node, "ls", "List this node and its peers: os, arch, runtimes, link", conn);
     add_output(cmd, *output, {"table", "json"});
     on_parsed(cmd, [conn, output] {
       return guarded("node ls", [&] {

@@ -747,8 +747,8 @@ TEST_F(Client, tcp_sends_the_bearer_token_from_a_0600_file_and_refuses_a_0644_on
 
 } // namespace
 
-// The node's verbs are nodevisor-node's, which nodevisor execs from its own directory.
-TEST_F(Client, the_node_verbs_are_listed_and_answered_through_nodevisor_node_beside_it) {
+// nodevisor execs the executable of each verb from its own directory (app/verbs.hpp).
+TEST_F(Client, every_verb_is_listed_and_answered_by_the_executable_beside_nodevisor) {
   auto help = run_cli({{"--help"}, {}, 0, 0, {}});
   EXPECT_EQ(help.code, 0);
   for (const char* verb : {"run", "validate", "trace", "daemon", "deploy", "ps", "why", "node"})
@@ -757,13 +757,16 @@ TEST_F(Client, the_node_verbs_are_listed_and_answered_through_nodevisor_node_bes
   EXPECT_EQ(ps_help.code, 0) << ps_help.err;
   EXPECT_NE(ps_help.out.find("Usage: nodevisor ps"), std::string::npos) << ps_help.out;
 
-  // A nodevisor copied alone: the node's verbs say what is missing, the others still work.
+  // A nodevisor copied alone: each verb says what is missing; --version needs nothing else.
   const auto alone = dir / "nodevisor";
   fs::copy_file(NV_BINARY, alone);
   fs::permissions(alone, fs::perms::owner_all);
   auto ps = run_cli({{"ps"}, {}, 0, 0, {}}, alone.string());
   EXPECT_EQ(ps.code, 2);
   EXPECT_NE(ps.err.find((dir / "nodevisor-node").string()), std::string::npos) << ps.err;
-  EXPECT_NE(ps.err.find("installed next to nodevisor"), std::string::npos) << ps.err;
+  EXPECT_NE(ps.err.find("installed next to it"), std::string::npos) << ps.err;
+  auto validate = run_cli({{"validate", "-"}, {}, 0, 0, {}}, alone.string());
+  EXPECT_EQ(validate.code, 2);
+  EXPECT_NE(validate.err.find((dir / "nodevisor-run").string()), std::string::npos) << validate.err;
   EXPECT_EQ(run_cli({{"--version"}, {}, 0, 0, {}}, alone.string()).code, 0);
 }

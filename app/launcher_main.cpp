@@ -1,0 +1,51 @@
+// nodevisor: supervises containers the way Erlang/OTP supervises processes.
+//
+// The launcher (app/verbs.hpp): it hands the command line to the executable that serves its verb,
+// next to this one, and answers only --help, --version and usage errors itself.
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <unistd.h>
+
+#include "app/verbs.hpp"
+
+namespace {
+
+// Replaces this process with `executable` and the same arguments: the pid stays, so a
+// `nodevisor daemon` under systemd is still the unit's main process. Returns only on failure.
+int exec_sibling(const char* executable, char** argv) {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  const auto path = (ec ? std::filesystem::path{argv[0]} : self).parent_path() / executable;
+  ::execv(path.c_str(), argv);
+  std::fprintf(stderr,
+               "nodevisor %s: cannot run %s: %s\nnodevisor runs its verbs from "
+               "nodevisor-run and nodevisor-node, installed next to it.\n",
+               argv[1], path.c_str(), std::strerror(errno));
+  return 2;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc > 1)
+    if (const nv::verb* v = nv::find_verb(argv[1]))
+      return exec_sibling(v->home == nv::verb_home::run ? "nodevisor-run" : "nodevisor-node", argv);
+  CLI::App app{"Supervises containers the way Erlang/OTP supervises processes.", "nodevisor"};
+  app.set_version_flag("--version", "nodevisor " NODEVISOR_VERSION);
+  app.require_subcommand(1);
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return std::string{"nodevisor: "} + e.what() + "\nRun 'nodevisor --help' for usage.\n";
+  });
+  for (const auto& v : nv::verbs)
+    app.add_subcommand(std::string{v.name}, std::string{v.summary});
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2; // --help and --version exit 0; usage errors 2
+  }
+  return 2; // a verb of the table would have been exec'd
+}
