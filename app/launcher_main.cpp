@@ -31,9 +31,16 @@ int exec_sibling(const char* executable, char** argv) {
 } // namespace
 
 int main(int argc, char** argv) {
-  if (argc > 1)
+  if (argc > 1) {
     if (const nv::verb* v = nv::find_verb(argv[1]))
       return exec_sibling(v->home == nv::verb_home::run ? "nodevisor-run" : "nodevisor-node", argv);
+    // CLI11 would only say that a subcommand is required.
+    if (argv[1][0] != '-') {
+      std::fprintf(stderr, "nodevisor: unknown command '%s'\nRun 'nodevisor --help' for usage.\n",
+                   argv[1]);
+      return 2;
+    }
+  }
   CLI::App app{"Supervises containers the way Erlang/OTP supervises processes.", "nodevisor"};
   app.set_version_flag("--version", "nodevisor " NODEVISOR_VERSION);
   app.require_subcommand(1);

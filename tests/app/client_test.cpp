@@ -753,6 +753,9 @@ TEST_F(Client, every_verb_is_listed_and_answered_by_the_executable_beside_nodevi
   EXPECT_EQ(help.code, 0);
   for (const char* verb : {"run", "validate", "trace", "daemon", "deploy", "ps", "why", "node"})
     EXPECT_NE(help.out.find(std::string{"  "} + verb + " "), std::string::npos) << verb;
+  auto unknown = run_cli({{"bogus"}, {}, 0, 0, {}});
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_NE(unknown.err.find("unknown command 'bogus'"), std::string::npos) << unknown.err;
   auto ps_help = run_cli({{"ps", "--help"}, {}, 0, 0, {}});
   EXPECT_EQ(ps_help.code, 0) << ps_help.err;
   EXPECT_NE(ps_help.out.find("Usage: nodevisor ps"), std::string::npos) << ps_help.out;
