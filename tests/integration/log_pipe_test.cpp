@@ -13,6 +13,7 @@
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -166,7 +167,10 @@ TEST_F(Run, SigtermStopsThreeHundredServicesWhileNobodyReadsTheLog) {
                          err.write_end};
     err.close_write_end();
     ASSERT_TRUE(nv.wait_for_stdout("/many: healthy", std::chrono::seconds{60})) << nv.stdout_text;
-    children = pids();
+    // The trace's writer may not have written the last pids yet when the status says healthy.
+    const auto deadline = steady::now() + std::chrono::seconds{30};
+    while ((children = pids()).size() < 300 && steady::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds{20});
     EXPECT_EQ(children.size(), 300u);
 
     kill(nv.pid, SIGTERM);
