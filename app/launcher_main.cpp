@@ -2,7 +2,6 @@
 //
 // The launcher (app/verbs.hpp): it hands the command line to the executable that serves its verb,
 // next to this one, and answers only --help, --version and usage errors itself.
-#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -10,6 +9,7 @@
 #include <string>
 #include <unistd.h>
 
+#include "app/cli_main.hpp"
 #include "app/verbs.hpp"
 
 namespace {
@@ -42,17 +42,8 @@ int main(int argc, char** argv) {
     }
   }
   CLI::App app{"Supervises containers the way Erlang/OTP supervises processes.", "nodevisor"};
-  app.set_version_flag("--version", "nodevisor " NODEVISOR_VERSION);
-  app.require_subcommand(1);
-  app.failure_message([](const CLI::App*, const CLI::Error& e) {
-    return std::string{"nodevisor: "} + e.what() + "\nRun 'nodevisor --help' for usage.\n";
-  });
+  nv::cli_conventions(app);
   for (const auto& v : nv::verbs)
     app.add_subcommand(std::string{v.name}, std::string{v.summary});
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2; // --help and --version exit 0; usage errors 2
-  }
-  return 2; // a verb of the table would have been exec'd
+  return nv::run_cli(app, argc, argv); // --help, --version or a usage error: a verb is exec'd
 }

@@ -31,6 +31,7 @@
 #include <filesystem>
 #include <fstream>
 #include <httplib.h>
+#include <sstream>
 #include <string>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -239,19 +240,10 @@ double restarts_total(const daemon& d) {
   if (!r || r->status != 200)
     return -1;
   double sum = 0;
-  std::size_t pos = 0;
-  const std::string& body = r->body;
-  while (pos < body.size()) {
-    auto end = body.find('\n', pos);
-    if (end == std::string::npos)
-      end = body.size();
-    auto line = body.substr(pos, end - pos);
-    pos = end + 1;
-    if (line.rfind("nodevisor_restarts_total", 0) == 0) {
-      auto space = line.rfind(' ');
-      sum += std::atof(line.c_str() + space + 1);
-    }
-  }
+  std::istringstream body{r->body};
+  for (std::string line; std::getline(body, line);)
+    if (line.starts_with("nodevisor_restarts_total"))
+      sum += std::atof(line.c_str() + line.rfind(' ') + 1);
   return sum;
 }
 

@@ -163,12 +163,19 @@ def percentile(sorted_values, p):
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
 
 
-def peers_section(rep, rows):
-    rep.line("## Real processes: nodevisor against the peers and the floor (`bench/peers`)")
+def heading(rep, title, results, source):
+    """The section's heading; False, after a line saying so, when its benchmark did not run."""
+    rep.line(title)
     rep.line()
-    if not rows:
-        rep.line("Not run (no `peers.jsonl`).")
+    if not results:
+        rep.line(f"Not run (no `{source}`).")
         rep.line()
+        return False
+    return True
+
+
+def peers_section(rep, rows):
+    if not heading(rep, "## Real processes: nodevisor against the peers and the floor (`bench/peers`)", rows, "peers.jsonl"):
         return
     impls = [i for i in PEER_ORDER if any(r.get("impl") == i for r in rows)]
     ns = sorted({r["n"] for r in rows if r.get("metric") == "start" and r.get("n")})
@@ -331,11 +338,7 @@ def peers_section(rep, rows):
 
 
 def scale_section(rep, rows):
-    rep.line("## The tree at scale (`bench/tree_scale`, sim runtime)")
-    rep.line()
-    if not rows:
-        rep.line("Not run (no `tree_scale.jsonl`).")
-        rep.line()
+    if not heading(rep, "## The tree at scale (`bench/tree_scale`, sim runtime)", rows, "tree_scale.jsonl"):
         return
     off = [r for r in rows if r.get("trace", "off") == "off"]
     ns = sorted({r["n"] for r in off if "n" in r})
@@ -409,11 +412,7 @@ def scale_section(rep, rows):
 
 
 def tracing_section(rep, rows, emit):
-    rep.line("### Tracing overhead")
-    rep.line()
-    if not rows:
-        rep.line("Not run (no `tracing.jsonl`).")
-        rep.line()
+    if not heading(rep, "### Tracing overhead", rows, "tracing.jsonl"):
         return
     reps = len({r["rep"] for r in rows if "rep" in r})
     rep.line(f"The tree at scale with tracing off, on (`--trace`), and on with messages "
@@ -494,11 +493,7 @@ TRACING_NOTES = (
 
 
 def escalation_section(rep, rows):
-    rep.line("## Escalation latency (`bench/escalation_latency`)")
-    rep.line()
-    if not rows:
-        rep.line("Not run (no `escalation.jsonl`).")
-        rep.line()
+    if not heading(rep, "## Escalation latency (`bench/escalation_latency`)", rows, "escalation.jsonl"):
         return
     depths = sorted({r["depth"] for r in rows})
     samples = next((r.get("samples") for r in rows if r.get("samples")), "?")
@@ -529,11 +524,7 @@ def escalation_section(rep, rows):
 
 
 def probe_section(rep, rows):
-    rep.line("## Probe throughput (`bench/probe_throughput`)")
-    rep.line()
-    if not rows:
-        rep.line("Not run (no `probe.jsonl`).")
-        rep.line()
+    if not heading(rep, "## Probe throughput (`bench/probe_throughput`)", rows, "probe.jsonl"):
         return
     rep.line("tcp checks against listeners on 127.0.0.1: `runner` keeps C checks in flight on "
              "the check runner the probes share; `probe` runs C real probe actors checking "
@@ -553,11 +544,7 @@ def probe_section(rep, rows):
 
 
 def daemon_section(rep, rows):
-    rep.line("## The daemon through its API (`bench/daemon_bench`)")
-    rep.line()
-    if not rows:
-        rep.line("Not run (no `daemon.jsonl`).")
-        rep.line()
+    if not heading(rep, "## The daemon through its API (`bench/daemon_bench`)", rows, "daemon.jsonl"):
         return
     n = next((r["n"] for r in rows), "?")
 
@@ -616,11 +603,7 @@ def daemon_section(rep, rows):
 
 
 def micro_section(rep, data):
-    rep.line("## Supervisor decisions (`bench/supervisor_bench`, Google Benchmark)")
-    rep.line()
-    if not data:
-        rep.line("Not run (no `supervisor_bench.json`).")
-        rep.line()
+    if not heading(rep, "## Supervisor decisions (`bench/supervisor_bench`, Google Benchmark)", data, "supervisor_bench.json"):
         return
     rep.line("Wall time from a child's failure being sent to the decision being visible to the "
              "benchmark thread (mostly that thread's wake-up), and the CPU time the actors spent.")
