@@ -156,8 +156,10 @@ void tell_systemd(std::string_view state) {
     spdlog::warn("[/] systemd notify {}: {}", state, err);
 }
 
+enum class ending : uint8_t { stop, hand_over };
+
 // Waits for a signal that ends the daemon; logs the others.
-void wait_for_stop(int signals) {
+ending wait_for_stop(int signals) {
   for (;;) {
     signalfd_siginfo info;
     if (::read(signals, &info, sizeof info) != static_cast<ssize_t>(sizeof info))
@@ -167,18 +169,29 @@ void wait_for_stop(int signals) {
       spdlog::info("[/] {} received: stopping every deployment in reverse order; their desired "
                    "state stays as it is",
                    signal_name(sig));
-      return;
+      return ending::stop;
     }
-    if (sig == SIGUSR2) {
-      // The hand-over leaves the containers to their keepers (design §9), which do not exist
-      // yet: until then the daemon stops them, as for SIGTERM.
-      spdlog::warn("[/] SIGUSR2 received: a hand-over needs the keeper, not built yet; "
-                   "stopping as for SIGTERM");
-      return;
-    }
+    if (sig == SIGUSR2)
+      return ending::hand_over;
     spdlog::info("[/] {} received from pid {}: ignored (SIGTERM stops the daemon)",
                  signal_name(sig), info.ssi_pid);
   }
+}
+
+// SIGUSR2, the hand-over for an upgrade (design §8, §9): the daemon ends at once and the tree
+// with it, untouched, so that no container is stopped; the keeper holds them for the next
+// daemon, which adopts them. What the daemon has acknowledged is in state.db already.
+[[noreturn]] void hand_over(api_server& api, trace_sink& trace, process_runtime* processes) {
+  api.stop();
+  trace.flush();
+  // Written directly: the async logger's queue would be cut off by the exit.
+  std::fprintf(stderr,
+               "[/] SIGUSR2 received: handing over; every container runs on under its keeper%s "
+               "for the next daemon to adopt\n",
+               processes != nullptr ? (" (pid " + std::to_string(processes->keeper_pid()) + ")").c_str()
+                                    : "");
+  std::fflush(stderr);
+  std::_Exit(0);
 }
 
 std::optional<api_server_config> api_config(const spec::node_config& nc, std::string& error) {
@@ -248,12 +261,21 @@ int serve(const spec::node_config& nc, unique_fd signals) {
   }
 
   std::unique_ptr<runtime> local;
+  process_runtime* processes = nullptr; // the keeper's client, when the process runtime serves
   try {
-    if (linux_runtime == spec::runtime_name::sim)
+    if (linux_runtime == spec::runtime_name::sim) {
       local = std::make_unique<sim_runtime>();
-    else
-      local = std::make_unique<process_runtime>(
-          process_runtime_options{(state_dir / "logs").string(), 1000, {}, true});
+    } else {
+      process_runtime_options popts;
+      popts.log_dir = (state_dir / "logs").string();
+      popts.qualified_log_names = true;
+      popts.log_max_size = nc.logs.max_size;
+      popts.log_max_files = nc.logs.max_files;
+      popts.keeper_socket = (state_dir / "keeper.sock").string();
+      auto p = std::make_unique<process_runtime>(std::move(popts));
+      processes = p.get();
+      local = std::move(p);
+    }
   } catch (const std::exception& e) {
     spdlog::error("[/] {}", e.what());
     return 2;
@@ -334,7 +356,8 @@ int serve(const spec::node_config& nc, unique_fd signals) {
       tell_systemd("READY=1\nSTATUS=ready");
       {
         watchdog dog{sys, node};
-        wait_for_stop(signals.get());
+        if (wait_for_stop(signals.get()) == ending::hand_over)
+          hand_over(*api, *trace, processes);
         tell_systemd("STOPPING=1\nSTATUS=stopping every deployment");
         manifests.reset();
         api->stop();
@@ -347,6 +370,9 @@ int serve(const spec::node_config& nc, unique_fd signals) {
   node = nullptr;
   obs = nullptr;
   sys.await_all_actors_done();
+  // The tree has stopped every container; the keeper ends with what is left (nothing).
+  if (processes != nullptr)
+    processes->shut_down_keeper();
   if (trace && !trace->close())
     spdlog::error("[/_trace] the trace lost events");
   return code;

@@ -313,7 +313,8 @@ int run(const std::shared_ptr<run_options>& opts) {
     if (opts->runtime == "sim") {
       local = std::make_unique<sim_runtime>();
     } else {
-      process_runtime_options popts{opts->log_dir, 1000, {}, false};
+      process_runtime_options popts;
+      popts.log_dir = opts->log_dir;
       if (!opts->quiet)
         popts.on_line = [&output, &screen](const std::string& id, std::string_view line) {
           screen.print(output->format(id, line));
@@ -321,7 +322,7 @@ int run(const std::shared_ptr<run_options>& opts) {
       local = std::make_unique<process_runtime>(std::move(popts));
     }
   } catch (const std::exception& e) {
-    // A refused --log-dir, or no epoll: nothing can run.
+    // A refused --log-dir, or no keeper: nothing can run.
     spdlog::error("[/] {}", e.what());
     return 2;
   }

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -56,13 +57,15 @@ constexpr const char* child_steps[] = {"exec",
                                        "switch groups for",
                                        "switch group for",
                                        "switch user for",
-                                       "chdir for"};
+                                       "chdir for",
+                                       "join the cgroup for",
+                                       "tie to its parent"};
 
 // The forked child: only async-signal-safe calls from here to the exec (the daemon has other
 // threads, whose locks a fork copies held), and raw set*id system calls, since glibc's wrappers
 // would try to reach every thread of the process.
-[[noreturn]] void become_child(const spawn_request& request, int output, int status, char** argv,
-                               char** envp) {
+[[noreturn]] void become_child(const spawn_request& request, pid_t parent, int output, int status,
+                               char** argv, char** envp) {
   auto fail = [&](int step) {
     child_failure f{step, errno};
     [[maybe_unused]] auto n = ::write(status, &f, sizeof f);
@@ -76,6 +79,12 @@ constexpr const char* child_steps[] = {"exec",
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   ::setpgid(0, 0);
+  // Before anything it runs can fork, so that the cgroup holds all of it.
+  if (request.cgroup_procs >= 0 && ::write(request.cgroup_procs, "0", 1) != 1)
+    fail(6);
+  if (request.die_with_parent &&
+      (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent))
+    fail(7); // the parent is gone already: nobody would watch this child
   if (::dup2(request.stdin_fd, STDIN_FILENO) < 0 || ::dup2(output, STDOUT_FILENO) < 0 ||
       ::dup2(output, STDERR_FILENO) < 0)
     fail(1);
@@ -85,13 +94,14 @@ constexpr const char* child_steps[] = {"exec",
   if (keep > first)
     ::syscall(SYS_close_range, first, keep - 1, 0);
   ::syscall(SYS_close_range, keep + 1, ~0u, 0);
-  const auto& who = *request.as;
-  if (::syscall(SYS_setgroups, who.groups.size(), who.groups.data()) != 0)
-    fail(2);
-  if (::syscall(SYS_setresgid, who.gid, who.gid, who.gid) != 0)
-    fail(3);
-  if (::syscall(SYS_setresuid, who.uid, who.uid, who.uid) != 0)
-    fail(4);
+  if (const auto* who = request.as) {
+    if (::syscall(SYS_setgroups, who->groups.size(), who->groups.data()) != 0)
+      fail(2);
+    if (::syscall(SYS_setresgid, who->gid, who->gid, who->gid) != 0)
+      fail(3);
+    if (::syscall(SYS_setresuid, who->uid, who->uid, who->uid) != 0)
+      fail(4);
+  }
   // As the user: a workdir it cannot enter is its failure, as with docker's --user.
   if (!request.workdir.empty() && ::chdir(request.workdir.c_str()) != 0)
     fail(5);
@@ -100,9 +110,10 @@ constexpr const char* child_steps[] = {"exec",
   ::_exit(127); // not reached: fail exits
 }
 
-// posix_spawn cannot switch users, so a child that must is forked. Returns the pid, or -1 with
+// posix_spawn cannot switch users, join a cgroup or set a parent-death signal, so a child that
+// needs one of those is forked. Returns the pid, or -1 with
 // `error` set; like posix_spawn it returns only once the child has exec'd or failed to.
-pid_t fork_as_user(const spawn_request& request, int output, char** argv, char** envp,
+pid_t fork_child(const spawn_request& request, int output, char** argv, char** envp,
                    std::string& error) {
   int status[2];
   if (::pipe2(status, O_CLOEXEC) != 0) {
@@ -111,13 +122,14 @@ pid_t fork_as_user(const spawn_request& request, int output, char** argv, char**
   }
   unique_fd status_read{status[0]};
   unique_fd status_write{status[1]};
+  pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) {
     error = failure("fork for", request.argv[0], errno);
     return -1;
   }
   if (pid == 0)
-    become_child(request, output, status_write.get(), argv, envp);
+    become_child(request, parent, output, status_write.get(), argv, envp);
   status_write.reset();
   child_failure f{};
   ssize_t n = 0;
@@ -190,8 +202,8 @@ spawn_outcome spawn_child(const spawn_request& request) {
   auto argv = c_strings(request.argv);
   auto envp = c_strings(request.env);
   pid_t pid = 0;
-  if (request.as != nullptr) {
-    pid = fork_as_user(request, write_end.get(), argv.data(), envp.data(), out.error);
+  if (request.as != nullptr || request.cgroup_procs >= 0 || request.die_with_parent) {
+    pid = fork_child(request, write_end.get(), argv.data(), envp.data(), out.error);
     if (pid < 0)
       return out;
   } else if (auto error = posix_spawn_child(request, write_end.get(), argv, envp, pid);

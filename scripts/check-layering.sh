@@ -4,7 +4,7 @@
 #   messages (plain vocabulary, no CAF) <- messages/caf (its CAF glue)
 #   messages <- posix            messages <- spec (no CAF at all)
 #   messages/caf <- trace <- supervisor <- actors <- node <- app;  spec <- node
-#   messages/caf, posix <- runtimes <- actors
+#   messages <- posix <- keeper (no CAF);  messages/caf, posix, keeper <- runtimes <- actors
 #
 # Each directory may include its own headers and those of the layers below it; tests/, bench/
 # and examples/ may include anything. Prints one line per violation: FILE:LINE: what, why.
@@ -16,19 +16,20 @@ declare -A allowed=(
   [messages]="messages"
   [messages/caf]="messages messages/caf caf"
   [posix]="messages posix"
+  [keeper]="messages posix keeper"
   [spec]="messages spec"
   [trace]="messages messages/caf trace caf"
   [supervisor]="messages messages/caf trace supervisor caf"
-  [runtimes]="messages messages/caf posix runtimes caf"
-  [actors]="messages messages/caf posix trace supervisor runtimes actors caf"
-  [node]="messages messages/caf posix spec trace supervisor runtimes actors node caf"
-  [app]="messages messages/caf posix spec trace supervisor runtimes actors node app caf"
+  [runtimes]="messages messages/caf posix keeper runtimes caf"
+  [actors]="messages messages/caf posix keeper trace supervisor runtimes actors caf"
+  [node]="messages messages/caf posix keeper spec trace supervisor runtimes actors node caf"
+  [app]="messages messages/caf posix keeper spec trace supervisor runtimes actors node app caf"
 )
 
 layer_of() { # the layer a file belongs to, or nothing for tests, benchmarks and examples
   case "$1" in
     messages/caf/*) echo messages/caf ;;
-    messages/* | posix/* | spec/* | trace/* | supervisor/* | runtimes/* | actors/* | node/* | app/*)
+    messages/* | posix/* | keeper/* | spec/* | trace/* | supervisor/* | runtimes/* | actors/* | node/* | app/*)
       echo "${1%%/*}" ;;
   esac
 }

@@ -3,63 +3,45 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
-#include <deque>
 #include <fcntl.h>
-#include <iterator>
 #include <limits>
 #include <pthread.h>
+#include <spawn.h>
 #include <stdexcept>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <system_error>
 #include <unistd.h>
 #include <utility>
 
 #include <caf/send.hpp>
 
-#include "posix/child_env.hpp"
+#include "keeper/log_file.hpp"
+#include <spdlog/spdlog.h>
 
 namespace nv {
 
 namespace {
 
-[[noreturn]] void throw_errno(const char* what) {
-  throw std::system_error{errno, std::generic_category(), what};
+constexpr uint64_t key_wakeup = 0;
+constexpr uint64_t key_keeper = 1;
+constexpr std::size_t max_line = 4096; // as keeper/log_ring.hpp cuts lines
+
+[[noreturn]] void fail(const std::string& what) {
+  throw std::runtime_error{what};
 }
 
-// Each running container holds two descriptors (its output pipe and its pidfd), three with a
-// log dir; the usual soft limit of 1024 would stop the daemon at a few hundred replicas.
-void raise_fd_limit() {
-  rlimit lim{};
-  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
-    lim.rlim_cur = lim.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &lim);
-  }
-}
-
-// epoll keys: 0 is the eventfd; a child's token t has its output at 2t and its pidfd at 2t+1.
-constexpr uint64_t wakeup_key = 0;
-
-uint64_t output_key(uint64_t token) {
-  return token << 1;
-}
-
-uint64_t pidfd_key(uint64_t token) {
-  return (token << 1) | 1;
-}
-
-// 0 or the errno.
-int add_to_epoll(int epoll, int fd, uint64_t key) {
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u64 = key;
-  return ::epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : errno;
+std::string errno_text() {
+  return std::strerror(errno);
 }
 
 // While alive, the I/O thread takes no process-directed signals: they belong to whatever
-// handles signals in the daemon. Children get their own mask at spawn.
+// handles signals in the daemon.
 struct all_signals_blocked {
   sigset_t old;
   all_signals_blocked() {
@@ -70,44 +52,275 @@ struct all_signals_blocked {
   ~all_signals_blocked() { pthread_sigmask(SIG_SETMASK, &old, nullptr); }
 };
 
+std::string program_beside_me() {
+  if (const char* env = std::getenv("NODEVISOR_KEEPER"); env != nullptr && *env != '\0')
+    return env;
+  char self[4096];
+  auto n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0)
+    return "nodevisor-keeper";
+  std::string path{self, static_cast<std::size_t>(n)};
+  return path.substr(0, path.rfind('/') + 1) + "nodevisor-keeper";
+}
+
+// FNV-1a: stable across builds, unlike std::hash.
+std::string short_hash(std::string_view text) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text)
+    h = (h ^ c) * 1099511628211ull;
+  char out[17];
+  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
+  return out;
+}
+
+// What decides whether a held container is the one a create asks for.
+std::string fingerprint_of(const keeper::spawn& s) {
+  std::string out;
+  auto add = [&out](std::string_view part) {
+    out.append(part);
+    out.push_back('\x1f');
+  };
+  for (const auto& a : s.argv)
+    add(a);
+  out.push_back('\x1e');
+  for (const auto& [k, v] : s.env)
+    add(k + "=" + v);
+  add(s.workdir);
+  add(s.user);
+  return short_hash(out);
+}
+
+void configure_socket(int fd) {
+  int size = static_cast<int>(keeper::max_message * 4);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+}
+
+// Blocking receive of one message (at set-up, off the CAF threads).
+std::optional<keeper::event> receive_event(int fd, std::vector<char>& buffer, std::string& error) {
+  ssize_t n = 0;
+  do {
+    n = ::recv(fd, buffer.data(), buffer.size(), 0);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) {
+    error = n == 0 ? "it closed the connection" : errno_text();
+    return std::nullopt;
+  }
+  return keeper::decode_event({buffer.data(), static_cast<std::size_t>(n)}, error);
+}
+
+int64_t to_ms(duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::max(d, duration::zero()))
+      .count();
+}
+
 } // namespace
 
 process_runtime::process_runtime(process_runtime_options options)
-    : options_(std::move(options)), buffer_(64 * 1024) {
+    : options_(std::move(options)), buffer_(keeper::max_message) {
+  program_ = options_.keeper_program.empty() ? program_beside_me() : options_.keeper_program;
+  // Checked here too, so that a refused directory is named in the exception, not only in the
+  // keeper's stderr.
   if (!options_.log_dir.empty()) {
     auto dir = open_log_dir(options_.log_dir);
     if (!dir.error.empty())
-      throw std::runtime_error{dir.error};
-    log_dir_ = std::move(dir.dir);
+      fail(dir.error);
   }
-  own_home_ = resolve_user("").home;
-  raise_fd_limit();
-  dev_null_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (!dev_null_)
-    throw_errno("open /dev/null");
+  if (options_.cgroup_name.empty())
+    options_.cgroup_name = options_.keeper_socket.empty()
+                               ? "run-" + std::to_string(::getpid())
+                               : "node-" + short_hash(options_.keeper_socket);
   epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
-  if (!epoll_)
-    throw_errno("epoll_create1");
   wakeup_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!wakeup_)
-    throw_errno("eventfd");
-  if (int err = add_to_epoll(epoll_.get(), wakeup_.get(), wakeup_key); err != 0)
-    throw std::system_error{err, std::generic_category(), "epoll_ctl"};
+  if (!epoll_ || !wakeup_)
+    fail("process runtime: " + errno_text());
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = key_wakeup;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wakeup_.get(), &ev);
+  connect_or_start_keeper();
   all_signals_blocked blocked; // inherited by the thread
   io_thread_ = std::thread{[this] { io_loop(); }};
 }
 
 process_runtime::~process_runtime() {
   {
-    std::lock_guard lock{queue_mu_};
+    std::lock_guard lock{mu_};
     quit_ = true;
   }
   ::eventfd_write(wakeup_.get(), 1);
-  io_thread_.join();
+  if (io_thread_.joinable())
+    io_thread_.join();
+  // Attached: the end of the connection ends the keeper, which kills and reaps every container
+  // first. Shared: the keeper goes on, for the next daemon.
+  keeper_.reset();
+  if (keeper_child_ > 0 && options_.keeper_socket.empty())
+    ::waitpid(keeper_child_, nullptr, 0);
 }
 
+void process_runtime::connect_or_start_keeper() {
+  std::string error;
+  if (!options_.keeper_socket.empty()) {
+    unique_fd fd{::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)};
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (options_.keeper_socket.size() >= sizeof addr.sun_path)
+      fail("keeper socket path too long: " + options_.keeper_socket);
+    std::strcpy(addr.sun_path, options_.keeper_socket.c_str());
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+      configure_socket(fd.get());
+      auto hello = receive_event(fd.get(), buffer_, error);
+      auto* h = hello ? std::get_if<keeper::hello>(&*hello) : nullptr;
+      if (h != nullptr && h->version == keeper::protocol_version) {
+        keeper_ = std::move(fd);
+        take_hello(*h);
+        return;
+      }
+      // Not one we can speak to (another version, after an upgrade): it ends with what it
+      // holds, and a keeper of ours starts them anew.
+      spdlog::warn("[/_keeper] the keeper on {} speaks another protocol ({}); ending it",
+                   options_.keeper_socket,
+                   h != nullptr ? "version " + std::to_string(h->version) : error);
+      auto bye = keeper::encode(keeper::request{keeper::shutdown{}});
+      ::send(fd.get(), bye.data(), bye.size(), MSG_NOSIGNAL);
+      while (::recv(fd.get(), buffer_.data(), buffer_.size(), 0) > 0) {
+      }
+    }
+  }
+  start_keeper();
+}
+
+void process_runtime::start_keeper() {
+  bool attached = options_.keeper_socket.empty();
+  int pair[2] = {-1, -1};
+  int ready[2] = {-1, -1};
+  if (attached ? ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0
+               : ::pipe2(ready, O_CLOEXEC) != 0)
+    fail("keeper: " + errno_text());
+  unique_fd ours{attached ? pair[0] : -1}, theirs{attached ? pair[1] : -1};
+  unique_fd ready_read{ready[0]}, ready_write{ready[1]};
+  std::vector<std::string> args{program_, "--cgroup", options_.cgroup_name};
+  if (attached) {
+    args.insert(args.end(), {"--attach", "3"});
+  } else {
+    args.insert(args.end(), {"--listen", options_.keeper_socket});
+  }
+  if (!options_.log_dir.empty())
+    args.insert(args.end(), {"--log-dir", options_.log_dir});
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  // Its stdout says when it listens (shared); its stderr is ours, for its few log lines.
+  if (attached)
+    posix_spawn_file_actions_adddup2(&actions, theirs.get(), 3);
+  else
+    posix_spawn_file_actions_adddup2(&actions, ready_write.get(), STDOUT_FILENO);
+  posix_spawn_file_actions_addclosefrom_np(&actions, attached ? 4 : 3);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+                                      POSIX_SPAWN_SETSIGDEF);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  pid_t pid = 0;
+  int rc = ::posix_spawn(&pid, program_.c_str(), &actions, &attr, argv.data(), environ);
+  posix_spawnattr_destroy(&attr);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0)
+    fail("keeper '" + program_ + "': " + std::strerror(rc) +
+         " (it is installed beside nodevisor; NODEVISOR_KEEPER names another)");
+  keeper_child_ = pid;
+  std::string error;
+  if (attached) {
+    theirs.reset();
+    keeper_ = std::move(ours);
+  } else {
+    ready_write.reset();
+    char byte = 0;
+    ssize_t n = 0;
+    do {
+      n = ::read(ready_read.get(), &byte, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) {
+      ::waitpid(pid, nullptr, 0);
+      fail("keeper '" + program_ + "' did not start (its reason is on stderr)");
+    }
+    unique_fd fd{::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)};
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strcpy(addr.sun_path, options_.keeper_socket.c_str());
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+      fail("keeper socket " + options_.keeper_socket + ": " + errno_text());
+    keeper_ = std::move(fd);
+  }
+  configure_socket(keeper_.get());
+  auto hello = receive_event(keeper_.get(), buffer_, error);
+  auto* h = hello ? std::get_if<keeper::hello>(&*hello) : nullptr;
+  if (h == nullptr)
+    fail("keeper '" + program_ + "' did not say hello: " + error);
+  take_hello(*h);
+}
+
+void process_runtime::take_hello(const keeper::hello& h) {
+  keeper_pid_ = h.keeper_pid;
+  ::fcntl(keeper_.get(), F_SETFL, ::fcntl(keeper_.get(), F_GETFL) | O_NONBLOCK);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = key_keeper;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, keeper_.get(), &ev);
+  for (const auto& c : h.containers) {
+    next_gen_ = std::max(next_gen_, c.gen + 1);
+    held_.emplace(c.id, c);
+  }
+  adoptable_at_connect_ = held_.size();
+  claim_deadline_ = clock::now() + options_.adopt_window;
+  if (!held_.empty())
+    spdlog::info("[/_keeper] keeper pid {} holds {} containers; each is adopted by the replica "
+                 "it belongs to",
+                 keeper_pid_, held_.size());
+}
+
+int process_runtime::keeper_pid() const {
+  std::lock_guard lock{mu_};
+  return keeper_pid_;
+}
+
+void process_runtime::shut_down_keeper() {
+  {
+    std::lock_guard lock{mu_};
+    quit_ = true;
+  }
+  ::eventfd_write(wakeup_.get(), 1);
+  if (io_thread_.joinable())
+    io_thread_.join();
+  if (!keeper_)
+    return;
+  ::fcntl(keeper_.get(), F_SETFL, ::fcntl(keeper_.get(), F_GETFL) & ~O_NONBLOCK);
+  for (auto& text : backlog_)
+    ::send(keeper_.get(), text.data(), text.size(), MSG_NOSIGNAL);
+  backlog_.clear();
+  auto bye = keeper::encode(keeper::request{keeper::shutdown{}});
+  ::send(keeper_.get(), bye.data(), bye.size(), MSG_NOSIGNAL);
+  // It closes the connection when it exits, after killing and reaping everything it held.
+  while (::recv(keeper_.get(), buffer_.data(), buffer_.size(), 0) > 0) {
+  }
+  keeper_.reset();
+  if (keeper_child_ > 0)
+    ::waitpid(keeper_child_, nullptr, 0);
+  keeper_child_ = 0;
+}
+
+// --- the runtime interface ---
+
 bool process_runtime::runs_os(std::string_view os) const {
-  // Built on Linux only (pidfd, epoll, eventfd).
   return os == "linux";
 }
 
@@ -117,103 +330,131 @@ void process_runtime::pull(const container_spec& spec, caf::actor reply_to) {
 }
 
 void process_runtime::create(const container_spec& spec, caf::actor reply_to) {
+  auto id = runtime_key(spec);
   if (spec.command.empty()) {
-    caf::anon_send(reply_to,
-                   reply_failed(runtime_key(spec), runtime_op::create,
-                                CreateFailed{spec.id, "no command: the process runtime needs "
-                                                      "command.entrypoint"}));
+    caf::anon_send(reply_to, reply_failed(id, runtime_op::create,
+                                          CreateFailed{spec.id, "no command: the process runtime "
+                                                                "needs command.entrypoint"}));
     return;
   }
-  container_spec env_source;
-  env_source.deployment = spec.deployment;
-  env_source.service = spec.service;
-  env_source.replica = spec.replica;
-  env_source.env = spec.env;
-  auto how = std::make_shared<const launch>(
-      launch{spec.command, std::move(env_source), spec.workdir, spec.user});
+  keeper::spawn how;
+  how.id = id;
+  how.argv = spec.command;
+  how.deployment = spec.deployment;
+  how.service = spec.service;
+  how.replica = spec.replica;
+  how.env = spec.env;
+  how.workdir = spec.workdir;
+  how.user = spec.user;
+  if (!options_.log_dir.empty()) {
+    auto name = options_.qualified_log_names ? id : spec.id;
+    std::replace(name.begin(), name.end(), '/', '.');
+    how.log = keeper::log_target{name + ".log", options_.log_max_size, options_.log_max_files};
+  }
+  how.forward = static_cast<bool>(options_.on_line);
+  how.fingerprint = fingerprint_of(how);
+
   std::lock_guard lock{mu_};
-  auto [it, inserted] = containers_.try_emplace(
-      runtime_key(spec), container{.how = std::move(how), .log = log_ring{options_.log_lines}});
-  if (!inserted) {
-    caf::anon_send(reply_to,
-                   reply_failed(runtime_key(spec), runtime_op::create,
-                                CreateFailed{spec.id, "a container with this id exists"}));
+  if (containers_.count(id) != 0) {
+    caf::anon_send(reply_to, reply_failed(id, runtime_op::create,
+                                          CreateFailed{spec.id, "a container with this id exists"}));
     return;
   }
-  it->second.gen = next_gen_++;
-  caf::anon_send(reply_to, reply_ok(runtime_key(spec), runtime_op::create));
+  container c;
+  if (auto h = held_.find(id); h != held_.end()) {
+    if (h->second.fingerprint == how.fingerprint) {
+      c.adopted = std::move(h->second);
+      how.gen = c.adopted->gen;
+    } else {
+      spdlog::info("[/_keeper] {}: the container the keeper holds runs another command or "
+                   "environment; it is killed and this one started",
+                   id);
+      send(keeper::kill{id, h->second.gen});
+    }
+    held_.erase(h);
+  }
+  if (how.gen == 0)
+    how.gen = next_gen_++;
+  c.gen = how.gen;
+  c.tail = log_ring{options_.tail_bytes};
+  c.how = std::make_shared<const keeper::spawn>(std::move(how));
+  containers_.emplace(id, std::move(c));
+  caf::anon_send(reply_to, reply_ok(id, runtime_op::create));
 }
 
 void process_runtime::start(const std::string& id, caf::actor reply_to) {
-  uint64_t gen = 0;
-  {
-    std::lock_guard lock{mu_};
-    auto it = containers_.find(id);
-    if (it == containers_.end()) {
-      caf::anon_send(reply_to,
-                     reply_failed(id, runtime_op::start, no_such_container(replica_of(id))));
-      return;
-    }
-    auto& c = it->second;
-    if (c.ph != phase::created) {
-      caf::anon_send(reply_to,
-                     reply_failed(id, runtime_op::start,
-                                  StartFailed{replica_of(id), "container was started already"}));
-      return;
-    }
-    c.ph = phase::starting;
-    c.exit_to = reply_to;
-    gen = c.gen;
+  std::lock_guard lock{mu_};
+  auto it = containers_.find(id);
+  if (it == containers_.end()) {
+    caf::anon_send(reply_to, reply_failed(id, runtime_op::start, no_such_container(replica_of(id))));
+    return;
   }
-  enqueue(command{command::kind::start, id, gen, std::move(reply_to)});
+  auto& c = it->second;
+  if (c.ph != phase::created) {
+    caf::anon_send(reply_to, reply_failed(id, runtime_op::start,
+                                          StartFailed{replica_of(id), "container was started already"}));
+    return;
+  }
+  c.exit_to = reply_to;
+  if (c.adopted) {
+    // Running since before this runtime: its start is the adoption.
+    auto held = std::move(*c.adopted);
+    c.adopted.reset();
+    c.pid = held.pid;
+    caf::anon_send(reply_to, reply_ok(id, runtime_op::start, held.pid));
+    if (!held.exited) {
+      c.ph = phase::running;
+      return;
+    }
+    // It exited while nobody was connected: that exit is reported now, like any other.
+    c.ph = phase::exited;
+    c.exit_code = held.code;
+    for (const auto& line : held.tail)
+      c.tail.append(line + "\n");
+    caf::anon_send(reply_to, container_exited{id, held.code, held.signo});
+    return;
+  }
+  c.ph = phase::starting;
+  send(keeper::request{*c.how});
 }
 
 void process_runtime::stop(const std::string& id, duration grace, int signal, caf::actor reply_to) {
-  uint64_t gen = 0;
-  {
-    std::lock_guard lock{mu_};
-    auto it = containers_.find(id);
-    if (it == containers_.end()) {
-      caf::anon_send(reply_to,
-                     reply_failed(id, runtime_op::stop, no_such_container(replica_of(id))));
-      return;
-    }
-    auto& c = it->second;
-    if (c.ph == phase::created || c.ph == phase::exited) {
-      // Nothing runs: like `docker stop`, a no-op that succeeds.
-      caf::anon_send(reply_to, reply_ok(id, runtime_op::stop));
-      return;
-    }
-    gen = c.gen;
+  std::lock_guard lock{mu_};
+  auto it = containers_.find(id);
+  if (it == containers_.end()) {
+    caf::anon_send(reply_to, reply_failed(id, runtime_op::stop, no_such_container(replica_of(id))));
+    return;
   }
-  // Queued behind a pending start, which the I/O thread runs first.
-  enqueue(command{command::kind::stop, id, gen, std::move(reply_to), grace, signal});
+  auto& c = it->second;
+  if (c.ph == phase::created || c.ph == phase::exited) {
+    // Nothing runs: like `docker stop`, a no-op that succeeds.
+    caf::anon_send(reply_to, reply_ok(id, runtime_op::stop));
+    return;
+  }
+  if (c.ph == phase::running)
+    c.ph = phase::stopping;
+  c.stop_waiters.push_back(std::move(reply_to));
+  // Behind a pending spawn on the socket, so the keeper has the process by then.
+  send(keeper::signal{id, c.gen, signal, to_ms(grace)});
 }
 
 void process_runtime::remove(const std::string& id, caf::actor reply_to) {
-  // Declared before the lock, so the removed container (and the actor handles it holds) is
-  // destroyed after the lock is released: the last reference to an actor can run its cleanup.
+  // Destroyed after the lock is released: the last reference to an actor can run its cleanup.
   decltype(containers_)::node_type removed;
   std::lock_guard lock{mu_};
   auto it = containers_.find(id);
   if (it == containers_.end()) {
-    caf::anon_send(reply_to,
-                   reply_failed(id, runtime_op::remove, no_such_container(replica_of(id))));
+    caf::anon_send(reply_to, reply_failed(id, runtime_op::remove, no_such_container(replica_of(id))));
     return;
   }
   auto& c = it->second;
   switch (c.ph) {
   case phase::starting:
-    // Every call gets its one answer; the I/O thread kills what it may be spawning right now.
-    caf::anon_send(c.exit_to,
-                   reply_failed(id, runtime_op::start,
-                                StartFailed{replica_of(id), "removed before it was running"}));
+    caf::anon_send(c.exit_to, reply_failed(id, runtime_op::start,
+                                           StartFailed{replica_of(id), "removed before it was running"}));
     break;
   case phase::running:
   case phase::stopping:
-    // Safe under the lock: the leader is not reaped yet, so the group id is still its own. The
-    // I/O thread reaps it without telling anyone.
-    signal_group(c.pid, SIGKILL);
     for (const auto& waiter : c.stop_waiters)
       caf::anon_send(waiter, reply_ok(id, runtime_op::stop));
     break;
@@ -221,16 +462,33 @@ void process_runtime::remove(const std::string& id, caf::actor reply_to) {
   case phase::exited:
     break;
   }
+  if (c.adopted)
+    send(keeper::kill{id, c.adopted->gen});
+  else if (c.ph != phase::created)
+    send(keeper::kill{id, c.gen});
   removed = containers_.extract(it);
   caf::anon_send(reply_to, reply_ok(id, runtime_op::remove));
 }
 
 void process_runtime::exec(const std::string& id, uint64_t exec_id, std::vector<std::string> cmd,
                            duration timeout, caf::actor reply_to) {
-  command c{command::kind::exec, id, 0, std::move(reply_to), timeout};
-  c.argv = std::move(cmd);
-  c.exec_id = exec_id;
-  enqueue(std::move(c));
+  std::lock_guard lock{mu_};
+  auto it = containers_.find(id);
+  // exec_result carries no error, so failures to run at all are code -1 with the reason.
+  if (it == containers_.end()) {
+    caf::anon_send(reply_to, exec_result{id, exec_id, -1,
+                                         to_string(no_such_container(replica_of(id))), false});
+    return;
+  }
+  if (it->second.ph != phase::running && it->second.ph != phase::stopping) {
+    caf::anon_send(reply_to, exec_result{id, exec_id, -1, "container is not running", false});
+    return;
+  }
+  // Our own ids on the wire: the callers' are unique only among each caller's execs.
+  auto ours = next_exec_++;
+  execs_.emplace(ours, pending_exec{id, exec_id, std::move(reply_to)});
+  auto ms = timeout > duration::zero() ? std::max<int64_t>(to_ms(timeout), 1) : 0;
+  send(keeper::exec{id, it->second.gen, ours, std::move(cmd), ms});
 }
 
 container_status process_runtime::state(const std::string& id) const {
@@ -263,7 +521,7 @@ std::vector<std::string> process_runtime::logs(const std::string& id, std::size_
   auto it = containers_.find(id);
   if (it == containers_.end())
     return {};
-  return it->second.log.tail(tail);
+  return it->second.tail.tail(tail);
 }
 
 std::optional<int> process_runtime::pid(const std::string& id) const {
@@ -277,379 +535,264 @@ std::optional<int> process_runtime::pid(const std::string& id) const {
   return c.pid;
 }
 
-void process_runtime::enqueue(command cmd) {
-  bool was_empty = false;
-  {
-    std::lock_guard lock{queue_mu_};
-    was_empty = queue_.empty();
-    queue_.push_back(std::move(cmd));
+// --- the connection ---
+
+void process_runtime::send(const keeper::request& r) {
+  auto text = keeper::encode(r);
+  if (backlog_.empty() && keeper_) {
+    auto n = ::send(keeper_.get(), text.data(), text.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n == static_cast<ssize_t>(text.size()))
+      return;
+    // A full socket waits in the backlog; a broken one too, until the I/O thread has a new keeper.
   }
-  // The I/O thread takes the whole queue at once, so only the first command needs to wake it.
+  bool was_empty = backlog_.empty();
+  backlog_.push_back(std::move(text));
   if (was_empty)
-    ::eventfd_write(wakeup_.get(), 1);
+    ::eventfd_write(wakeup_.get(), 1); // to watch for room on the socket
+}
+
+void process_runtime::flush() {
+  while (!backlog_.empty() && keeper_) {
+    auto& text = backlog_.front();
+    auto n = ::send(keeper_.get(), text.data(), text.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n != static_cast<ssize_t>(text.size()))
+      break;
+    backlog_.pop_front();
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN | (backlog_.empty() ? 0u : static_cast<uint32_t>(EPOLLOUT));
+  ev.data.u64 = key_keeper;
+  if (keeper_)
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, keeper_.get(), &ev);
 }
 
 void process_runtime::io_loop() {
-  // One command per turn, between epoll waits: while 1 000 starts are being spawned (about a
-  // millisecond each), the exits, output and deadlines of running children are still handled
-  // within a spawn's time. An epoll_wait that does not wait costs about a microsecond.
-  std::vector<epoll_event> events(256);
-  std::deque<command> pending;
+  std::vector<epoll_event> events(64);
   for (;;) {
-    int timeout = pending.empty() ? epoll_timeout_ms(clock::now()) : 0;
+    int timeout = -1;
+    {
+      std::lock_guard lock{mu_};
+      if (quit_)
+        return;
+      flush();
+      if (!held_.empty()) {
+        auto left = std::chrono::ceil<std::chrono::milliseconds>(claim_deadline_ - clock::now());
+        timeout = static_cast<int>(std::clamp<int64_t>(left.count(), 0, 1 << 30));
+      }
+    }
     int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), timeout);
+    if (n == 0)
+      kill_unclaimed();
     for (int i = 0; i < n; ++i) {
-      auto key = events[static_cast<std::size_t>(i)].data.u64;
-      if (key == wakeup_key) {
+      const auto& ev = events[static_cast<std::size_t>(i)];
+      if (ev.data.u64 == key_wakeup) {
         eventfd_t count = 0;
         ::eventfd_read(wakeup_.get(), &count);
         continue;
       }
-      auto token = key >> 1;
-      if ((key & 1) != 0) {
-        on_exit(token);
-        continue;
+      if ((ev.events & EPOLLIN) == 0 && (ev.events & (EPOLLHUP | EPOLLERR)) == 0)
+        continue; // room to send: the flush at the top of the loop
+      for (;;) {
+        auto got = ::recv(keeper_.get(), buffer_.data(), buffer_.size(), MSG_DONTWAIT);
+        if (got < 0 && errno == EINTR)
+          continue;
+        if (got < 0 && errno == EAGAIN)
+          break;
+        if (got <= 0) {
+          on_keeper_lost(got == 0 ? "it closed the connection" : errno_text());
+          break;
+        }
+        std::string error;
+        auto e = keeper::decode_event({buffer_.data(), static_cast<std::size_t>(got)}, error);
+        if (!e) {
+          spdlog::error("[/_keeper] a message from the keeper was not understood: {}", error);
+          continue;
+        }
+        on_event(*e);
       }
-      // The child may be gone already: its exit came earlier in this batch.
-      if (auto it = children_.find(token); it != children_.end())
-        on_output(it->second);
     }
-    {
-      std::lock_guard lock{queue_mu_};
-      if (quit_)
+  }
+}
+
+void process_runtime::on_event(keeper::event& e) {
+  if (auto* out = std::get_if<keeper::output>(&e)) {
+    if (options_.on_line)
+      pass_lines(out->id, out->bytes);
+    std::lock_guard lock{mu_};
+    if (auto it = containers_.find(out->id); it != containers_.end() && it->second.gen == out->gen)
+      it->second.tail.append(out->bytes);
+    return;
+  }
+  // Moved out under the lock, destroyed after it (see remove).
+  caf::actor exit_to;
+  std::vector<caf::actor> stop_waiters;
+  if (auto* ex = std::get_if<keeper::exited>(&e))
+    end_lines(ex->id);
+  std::lock_guard lock{mu_};
+  std::visit(
+      [&](auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, keeper::spawned>) {
+          auto it = containers_.find(m.id);
+          if (it == containers_.end() || it->second.gen != m.gen || it->second.ph != phase::starting)
+            return; // removed since: remove sent the kill
+          auto& c = it->second;
+          c.ph = phase::running;
+          c.pid = m.pid;
+          caf::anon_send(c.exit_to, reply_ok(m.id, runtime_op::start, m.pid));
+        } else if constexpr (std::is_same_v<T, keeper::spawn_failed>) {
+          auto it = containers_.find(m.id);
+          if (it == containers_.end() || it->second.gen != m.gen || it->second.ph != phase::starting)
+            return;
+          auto& c = it->second;
+          c.ph = phase::created; // may be started again
+          // A stop that came meanwhile has nothing to wait for.
+          for (const auto& waiter : c.stop_waiters)
+            caf::anon_send(waiter, reply_ok(m.id, runtime_op::stop));
+          c.stop_waiters.clear();
+          caf::anon_send(c.exit_to, reply_failed(m.id, runtime_op::start,
+                                                 StartFailed{replica_of(m.id), std::move(m.error)}));
+        } else if constexpr (std::is_same_v<T, keeper::exited>) {
+          auto it = containers_.find(m.id);
+          if (it == containers_.end() || it->second.gen != m.gen)
+            return;
+          auto& c = it->second;
+          c.ph = phase::exited;
+          c.exit_code = m.code;
+          if (c.how->forward) {
+            c.tail.finish(); // it saw every line as it came
+          } else {
+            for (const auto& line : m.tail)
+              c.tail.append(line + "\n");
+          }
+          exit_to = std::move(c.exit_to);
+          stop_waiters = std::move(c.stop_waiters);
+          caf::anon_send(exit_to, container_exited{m.id, m.code, m.signo});
+          for (const auto& waiter : stop_waiters)
+            caf::anon_send(waiter, reply_ok(m.id, runtime_op::stop));
+        } else if constexpr (std::is_same_v<T, keeper::exec_done>) {
+          auto it = execs_.find(m.exec_id);
+          if (it == execs_.end())
+            return;
+          caf::anon_send(it->second.reply_to, exec_result{it->second.id, it->second.caller_id,
+                                                          m.code, std::move(m.output), m.timed_out});
+          execs_.erase(it);
+        }
+        // A hello comes only at connect, taken there.
+      },
+      e);
+}
+
+void process_runtime::on_keeper_lost(const std::string& why) {
+  std::vector<caf::actor> to_release; // destroyed after the lock
+  std::size_t lost = 0;
+  {
+    std::lock_guard lock{mu_};
+    spdlog::error("[/_keeper] the keeper (pid {}) is gone ({}): every container it held is "
+                  "treated as killed, and a new keeper starts",
+                  keeper_pid_, why);
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, keeper_.get(), nullptr);
+    keeper_.reset();
+    if (keeper_child_ > 0)
+      ::waitpid(keeper_child_, nullptr, 0);
+    keeper_child_ = 0;
+    // What was queued for the dead keeper is answered below; none of it may reach the next one.
+    backlog_.clear();
+    held_.clear();
+    for (auto& [id, c] : containers_) {
+      switch (c.ph) {
+      case phase::starting:
+        c.ph = phase::created;
+        caf::anon_send(c.exit_to,
+                       reply_failed(id, runtime_op::start,
+                                    StartFailed{replica_of(id), "the keeper died while starting it: " + why}));
         break;
-      std::move(queue_.begin(), queue_.end(), std::back_inserter(pending));
-      queue_.clear();
+      case phase::running:
+      case phase::stopping:
+        // Its main process had the keeper's death as its parent-death signal.
+        c.ph = phase::exited;
+        c.exit_code = 128 + SIGKILL;
+        caf::anon_send(c.exit_to, container_exited{id, 128 + SIGKILL, SIGKILL});
+        for (const auto& waiter : c.stop_waiters)
+          caf::anon_send(waiter, reply_ok(id, runtime_op::stop));
+        to_release.push_back(std::move(c.exit_to));
+        c.stop_waiters.clear();
+        ++lost;
+        break;
+      case phase::created:
+        c.adopted.reset();
+        break;
+      case phase::exited:
+        break;
+      }
     }
-    if (!pending.empty()) {
-      run(pending.front());
-      pending.pop_front();
-    }
-    fire_deadlines(clock::now());
+    for (auto& [ours, pending] : execs_)
+      caf::anon_send(pending.reply_to, exec_result{pending.id, pending.caller_id, -1,
+                                                   "the keeper died: " + why, false});
+    execs_.clear();
   }
-  kill_all_children();
-}
-
-void process_runtime::run(command& cmd) {
-  switch (cmd.what) {
-  case command::kind::start:
-    run_start(cmd);
-    break;
-  case command::kind::stop:
-    run_stop(cmd);
-    break;
-  case command::kind::exec:
-    run_exec(cmd);
-    break;
-  }
-}
-
-void process_runtime::run_start(const command& cmd) {
-  std::shared_ptr<const launch> how;
-  {
+  partial_lines_.clear();
+  try {
     std::lock_guard lock{mu_};
-    auto it = containers_.find(cmd.id);
-    // Removed since: remove has answered the start.
-    if (it == containers_.end() || it->second.gen != cmd.gen)
-      return;
-    how = it->second.how;
+    start_keeper();
+    spdlog::warn("[/_keeper] {} containers lost with it; a new keeper, pid {}, holds what starts "
+                 "from now on",
+                 lost, keeper_pid_);
+  } catch (const std::exception& e) {
+    spdlog::critical("[/_keeper] no keeper could be started: {}; every start fails until one can",
+                     e.what());
   }
-  // Spawned without the lock: callers' snapshots do not wait for an exec.
-  auto who = identity_of(*how);
-  std::string error = who.error;
-  log_file log;
-  if (error.empty() && log_dir_) {
-    auto name = replica_of(cmd.id);
-    if (options_.qualified_log_names) {
-      name = cmd.id;
-      std::replace(name.begin(), name.end(), '/', '.');
-    }
-    log = log_file{log_dir_.get(), options_.log_dir, name};
-    error = log.error();
-  }
-  spawn_outcome spawned;
-  if (error.empty()) {
-    auto env = child_environment(how->env_source, environ, who.home);
-    spawned = spawn_child(
-        {how->argv, env, how->workdir, dev_null_.get(), who.switch_to ? &*who.switch_to : nullptr});
-    error = std::move(spawned.error);
-  }
-  auto& proc = spawned.child;
-  uint64_t token = 0;
-  if (error.empty()) {
-    token = next_token_++;
-    error = watch(token, proc);
-  }
+}
 
+void process_runtime::kill_unclaimed() {
   std::lock_guard lock{mu_};
-  auto it = containers_.find(cmd.id);
-  bool current = it != containers_.end() && it->second.gen == cmd.gen;
-  if (!error.empty()) {
-    if (current) {
-      it->second.ph = phase::created; // may be started again
-      caf::anon_send(it->second.exit_to,
-                     reply_failed(cmd.id, runtime_op::start,
-                                  StartFailed{replica_of(cmd.id), std::move(error)}));
-    }
+  if (held_.empty() || clock::now() < claim_deadline_)
     return;
+  for (auto& [id, h] : held_) {
+    spdlog::warn("[/_keeper] {} (pid {}) was held by the keeper but belongs to no replica of the "
+                 "desired state: killed",
+                 id, h.pid);
+    send(keeper::kill{id, h.gen});
   }
-  if (current) {
-    auto& c = it->second;
-    c.ph = phase::running;
-    c.pid = proc.pid;
-    c.token = token;
-    caf::anon_send(c.exit_to, reply_ok(cmd.id, runtime_op::start, proc.pid));
-  } else {
-    // Removed while it was being spawned; reaped silently like any removed container's process.
-    signal_group(proc.pid, SIGKILL);
-  }
-  children_.emplace(token, child{std::move(proc), cmd.id, cmd.gen, false, std::move(log)});
+  held_.clear();
 }
 
-void process_runtime::run_stop(const command& cmd) {
-  std::lock_guard lock{mu_};
-  auto it = containers_.find(cmd.id);
-  if (it == containers_.end() || it->second.gen != cmd.gen) {
-    // Removed since, which killed its process.
-    caf::anon_send(cmd.reply_to, reply_ok(cmd.id, runtime_op::stop));
-    return;
-  }
-  auto& c = it->second;
-  switch (c.ph) {
-  case phase::created:  // its start failed
-  case phase::starting: // not here: the start was queued before this stop and has run
-  case phase::exited:
-    caf::anon_send(cmd.reply_to, reply_ok(cmd.id, runtime_op::stop));
-    return;
-  case phase::running:
-    c.ph = phase::stopping;
-    signal_group(c.pid, cmd.signal);
-    // A stopped process (SIGSTOP, SIGTSTP) keeps the signal pending until it is continued, so
-    // it would cost the whole grace; systemd sends SIGCONT after the stop signal too.
-    signal_group(c.pid, SIGCONT);
-    break;
-  case phase::stopping:
-    break;
-  }
-  c.stop_waiters.push_back(cmd.reply_to);
-  deadlines_.push(deadline{clock::now() + std::max(cmd.time, duration::zero()), c.token});
-}
-
-void process_runtime::run_exec(command& cmd) {
-  std::shared_ptr<const launch> how;
-  {
-    std::lock_guard lock{mu_};
-    auto it = containers_.find(cmd.id);
-    // exec_result carries no error, so failures to run at all are code -1 with the reason.
-    if (it == containers_.end()) {
-      caf::anon_send(cmd.reply_to,
-                     exec_result{cmd.id, cmd.exec_id, -1,
-                                 to_string(no_such_container(replica_of(cmd.id))), false});
-      return;
-    }
-    if (it->second.ph != phase::running && it->second.ph != phase::stopping) {
-      caf::anon_send(cmd.reply_to,
-                     exec_result{cmd.id, cmd.exec_id, -1, "container is not running", false});
-      return;
-    }
-    how = it->second.how;
-  }
-  auto who = identity_of(*how);
-  if (!who.error.empty()) {
-    caf::anon_send(cmd.reply_to, exec_result{cmd.id, cmd.exec_id, -1, std::move(who.error), false});
-    return;
-  }
-  auto env = child_environment(how->env_source, environ, who.home);
-  auto spawned = spawn_child(
-      {cmd.argv, env, how->workdir, dev_null_.get(), who.switch_to ? &*who.switch_to : nullptr});
-  if (!spawned.error.empty()) {
-    caf::anon_send(cmd.reply_to,
-                   exec_result{cmd.id, cmd.exec_id, -1, std::move(spawned.error), false});
-    return;
-  }
-  auto& proc = spawned.child;
-  auto token = next_token_++;
-  if (auto error = watch(token, proc); !error.empty()) {
-    caf::anon_send(cmd.reply_to, exec_result{cmd.id, cmd.exec_id, -1, std::move(error), false});
-    return;
-  }
-  if (cmd.time > duration::zero())
-    deadlines_.push(deadline{clock::now() + cmd.time, token});
-  children_.emplace(
-      token, child{std::move(proc), cmd.id, 0, true, {}, std::move(cmd.reply_to), cmd.exec_id});
-}
-
-std::string process_runtime::watch(uint64_t token, const child_process& proc) {
-  int err = add_to_epoll(epoll_.get(), proc.pidfd.get(), pidfd_key(token));
-  if (err == 0)
-    err = add_to_epoll(epoll_.get(), proc.output.get(), output_key(token));
-  if (err == 0)
-    return {};
-  // Unwatched, its exit would go unnoticed: end it now. Closing its descriptors (the caller's
-  // child_process) takes them out of the epoll set.
-  signal_group(proc.pid, SIGKILL);
-  reap(proc.pid, true);
-  return std::string{"epoll: "} + std::strerror(err);
-}
-
-resolved_user process_runtime::identity_of(const launch& how) const {
-  if (how.user.empty())
-    return resolved_user{std::nullopt, own_home_, {}};
-  return resolve_user(how.user);
-}
-
-void process_runtime::on_output(child& ch) {
-  auto n = ::read(ch.proc.output.get(), buffer_.data(), buffer_.size());
-  if (n > 0) {
-    consume(ch, std::string_view{buffer_.data(), static_cast<std::size_t>(n)});
-    return;
-  }
-  if (n < 0 && (errno == EAGAIN || errno == EINTR))
-    return;
-  // End of file (every writer is gone), or an error: either way nothing more to read, and a
-  // level-triggered descriptor at EOF would wake us forever.
-  close_output(ch);
-}
-
-void process_runtime::consume(child& ch, std::string_view bytes) {
-  if (ch.is_exec) {
-    auto room = exec_output_limit - ch.output.size();
-    ch.output.append(bytes.substr(0, room));
-    return;
-  }
-  ch.log.write(bytes);
-  if (options_.on_line)
-    pass_lines(ch, bytes);
-  std::lock_guard lock{mu_};
-  auto it = containers_.find(ch.id);
-  if (it != containers_.end() && it->second.gen == ch.gen)
-    it->second.log.append(bytes);
-}
-
-void process_runtime::pass_lines(child& ch, std::string_view bytes) {
+void process_runtime::pass_lines(const std::string& id, std::string_view bytes) {
+  auto& line = partial_lines_[id];
+  auto name = replica_of(id);
   while (!bytes.empty()) {
     auto nl = bytes.find('\n');
     auto chunk = bytes.substr(0, nl);
-    auto room = log_ring::max_line - ch.line.size();
+    auto room = max_line - line.size();
     if (chunk.size() > room) { // cut like the log ring, so one endless line costs bounded memory
-      ch.line.append(chunk.substr(0, room));
-      options_.on_line(replica_of(ch.id), ch.line);
-      ch.line.clear();
+      line.append(chunk.substr(0, room));
+      options_.on_line(name, line);
+      line.clear();
       bytes.remove_prefix(room);
       continue;
     }
     if (nl == std::string_view::npos) {
-      ch.line.append(chunk);
+      line.append(chunk);
       return;
     }
-    if (ch.line.empty()) {
-      options_.on_line(replica_of(ch.id), chunk);
+    if (line.empty()) {
+      options_.on_line(name, chunk);
     } else {
-      ch.line.append(chunk);
-      options_.on_line(replica_of(ch.id), ch.line);
-      ch.line.clear();
+      line.append(chunk);
+      options_.on_line(name, line);
+      line.clear();
     }
     bytes.remove_prefix(nl + 1);
   }
 }
 
-void process_runtime::close_output(child& ch) {
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, ch.proc.output.get(), nullptr);
-  ch.proc.output.reset();
-  if (!ch.is_exec && options_.on_line && !ch.line.empty()) {
-    options_.on_line(replica_of(ch.id), ch.line);
-    ch.line.clear();
-  }
-}
-
-void process_runtime::on_exit(uint64_t token) {
-  auto found = children_.find(token);
-  if (found == children_.end())
+void process_runtime::end_lines(const std::string& id) {
+  auto it = partial_lines_.find(id);
+  if (it == partial_lines_.end())
     return;
-  auto& ch = found->second;
-  // A container ends with its main process (as in a PID namespace); what is left of its group
-  // would otherwise run unsupervised and keep the pipe open. The zombie leader keeps the group
-  // id valid until the reap below.
-  signal_group(ch.proc.pid, SIGKILL);
-  // What it wrote before exiting is in the pipe now. Bounded, in case a group member that has
-  // not died yet keeps writing.
-  for (int i = 0; i < 16 && ch.proc.output; ++i) {
-    auto n = ::read(ch.proc.output.get(), buffer_.data(), buffer_.size());
-    if (n > 0)
-      consume(ch, std::string_view{buffer_.data(), static_cast<std::size_t>(n)});
-    else if (n < 0 && errno == EINTR)
-      continue;
-    else if (n < 0 && errno == EAGAIN)
-      break;
-    else
-      close_output(ch);
-  }
-
-  // Moved out under the lock, destroyed after it (see remove).
-  caf::actor exit_to;
-  std::vector<caf::actor> stop_waiters;
-  {
-    std::unique_lock lock{mu_, std::defer_lock};
-    if (!ch.is_exec)
-      lock.lock(); // reaping under the lock: remove signals only unreaped groups
-    auto status = reap(ch.proc.pid, false);
-    // A readable pidfd means it can be reaped; if not yet, the level-triggered pidfd says so again.
-    if (!status)
-      return;
-    if (ch.is_exec) {
-      caf::anon_send(ch.exec_to, exec_result{ch.id, ch.exec_id, status->code, std::move(ch.output),
-                                             ch.timed_out});
-    } else if (auto it = containers_.find(ch.id);
-               it != containers_.end() && it->second.gen == ch.gen) {
-      auto& c = it->second;
-      c.log.finish();
-      c.ph = phase::exited;
-      c.exit_code = status->code;
-      exit_to = std::move(c.exit_to);
-      stop_waiters = std::move(c.stop_waiters);
-      caf::anon_send(exit_to, container_exited{ch.id, status->code, status->signal});
-      for (const auto& waiter : stop_waiters)
-        caf::anon_send(waiter, reply_ok(ch.id, runtime_op::stop));
-    }
-  }
-  if (ch.proc.output)
-    close_output(ch);
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, ch.proc.pidfd.get(), nullptr);
-  children_.erase(found);
-}
-
-void process_runtime::fire_deadlines(clock::time_point now) {
-  while (!deadlines_.empty() && deadlines_.top().at <= now) {
-    auto token = deadlines_.top().token;
-    deadlines_.pop();
-    // A child that is gone left its deadline behind; tokens are never reused.
-    auto it = children_.find(token);
-    if (it == children_.end())
-      continue;
-    it->second.timed_out = it->second.is_exec;
-    // Unreaped (still in children_), so its group id is still its own.
-    signal_group(it->second.proc.pid, SIGKILL);
-  }
-}
-
-int process_runtime::epoll_timeout_ms(clock::time_point now) const {
-  if (deadlines_.empty())
-    return -1;
-  auto left = deadlines_.top().at - now;
-  if (left <= clock::duration::zero())
-    return 0;
-  // Rounded up: waking early would only loop once more before the deadline.
-  auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
-  return static_cast<int>(std::min<decltype(ms)>(ms, std::numeric_limits<int>::max()));
-}
-
-void process_runtime::kill_all_children() {
-  for (const auto& [token, ch] : children_)
-    signal_group(ch.proc.pid, SIGKILL);
-  std::lock_guard lock{mu_};
-  for (const auto& [token, ch] : children_)
-    reap(ch.proc.pid, true);
-  children_.clear();
+  if (!it->second.empty() && options_.on_line)
+    options_.on_line(replica_of(id), it->second);
+  partial_lines_.erase(it);
 }
 
 } // namespace nv

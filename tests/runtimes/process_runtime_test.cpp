@@ -24,8 +24,8 @@
 
 #include "messages/caf/register_types.hpp"
 #include "posix/child_env.hpp"
-#include "runtimes/process/log_file.hpp"
-#include "runtimes/process/log_ring.hpp"
+#include "keeper/log_file.hpp"
+#include "keeper/log_ring.hpp"
 #include "runtimes/process/process_runtime.hpp"
 #include "tests/runtimes/runtime_replies.hpp"
 
@@ -91,16 +91,17 @@ std::vector<proc_info> processes() {
   return out;
 }
 
-std::vector<proc_info> children_of_this_process() {
+// The containers' processes are the keeper's children.
+std::vector<proc_info> children_of(int parent) {
   auto all = processes();
   std::vector<proc_info> out;
   std::copy_if(all.begin(), all.end(), std::back_inserter(out),
-               [](const proc_info& p) { return p.ppid == ::getpid(); });
+               [parent](const proc_info& p) { return p.ppid == parent; });
   return out;
 }
 
-std::size_t zombie_children() {
-  auto kids = children_of_this_process();
+std::size_t zombie_children(int parent) {
+  auto kids = children_of(parent);
   return static_cast<std::size_t>(
       std::count_if(kids.begin(), kids.end(), [](const proc_info& p) { return p.state == 'Z'; }));
 }
@@ -119,6 +120,13 @@ std::size_t open_fds() {
   for ([[maybe_unused]] const auto& entry : fs::directory_iterator{"/proc/self/fd"})
     ++n;
   return n;
+}
+
+// With on_line set, logs() has a running container's output as it comes.
+process_runtime_options live_lines() {
+  process_runtime_options opts;
+  opts.on_line = [](const std::string&, std::string_view) {};
+  return opts;
 }
 
 bool contains(const std::vector<std::string>& lines, const std::string& line) {
@@ -148,18 +156,21 @@ class process_runtime_test : public ::testing::Test {
 protected:
   void TearDown() override {
     // A child may be a zombie for the moment between its exit and the I/O thread's reap.
-    EXPECT_TRUE(wait_for([] { return zombie_children() == 0; })) << "zombie children remain";
+    EXPECT_TRUE(wait_for([this] { return zombie_children(rt.keeper_pid()) == 0; }))
+        << "zombie children remain";
   }
 
   // Destroyed in reverse: the runtime (and its I/O thread) goes before the actor system it
   // sends into.
+  std::vector<proc_info> containers() const { return children_of(rt.keeper_pid()); }
+
   config cfg;
   caf::actor_system sys{cfg};
-  process_runtime rt;
+  process_runtime rt{live_lines()};
 };
 
-TEST(log_ring, keeps_the_last_lines_and_joins_partial_ones) {
-  log_ring ring{3};
+TEST(log_ring, keeps_the_last_lines_that_fit_and_joins_partial_ones) {
+  log_ring ring{12}; // bytes: "two" "three" "four" fit, with "one" they would not
   ring.append("one\ntw");
   EXPECT_EQ(ring.tail(10), std::vector<std::string>{"one"});
   ring.append("o\nthree\nfour\nfi");
@@ -171,7 +182,7 @@ TEST(log_ring, keeps_the_last_lines_and_joins_partial_ones) {
 }
 
 TEST(log_ring, cuts_long_lines) {
-  log_ring ring{10};
+  log_ring ring{3 * log_ring::max_line};
   ring.append(std::string(log_ring::max_line, 'a') + "\n");
   ring.append(std::string(log_ring::max_line + 5, 'b') + "\n");
   auto lines = ring.tail(10);
@@ -516,7 +527,7 @@ TEST_F(process_runtime_test, remove_right_after_start_answers_the_start) {
   }
   auto m = next(self, 300ms);
   EXPECT_TRUE(std::holds_alternative<std::monostate>(m)) << "message kind " << m.index();
-  EXPECT_TRUE(wait_for([] { return children_of_this_process().empty(); }));
+  EXPECT_TRUE(wait_for([this] { return containers().empty(); }));
 }
 
 TEST_F(process_runtime_test, invalid_reply_to_is_fire_and_forget) {
@@ -629,7 +640,7 @@ TEST_F(process_runtime_test, exec_is_killed_at_its_timeout) {
   EXPECT_EQ(rt.state(id).state, container_state::running);
 }
 
-TEST_F(process_runtime_test, the_log_ring_keeps_the_last_1000_lines) {
+TEST_F(process_runtime_test, the_tail_keeps_the_last_16_KiB_of_lines) {
   caf::scoped_actor self{sys};
   const std::string id = "chatty-rep-1";
   rt.create(sh(id, "i=1; while [ $i -le 5000 ]; do echo line$i; i=$((i+1)); done; "
@@ -640,9 +651,17 @@ TEST_F(process_runtime_test, the_log_ring_keeps_the_last_1000_lines) {
   take_ok(self, runtime_op::start, id);
   take_exit(self, id, 0, 0);
   auto lines = rt.logs(id, 100'000);
-  ASSERT_EQ(lines.size(), 1000u);
-  EXPECT_EQ(lines.front(), "line4002");
-  EXPECT_EQ(lines[998], "line5000");
+  std::size_t bytes = 0;
+  for (const auto& l : lines)
+    bytes += l.size();
+  EXPECT_LE(bytes, 16u * 1024);
+  EXPECT_GT(bytes, 16u * 1024 - 16); // only as much as one more line dropped
+  ASSERT_GE(lines.size(), 2u);
+  // The newest lines, without a gap.
+  auto first = std::stoi(lines.front().substr(4));
+  for (std::size_t i = 0; i + 1 < lines.size(); ++i)
+    EXPECT_EQ(lines[i], "line" + std::to_string(first + static_cast<int>(i)));
+  EXPECT_EQ(lines[lines.size() - 2], "line5000");
   EXPECT_EQ(lines.back(), "no newline");
   EXPECT_EQ(rt.logs(id, 2), (std::vector<std::string>{"line5000", "no newline"}));
 }
@@ -681,7 +700,9 @@ TEST_F(process_runtime_test, the_log_dir_gets_each_replicas_output_timestamped_a
   std::vector<std::string> lines;
   for (std::string line; std::getline(file, line);)
     lines.push_back(untimestamped(line));
-  auto marker = "--- nodevisor (pid " + std::to_string(::getpid()) + ") started api-rep-1 ---";
+  // The keeper writes the file.
+  auto marker =
+      "--- nodevisor keeper (pid " + std::to_string(with_files.keeper_pid()) + ") started api-rep-1 ---";
   EXPECT_EQ(lines, (std::vector<std::string>{marker, "out", "err", "partial", marker, "out", "err",
                                              "partial"}));
   EXPECT_EQ(fs::status(log_dir / "api-rep-1.log").permissions(), fs::perms{0640});
@@ -767,15 +788,17 @@ TEST_F(process_runtime_test, no_zombies_and_no_leaked_fds) {
   take_ok(self, runtime_op::remove, "z-rep-3");
 
   // The removed container's process is reaped in the background, its descriptors closed then.
-  EXPECT_TRUE(wait_for([] { return children_of_this_process().empty(); }));
+  EXPECT_TRUE(wait_for([this] { return containers().empty(); }));
   EXPECT_TRUE(wait_for([&] { return open_fds() == fds_before; }))
       << open_fds() << " fds open, " << fds_before << " before";
 }
 
 TEST_F(process_runtime_test, the_destructor_kills_and_reaps_every_child) {
   const auto fds_before = open_fds();
+  std::vector<proc_info> held;
+  int keeper = 0;
   {
-    process_runtime doomed;
+    process_runtime doomed{live_lines()};
     caf::scoped_actor self{sys};
     doomed.create(spec("d-rep-1", {"sleep", "1000"}), self);
     doomed.create(sh("d-rep-2", "trap '' TERM; echo ready; sleep 1000"), self);
@@ -789,9 +812,14 @@ TEST_F(process_runtime_test, the_destructor_kills_and_reaps_every_child) {
     ASSERT_TRUE(wait_for([&] { return contains(doomed.logs("d-rep-2", 10), "ready"); }));
     // Waiting out its grace when the runtime goes.
     doomed.stop("d-rep-2", 1h, SIGTERM, self);
-    ASSERT_TRUE(wait_for([] { return children_of_this_process().size() == 3; }));
+    ASSERT_TRUE(wait_for([&] { return children_of(doomed.keeper_pid()).size() == 3; }));
+    held = children_of(doomed.keeper_pid());
+    keeper = doomed.keeper_pid();
   }
-  EXPECT_TRUE(children_of_this_process().empty());
+  // Its keeper has ended with every one of them, and is reaped.
+  EXPECT_NE(::kill(keeper, 0), 0);
+  for (const auto& p : held)
+    EXPECT_NE(::kill(p.pid, 0), 0) << "pid " << p.pid << " survived";
   EXPECT_EQ(open_fds(), fds_before);
 }
 
@@ -816,7 +844,7 @@ TEST_F(process_runtime_test, a_thousand_sleeps_start_and_stop) {
   }
   auto t1 = test_clock::now();
   EXPECT_EQ(started, n);
-  EXPECT_EQ(children_of_this_process().size(), n);
+  EXPECT_EQ(containers().size(), n);
 
   auto t2 = test_clock::now();
   for (const auto& id : ids)
@@ -833,7 +861,7 @@ TEST_F(process_runtime_test, a_thousand_sleeps_start_and_stop) {
   auto t3 = test_clock::now();
   EXPECT_EQ(exits, n);
   EXPECT_EQ(stops, n);
-  EXPECT_TRUE(children_of_this_process().empty());
+  EXPECT_TRUE(wait_for([this] { return containers().empty(); }));
   print_measure("start 1000 sleeps (first start call to the 1000th reply)", t1 - t0);
   print_measure("stop 1000 sleeps (first stop call to the last stop reply)", t3 - t2);
 }

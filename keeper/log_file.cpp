@@ -1,4 +1,4 @@
-#include "runtimes/process/log_file.hpp"
+#include "keeper/log_file.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -95,11 +95,20 @@ std::string rfc3339_utc_ms(std::chrono::system_clock::time_point t) {
   return text;
 }
 
-log_file::log_file(int dir, const std::string& dir_path, const std::string& id) {
-  auto name = id + ".log";
-  auto path = dir_path + "/" + name;
+log_file::log_file(int dir, const std::string& dir_path, const std::string& name,
+                   const std::string& id, uint64_t max_size, uint32_t max_files)
+    : dir_(dir), dir_path_(dir_path), name_(name), max_size_(max_size), max_files_(max_files) {
+  if (!open_file())
+    return;
+  auto now = rfc3339_utc_ms(std::chrono::system_clock::now());
+  write_all(fd_.get(), now + " --- nodevisor keeper (pid " + std::to_string(::getpid()) + ") started " +
+                           id + " ---\n");
+}
+
+bool log_file::open_file() {
+  auto path = dir_path_ + "/" + name_;
   // O_NONBLOCK: a FIFO planted under the name must not hold the open; it is refused below.
-  fd_.reset(::openat(dir, name.c_str(),
+  fd_.reset(::openat(dir_, name_.c_str(),
                      O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
                      file_mode));
   if (!fd_) {
@@ -107,26 +116,44 @@ log_file::log_file(int dir, const std::string& dir_path, const std::string& id) 
     error_ = "log file '" + path + "': " +
              (err == ELOOP ? std::string{"is a symbolic link, which is not followed; remove it"}
                            : errno_text(err));
-    return;
+    return false;
   }
   struct stat st {};
   if (::fstat(fd_.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
     fd_.reset();
     error_ = "log file '" + path +
              "': not a regular file with a single link, so not written to; remove it";
-    return;
+    return false;
   }
   ::fchmod(fd_.get(), file_mode); // the umask had its say at creation; an old file keeps 0640 too
   int flags = ::fcntl(fd_.get(), F_GETFL);
   ::fcntl(fd_.get(), F_SETFL, flags & ~O_NONBLOCK);
-  auto now = rfc3339_utc_ms(std::chrono::system_clock::now());
-  write_all(fd_.get(), now + " --- nodevisor (pid " + std::to_string(::getpid()) + ") started " +
-                           id + " ---\n");
+  size_ = static_cast<uint64_t>(st.st_size);
+  return true;
+}
+
+void log_file::rotate() {
+  fd_.reset();
+  auto numbered = [this](uint32_t n) { return name_ + "." + std::to_string(n); };
+  if (max_files_ == 0) {
+    ::unlinkat(dir_, name_.c_str(), 0);
+  } else {
+    for (uint32_t n = max_files_; n > 1; --n)
+      ::renameat(dir_, numbered(n - 1).c_str(), dir_, numbered(n).c_str());
+    ::renameat(dir_, name_.c_str(), dir_, numbered(1).c_str());
+  }
+  open_file();
 }
 
 log_file::~log_file() {
+  close();
+}
+
+void log_file::close() {
   if (fd_ && !at_line_start_)
     write_all(fd_.get(), "\n");
+  fd_.reset();
+  at_line_start_ = true;
 }
 
 void log_file::write(std::string_view bytes) {
@@ -145,8 +172,19 @@ void log_file::write(std::string_view bytes) {
     buffer_.append(line);
     at_line_start_ = nl != std::string_view::npos;
     bytes.remove_prefix(line.size());
+    // Rotated between lines only, so that no line is split across two files.
+    // A line that never ends is cut at twice the size, so the files stay bounded all the same.
+    auto size = size_ + buffer_.size();
+    if (max_size_ > 0 && (at_line_start_ ? size >= max_size_ : size >= 2 * max_size_)) {
+      write_all(fd_.get(), buffer_);
+      buffer_.clear();
+      rotate();
+      if (!fd_)
+        return;
+    }
   }
   write_all(fd_.get(), buffer_);
+  size_ += buffer_.size();
 }
 
 } // namespace nv

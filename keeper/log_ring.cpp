@@ -1,11 +1,11 @@
-#include "runtimes/process/log_ring.hpp"
+#include "keeper/log_ring.hpp"
 
 #include <algorithm>
 #include <utility>
 
 namespace nv {
 
-log_ring::log_ring(std::size_t capacity) : capacity_(std::max<std::size_t>(capacity, 1)) {}
+log_ring::log_ring(std::size_t capacity_bytes) : capacity_(capacity_bytes) {}
 
 void log_ring::append(std::string_view bytes) {
   while (!bytes.empty()) {
@@ -33,20 +33,30 @@ void log_ring::finish() {
 
 std::vector<std::string> log_ring::tail(std::size_t n) const {
   n = std::min(n, lines_.size());
-  std::vector<std::string> out;
-  out.reserve(n);
-  for (std::size_t i = lines_.size() - n; i < lines_.size(); ++i)
-    out.push_back(lines_[(head_ + i) % lines_.size()]);
-  return out;
+  return {lines_.end() - static_cast<std::ptrdiff_t>(n), lines_.end()};
+}
+
+void log_ring::set_capacity(std::size_t capacity_bytes) {
+  capacity_ = capacity_bytes;
+  trim();
 }
 
 void log_ring::push(std::string line) {
-  if (lines_.size() < capacity_) {
-    lines_.push_back(std::move(line));
-    return;
+  bytes_ += line.size();
+  lines_.push_back(std::move(line));
+  trim();
+}
+
+void log_ring::trim() {
+  // The newest line stays, whatever its size (at most max_line).
+  while (lines_.size() > 1 && bytes_ > capacity_) {
+    bytes_ -= lines_.front().size();
+    lines_.pop_front();
   }
-  lines_[head_] = std::move(line);
-  head_ = (head_ + 1) % capacity_;
+  if (lines_.size() == 1 && capacity_ == 0) {
+    bytes_ = 0;
+    lines_.clear();
+  }
 }
 
 } // namespace nv

@@ -1,7 +1,9 @@
-// A replica's output on disk, `--log-dir`: <dir>/<replica id>.log, each line prefixed by the
+// A replica's output on disk, written by the keeper: <dir>/<name>, each line prefixed by the
 // time its first bytes were read (RFC 3339, UTC, milliseconds) and a space, and each start of
 // the replica marked by a line of its own, so that a new run (or a restart) never continues an
-// old one's file unannounced. Files are appended to, never rotated.
+// old one's file unannounced. Rotated by size as logrotate's `rotate N` does: the file becomes
+// <name>.1, <name>.1 becomes <name>.2, and so on up to <name>.N, and a new file begins (so a
+// reader that follows by name, tail -F, sees it replaced).
 //
 // Written as root, the directory must not let anyone else plant a file or a link in it: it is
 // refused when group or others may write to it (a sticky bit does not excuse it) or when it is
@@ -11,6 +13,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -32,13 +35,17 @@ std::string rfc3339_utc_ms(std::chrono::system_clock::time_point t);
 class log_file {
 public:
   log_file() = default;
-  // Opens (or creates) `<dir>/<id>.log` under the directory descriptor and writes the start
-  // marker. On failure `error()` says why and writes do nothing.
-  log_file(int dir, const std::string& dir_path, const std::string& id);
+  // Opens (or creates) `<dir>/<name>` under the directory descriptor and writes the start marker
+  // naming `id`. max_size 0: never rotated. On failure `error()` says why and writes do nothing.
+  log_file(int dir, const std::string& dir_path, const std::string& name, const std::string& id,
+           uint64_t max_size = 0, uint32_t max_files = 0);
   // Ends an unterminated last line, so that the next start's marker begins a line of its own.
   ~log_file();
   log_file(log_file&&) = default;
   log_file& operator=(log_file&&) = default;
+
+  // Ends an unterminated last line and closes the file.
+  void close();
 
   explicit operator bool() const { return static_cast<bool>(fd_); }
   const std::string& error() const { return error_; }
@@ -48,6 +55,14 @@ public:
   void write(std::string_view bytes);
 
 private:
+  bool open_file();
+  void rotate();
+
+  int dir_ = -1;
+  std::string dir_path_, name_;
+  uint64_t max_size_ = 0;
+  uint32_t max_files_ = 0;
+  uint64_t size_ = 0;
   unique_fd fd_;
   std::string error_;
   bool at_line_start_ = true;

@@ -1,0 +1,758 @@
+#include "keeper/keeper.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <fcntl.h>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <sstream>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <unordered_map>
+#include <vector>
+
+#include "keeper/cgroup.hpp"
+#include "keeper/log_file.hpp"
+#include "keeper/log_ring.hpp"
+#include "keeper/protocol.hpp"
+#include "messages/container_spec.hpp"
+#include "posix/child_env.hpp"
+#include "posix/child_process.hpp"
+#include "posix/unique_fd.hpp"
+#include "posix/user.hpp"
+
+namespace nv::keeper {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+constexpr std::size_t exec_output_limit = 64 * 1024;
+// Forwarded output waiting for a slow reader beyond this is dropped (and counted), so that the
+// keeper's memory stays bounded and no container waits for its reader.
+constexpr std::size_t forward_backlog_limit = 4 << 20;
+constexpr std::size_t tail_lines = 40;
+
+// epoll keys: a few fixed ones, then a process's token t has its output at 2t, its pidfd at 2t+1.
+constexpr uint64_t key_signals = 1;
+constexpr uint64_t key_listen = 2;
+constexpr uint64_t key_client = 3;
+constexpr uint64_t first_token = 4;
+
+void say(const char* fmt, auto... args) {
+  std::fprintf(stderr, "[keeper %d] ", static_cast<int>(::getpid()));
+  std::fprintf(stderr, fmt, args...);
+  std::fputc('\n', stderr);
+}
+
+// Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot. A pid is
+// reused, a (pid, start time) pair is not.
+uint64_t start_time_of(pid_t pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string text{std::istreambuf_iterator<char>{in}, {}};
+  auto paren = text.rfind(')');
+  if (paren == std::string::npos)
+    return 0;
+  std::istringstream fields{text.substr(paren + 2)};
+  std::string field;
+  for (int i = 3; i <= 22 && fields >> field; ++i)
+    if (i == 22)
+      return std::strtoull(field.c_str(), nullptr, 10);
+  return 0;
+}
+
+// The children the kernel lists for this process: with no cgroups, the orphans it adopted as a
+// subreaper are found this way.
+std::vector<pid_t> own_children() {
+  std::vector<pid_t> out;
+  std::ifstream in{"/proc/self/task/" + std::to_string(::getpid()) + "/children"};
+  pid_t pid = 0;
+  while (in >> pid)
+    out.push_back(pid);
+  return out;
+}
+
+int add(int epoll, int fd, uint64_t key, uint32_t events = EPOLLIN) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = key;
+  return ::epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : errno;
+}
+
+std::string cgroup_name_of(const std::string& id, uint64_t gen) {
+  std::string name = id;
+  for (auto& c : name)
+    if (c == '/')
+      c = '.';
+  return name + "." + std::to_string(gen);
+}
+
+// A live process: a container's main process or an exec.
+struct proc {
+  child_process child;
+  std::string id;
+  uint64_t gen = 0;
+  bool is_exec = false;
+  uint64_t exec_id = 0;
+  std::string output; // exec: the first exec_output_limit bytes
+  bool timed_out = false;
+};
+
+// A container the keeper holds, running or exited (until the runtime removes it).
+struct box {
+  uint64_t gen = 0;
+  uint64_t token = 0; // of its main process while it runs
+  pid_t pid = 0;
+  uint64_t start_time = 0;
+  std::shared_ptr<const spawn> how;
+  log_file log;
+  log_ring tail{0};
+  std::string cgroup; // its directory; empty: none
+  bool exited = false;
+  int32_t code = 0;
+  int32_t signo = 0;
+};
+
+struct deadline {
+  clock::time_point at;
+  uint64_t token;
+  bool operator>(const deadline& other) const { return at > other.at; }
+};
+
+class keeper {
+public:
+  explicit keeper(const options& opts) : opts_(opts), buffer_(max_message) {}
+  int run();
+
+private:
+  bool set_up(std::string& error);
+  void loop();
+
+  // The connection to the runtime.
+  void accept_client();
+  void attach(unique_fd fd);
+  void drop_client(const char* why);
+  void on_client_readable();
+  void flush();
+  void send(const event& e, bool droppable = false);
+  hello greeting() const;
+
+  void on(const request& r);
+  void on_spawn(const spawn& s);
+  void on_signal(const signal& s);
+  void on_kill(const kill& k);
+  void on_exec(const exec& e);
+
+  // Its children.
+  std::string start_process(const spawn& how, const std::string& cgroup,
+                            const std::vector<std::string>& argv, child_process& out);
+  uint64_t watch(child_process child, std::string id, uint64_t gen, bool is_exec);
+  void on_output(uint64_t token);
+  void consume(proc& p, std::string_view bytes);
+  void on_exit(uint64_t token);
+  void reap_strays();
+  void fire_deadlines();
+  int timeout_ms() const;
+  void end_container(box& b); // kills what it runs, its cgroup included
+  void retire_cgroup(const std::string& dir);
+  void kill_everything();
+  void update_tail_share();
+
+  box* find(const std::string& id, uint64_t gen);
+
+  const options& opts_;
+  std::optional<cgroup_tree> cgroups_;
+  unique_fd log_dir_;
+  unique_fd epoll_, signals_, listen_, client_;
+  std::deque<std::string> backlog_; // to the client, once it can take more
+  std::size_t backlog_bytes_ = 0;
+  std::size_t dropped_bytes_ = 0;
+  unique_fd dev_null_;
+  std::string own_home_;
+  std::unordered_map<std::string, box> boxes_;
+  std::unordered_map<uint64_t, proc> procs_;
+  std::unordered_map<pid_t, uint64_t> tokens_; // pid -> its token, for SIGCHLD
+  std::priority_queue<deadline, std::vector<deadline>, std::greater<>> deadlines_;
+  std::vector<std::string> cgroups_to_remove_; // still emptying when last tried
+  uint64_t next_token_ = first_token;
+  std::size_t running_ = 0;
+  bool quit_ = false;
+  std::vector<char> buffer_;
+};
+
+bool keeper::set_up(std::string& error) {
+  ::setsid(); // fails only for a group leader, which the runtime never makes it
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  std::signal(SIGPIPE, SIG_IGN);
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD})
+    sigaddset(&set, s);
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+  signals_.reset(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+  epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
+  dev_null_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!signals_ || !epoll_ || !dev_null_) {
+    error = std::string{"set-up: "} + std::strerror(errno);
+    return false;
+  }
+  add(epoll_.get(), signals_.get(), key_signals);
+  own_home_ = resolve_user("").home;
+  if (!opts_.log_dir.empty()) {
+    auto dir = open_log_dir(opts_.log_dir);
+    if (!dir.error.empty()) {
+      error = dir.error;
+      return false;
+    }
+    log_dir_ = std::move(dir.dir);
+  }
+  std::string why;
+  cgroups_ = cgroup_tree::open(opts_.cgroup_name, why);
+  if (cgroups_) {
+    // An earlier keeper of this node died: what its containers left behind has no one to watch it.
+    for (const auto& dir : cgroups_->children()) {
+      if (auto n = kill_cgroup(dir); n > 0)
+        say("killed %zu processes left in %s by an earlier keeper", n, dir.c_str());
+      retire_cgroup(dir);
+    }
+  } else {
+    say("no cgroups (%s): a container's processes are found through its process group and, "
+        "once orphaned, as the keeper's children",
+        why.c_str());
+  }
+  if (opts_.attach_fd >= 0) {
+    attach(unique_fd{opts_.attach_fd});
+    return true;
+  }
+  listen_.reset(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (opts_.listen_path.size() >= sizeof addr.sun_path) {
+    error = "socket path too long: " + opts_.listen_path;
+    return false;
+  }
+  std::strcpy(addr.sun_path, opts_.listen_path.c_str());
+  ::unlink(opts_.listen_path.c_str()); // the runtime starts a keeper only when none answers
+  auto old_mask = ::umask(0177);
+  int rc = ::bind(listen_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::umask(old_mask);
+  if (rc != 0 || ::listen(listen_.get(), 4) != 0) {
+    error = opts_.listen_path + ": " + std::strerror(errno);
+    return false;
+  }
+  add(epoll_.get(), listen_.get(), key_listen);
+  // The runtime that started us waits for this byte before it connects; then stdout is done.
+  [[maybe_unused]] auto n = ::write(STDOUT_FILENO, "R", 1);
+  ::dup2(dev_null_.get(), STDOUT_FILENO);
+  return true;
+}
+
+int keeper::run() {
+  std::string error;
+  if (!set_up(error)) {
+    say("cannot start: %s", error.c_str());
+    return 2;
+  }
+  loop();
+  kill_everything();
+  if (!opts_.listen_path.empty())
+    ::unlink(opts_.listen_path.c_str());
+  if (cgroups_)
+    remove_cgroup(cgroups_->path());
+  return 0;
+}
+
+void keeper::loop() {
+  std::vector<epoll_event> events(256);
+  while (!quit_) {
+    int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), timeout_ms());
+    for (int i = 0; i < n && !quit_; ++i) {
+      auto& ev = events[static_cast<std::size_t>(i)];
+      switch (ev.data.u64) {
+      case key_signals: {
+        signalfd_siginfo info;
+        while (::read(signals_.get(), &info, sizeof info) == sizeof info) {
+          if (info.ssi_signo == SIGCHLD)
+            reap_strays();
+          else if (info.ssi_signo == SIGTERM)
+            quit_ = true;
+          // INT, HUP, QUIT: meant for a terminal's foreground job or the daemon, not for us.
+        }
+        break;
+      }
+      case key_listen:
+        accept_client();
+        break;
+      case key_client:
+        if ((ev.events & EPOLLOUT) != 0)
+          flush();
+        if ((ev.events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0)
+          on_client_readable();
+        break;
+      default: {
+        auto token = ev.data.u64 >> 1;
+        if ((ev.data.u64 & 1) != 0)
+          on_exit(token);
+        else
+          on_output(token);
+      }
+      }
+    }
+    fire_deadlines();
+  }
+}
+
+// --- the connection ---
+
+void keeper::accept_client() {
+  unique_fd fd{::accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK)};
+  if (!fd)
+    return;
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+      (cred.uid != ::geteuid() && cred.uid != 0)) {
+    say("refused a connection from uid %d", static_cast<int>(cred.uid));
+    return;
+  }
+  if (client_)
+    drop_client("a new runtime connected");
+  attach(std::move(fd));
+}
+
+void keeper::attach(unique_fd fd) {
+  int size = static_cast<int>(max_message * 4);
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
+  client_ = std::move(fd);
+  add(epoll_.get(), client_.get(), key_client);
+  send(greeting());
+}
+
+void keeper::drop_client(const char* why) {
+  if (opts_.attach_fd < 0)
+    say("runtime disconnected (%s); %zu containers run on", why, running_);
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, client_.get(), nullptr);
+  client_.reset();
+  backlog_.clear();
+  backlog_bytes_ = 0;
+  // Their results have no one to go to.
+  for (auto& [token, p] : procs_)
+    if (p.is_exec)
+      signal_group(p.child.pid, SIGKILL);
+  if (opts_.attach_fd >= 0)
+    quit_ = true; // attached: the runtime is gone, and so must its containers be
+}
+
+void keeper::on_client_readable() {
+  for (;;) {
+    auto n = ::recv(client_.get(), buffer_.data(), buffer_.size(), MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && errno == EAGAIN)
+      return;
+    if (n <= 0) {
+      drop_client(n == 0 ? "end of connection" : std::strerror(errno));
+      return;
+    }
+    std::string error;
+    auto r = decode_request({buffer_.data(), static_cast<std::size_t>(n)}, error);
+    if (!r) {
+      say("ignored a message: %s", error.c_str());
+      continue;
+    }
+    on(*r);
+    if (!client_ || quit_)
+      return;
+  }
+}
+
+void keeper::send(const event& e, bool droppable) {
+  if (!client_)
+    return;
+  if (droppable && backlog_bytes_ > forward_backlog_limit) {
+    dropped_bytes_ += std::get<output>(e).bytes.size();
+    return;
+  }
+  auto text = encode(e);
+  if (backlog_.empty()) {
+    auto n = ::send(client_.get(), text.data(), text.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n == static_cast<ssize_t>(text.size()))
+      return;
+    if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+      drop_client(std::strerror(errno));
+      return;
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT;
+    ev.data.u64 = key_client;
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, client_.get(), &ev);
+  }
+  backlog_bytes_ += text.size();
+  backlog_.push_back(std::move(text));
+}
+
+void keeper::flush() {
+  while (!backlog_.empty()) {
+    auto& text = backlog_.front();
+    auto n = ::send(client_.get(), text.data(), text.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      return;
+    if (n != static_cast<ssize_t>(text.size())) {
+      drop_client(std::strerror(errno));
+      return;
+    }
+    backlog_bytes_ -= text.size();
+    backlog_.pop_front();
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = key_client;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, client_.get(), &ev);
+  if (dropped_bytes_ > 0) {
+    say("%zu bytes of output were not forwarded: the runtime read too slowly", dropped_bytes_);
+    dropped_bytes_ = 0;
+  }
+}
+
+hello keeper::greeting() const {
+  hello h;
+  h.keeper_pid = ::getpid();
+  h.cgroups = cgroups_.has_value();
+  for (const auto& [id, b] : boxes_)
+    h.containers.push_back(held{id, b.gen, b.pid, b.start_time, b.how->fingerprint, b.exited,
+                                b.code, b.signo, b.tail.tail(tail_lines)});
+  return h;
+}
+
+// --- requests ---
+
+void keeper::on(const request& r) {
+  std::visit(
+      [this](const auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, spawn>)
+          on_spawn(m);
+        else if constexpr (std::is_same_v<T, signal>)
+          on_signal(m);
+        else if constexpr (std::is_same_v<T, kill>)
+          on_kill(m);
+        else if constexpr (std::is_same_v<T, exec>)
+          on_exec(m);
+        else
+          quit_ = true;
+      },
+      r);
+}
+
+box* keeper::find(const std::string& id, uint64_t gen) {
+  auto it = boxes_.find(id);
+  return it != boxes_.end() && it->second.gen == gen ? &it->second : nullptr;
+}
+
+void keeper::on_spawn(const spawn& s) {
+  if (auto it = boxes_.find(s.id); it != boxes_.end()) {
+    // The runtime removes a container before it makes its namesake; one still here was left by
+    // a runtime that died in between.
+    end_container(it->second);
+    boxes_.erase(it);
+  }
+  auto how = std::make_shared<const spawn>(s);
+  box b;
+  b.gen = s.gen;
+  b.how = how;
+  b.tail = log_ring{opts_.tail_bytes};
+  std::string error;
+  unique_fd procs;
+  if (cgroups_) {
+    auto name = cgroup_name_of(s.id, s.gen);
+    procs = cgroups_->create(name, error);
+    if (procs)
+      b.cgroup = cgroups_->path_of(name);
+  }
+  if (error.empty() && log_dir_ && !s.log.name.empty()) {
+    b.log = log_file{log_dir_.get(), opts_.log_dir, s.log.name, replica_of(s.id), s.log.max_size,
+                     s.log.max_files};
+    error = b.log.error();
+  }
+  child_process child;
+  if (error.empty())
+    error = start_process(s, b.cgroup, s.argv, child);
+  if (!error.empty()) {
+    if (!b.cgroup.empty())
+      retire_cgroup(b.cgroup);
+    send(spawn_failed{s.id, s.gen, std::move(error)});
+    return;
+  }
+  b.pid = child.pid;
+  b.start_time = start_time_of(child.pid);
+  b.token = watch(std::move(child), s.id, s.gen, false);
+  send(spawned{s.id, s.gen, b.pid, b.start_time});
+  boxes_.emplace(s.id, std::move(b));
+  ++running_;
+  update_tail_share();
+}
+
+std::string keeper::start_process(const spawn& how, const std::string& cgroup,
+                                  const std::vector<std::string>& argv, child_process& out) {
+  auto who = how.user.empty() ? resolved_user{std::nullopt, own_home_, {}} : resolve_user(how.user);
+  if (!who.error.empty())
+    return who.error;
+  container_spec env_of;
+  env_of.deployment = how.deployment;
+  env_of.service = how.service;
+  env_of.replica = how.replica;
+  env_of.env = how.env;
+  auto env = child_environment(env_of, environ, who.home);
+  unique_fd procs;
+  if (!cgroup.empty()) {
+    procs.reset(::open((cgroup + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
+    if (!procs)
+      return "cgroup " + cgroup + ": " + std::strerror(errno);
+  }
+  spawn_request req{argv, env, how.workdir, dev_null_.get(),
+                    who.switch_to ? &*who.switch_to : nullptr, procs ? procs.get() : -1, true};
+  auto spawned = spawn_child(req);
+  if (!spawned.error.empty())
+    return std::move(spawned.error);
+  out = std::move(spawned.child);
+  return {};
+}
+
+uint64_t keeper::watch(child_process child, std::string id, uint64_t gen, bool is_exec) {
+  auto token = next_token_++;
+  add(epoll_.get(), child.pidfd.get(), (token << 1) | 1);
+  add(epoll_.get(), child.output.get(), token << 1);
+  tokens_.emplace(child.pid, token);
+  procs_.emplace(token, proc{std::move(child), std::move(id), gen, is_exec, 0, {}, false});
+  return token;
+}
+
+void keeper::on_signal(const signal& s) {
+  auto* b = find(s.id, s.gen);
+  if (b == nullptr || b->exited)
+    return;
+  // The leader is not reaped yet (its exit would have marked the box), so its group id is its own.
+  signal_group(b->pid, s.signo);
+  if (s.grace_ms >= 0) {
+    // A stopped group keeps the signal pending until continued: it would cost the whole grace.
+    signal_group(b->pid, SIGCONT);
+    deadlines_.push(deadline{clock::now() + std::chrono::milliseconds{s.grace_ms}, b->token});
+  }
+}
+
+void keeper::on_kill(const kill& k) {
+  auto it = boxes_.find(k.id);
+  if (it == boxes_.end() || it->second.gen != k.gen)
+    return;
+  end_container(it->second);
+  boxes_.erase(it);
+}
+
+void keeper::end_container(box& b) {
+  if (!b.exited) {
+    signal_group(b.pid, SIGKILL);
+    // Its main process is reaped as a stray: with the box gone, nobody is told.
+    if (auto p = procs_.find(b.token); p != procs_.end())
+      p->second.id.clear();
+    --running_;
+  }
+  if (!b.cgroup.empty()) {
+    kill_cgroup(b.cgroup);
+    retire_cgroup(b.cgroup);
+  }
+}
+
+void keeper::on_exec(const exec& e) {
+  auto* b = find(e.id, e.gen);
+  if (b == nullptr || b->exited) {
+    send(exec_done{e.id, e.exec_id, -1, "container is not running", false});
+    return;
+  }
+  child_process child;
+  if (auto error = start_process(*b->how, b->cgroup, e.argv, child); !error.empty()) {
+    send(exec_done{e.id, e.exec_id, -1, std::move(error), false});
+    return;
+  }
+  auto token = watch(std::move(child), e.id, e.gen, true);
+  procs_.at(token).exec_id = e.exec_id;
+  if (e.timeout_ms > 0)
+    deadlines_.push(deadline{clock::now() + std::chrono::milliseconds{e.timeout_ms}, token});
+}
+
+// --- children ---
+
+void keeper::on_output(uint64_t token) {
+  auto it = procs_.find(token);
+  if (it == procs_.end())
+    return;
+  auto& p = it->second;
+  auto n = ::read(p.child.output.get(), buffer_.data(), 64 * 1024);
+  if (n > 0) {
+    consume(p, {buffer_.data(), static_cast<std::size_t>(n)});
+    return;
+  }
+  if (n < 0 && (errno == EAGAIN || errno == EINTR))
+    return;
+  // End of file or an error: nothing more to read, and a level-triggered EOF would wake us forever.
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, p.child.output.get(), nullptr);
+  p.child.output.reset();
+}
+
+void keeper::consume(proc& p, std::string_view bytes) {
+  if (p.is_exec) {
+    p.output.append(bytes.substr(0, exec_output_limit - p.output.size()));
+    return;
+  }
+  auto* b = find(p.id, p.gen);
+  if (b == nullptr)
+    return;
+  b->log.write(bytes);
+  b->tail.append(bytes);
+  if (b->how->forward)
+    send(output{p.id, p.gen, std::string{bytes}}, true);
+}
+
+void keeper::on_exit(uint64_t token) {
+  auto it = procs_.find(token);
+  if (it == procs_.end())
+    return;
+  auto& p = it->second;
+  auto* b = p.is_exec || p.id.empty() ? nullptr : find(p.id, p.gen);
+  if (!p.is_exec) {
+    // A container ends with its main process, as in a PID namespace: what is left of its group
+    // and its cgroup would run unsupervised. The zombie leader keeps the group id valid.
+    signal_group(p.child.pid, SIGKILL);
+    if (b != nullptr && !b->cgroup.empty())
+      kill_cgroup(b->cgroup);
+  }
+  // What it wrote before exiting is in the pipe now; bounded, in case a dying member still writes.
+  for (int i = 0; i < 16 && p.child.output; ++i) {
+    auto n = ::read(p.child.output.get(), buffer_.data(), 64 * 1024);
+    if (n > 0)
+      consume(p, {buffer_.data(), static_cast<std::size_t>(n)});
+    else if (n < 0 && errno == EINTR)
+      continue;
+    else
+      break;
+  }
+  auto status = reap(p.child.pid, false);
+  if (!status)
+    return; // not reapable yet: the level-triggered pidfd says so again
+  tokens_.erase(p.child.pid);
+  if (p.is_exec) {
+    send(exec_done{p.id, p.exec_id, status->code, std::move(p.output), p.timed_out});
+  } else if (b != nullptr) {
+    b->exited = true;
+    b->code = status->code;
+    b->signo = status->signal;
+    b->token = 0;
+    b->log.close();
+    b->tail.finish();
+    --running_;
+    send(exited{p.id, p.gen, b->code, b->signo, b->tail.tail(tail_lines)});
+    if (!b->cgroup.empty())
+      retire_cgroup(b->cgroup);
+    update_tail_share();
+  }
+  for (int fd : {p.child.output.get(), p.child.pidfd.get()})
+    if (fd >= 0)
+      ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  procs_.erase(it);
+}
+
+// SIGCHLD: processes that are not ours (orphans of a container, adopted as its subreaper) are
+// reaped here; ours go through on_exit, which keeps their status.
+void keeper::reap_strays() {
+  for (;;) {
+    siginfo_t info{};
+    if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0)
+      break;
+    if (auto t = tokens_.find(info.si_pid); t != tokens_.end()) {
+      auto before = procs_.size();
+      on_exit(t->second);
+      if (procs_.size() == before)
+        break; // could not be reaped after all; its pidfd says when it can
+      continue;
+    }
+    ::waitpid(info.si_pid, nullptr, WNOHANG);
+  }
+  for (auto it = cgroups_to_remove_.begin(); it != cgroups_to_remove_.end();)
+    it = remove_cgroup(*it) ? cgroups_to_remove_.erase(it) : it + 1;
+}
+
+void keeper::fire_deadlines() {
+  auto now = clock::now();
+  while (!deadlines_.empty() && deadlines_.top().at <= now) {
+    auto token = deadlines_.top().token;
+    deadlines_.pop();
+    auto it = procs_.find(token);
+    if (it == procs_.end())
+      continue; // gone already; tokens are never reused
+    auto& p = it->second;
+    p.timed_out = p.is_exec;
+    signal_group(p.child.pid, SIGKILL);
+    if (auto* b = p.is_exec ? nullptr : find(p.id, p.gen); b != nullptr && !b->cgroup.empty())
+      kill_cgroup(b->cgroup);
+  }
+}
+
+int keeper::timeout_ms() const {
+  if (deadlines_.empty())
+    return -1;
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(deadlines_.top().at - clock::now());
+  return static_cast<int>(std::clamp<int64_t>(left.count(), 0, 1 << 30));
+}
+
+void keeper::retire_cgroup(const std::string& dir) {
+  if (!remove_cgroup(dir))
+    cgroups_to_remove_.push_back(dir); // its killed processes are still on their way out
+}
+
+void keeper::update_tail_share() {
+  auto share = std::min(opts_.tail_bytes, opts_.tail_total / std::max<std::size_t>(running_, 1));
+  for (auto& [id, b] : boxes_)
+    b.tail.set_capacity(share);
+}
+
+void keeper::kill_everything() {
+  for (auto& [id, b] : boxes_)
+    end_container(b);
+  for (auto& [token, p] : procs_)
+    signal_group(p.child.pid, SIGKILL);
+  for (pid_t orphan : own_children())
+    ::kill(orphan, SIGKILL);
+  for (auto& [token, p] : procs_)
+    reap(p.child.pid, true);
+  procs_.clear();
+  boxes_.clear();
+  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+  for (const auto& dir : cgroups_to_remove_)
+    for (int i = 0; i < 100 && !remove_cgroup(dir); ++i)
+      ::usleep(1000); // at the very end only: the killed processes need a moment to leave
+}
+
+} // namespace
+
+int run(const options& opts) {
+  keeper k{opts};
+  return k.run();
+}
+
+} // namespace nv::keeper

@@ -1,0 +1,41 @@
+// The last lines of a container's output, bounded in bytes: a byte stream cut into lines (a line
+// longer than max_line is cut into pieces), the oldest dropped once the lines pass the capacity.
+// A chatty process, or one that never ends a line, costs at most capacity + max_line bytes.
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nv {
+
+class log_ring {
+public:
+  static constexpr std::size_t max_line = 4096;
+
+  explicit log_ring(std::size_t capacity_bytes);
+
+  // Appends raw output; a line without its '\n' waits for the rest in the next call.
+  void append(std::string_view bytes);
+  // The stream ended: an unterminated last line becomes a line of its own.
+  void finish();
+  // The last `n` complete lines, oldest first.
+  std::vector<std::string> tail(std::size_t n) const;
+
+  // Takes effect at once: older lines go until the rest fit.
+  void set_capacity(std::size_t capacity_bytes);
+  std::size_t bytes() const { return bytes_ + partial_.size(); }
+
+private:
+  void push(std::string line);
+  void trim();
+
+  std::size_t capacity_;
+  std::deque<std::string> lines_;
+  std::size_t bytes_ = 0; // of lines_
+  std::string partial_;
+};
+
+} // namespace nv

@@ -1,0 +1,143 @@
+// What the keeper and the process runtime say to each other over the keeper's socket: one JSON
+// object per SOCK_SEQPACKET message, {"op": ..., fields}. The runtime names each container by
+// its runtime key and an incarnation number (gen) that it never reuses, so an answer or an exit
+// meant for a removed namesake is recognised as stale. The keeper decides nothing: it spawns,
+// signals, kills and reports, and keeps what it holds across a reconnect.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace nv::keeper {
+
+// Bumped when a message changes incompatibly: a daemon refuses a keeper of another version
+// (after an upgrade, the old keeper's containers are then stopped and started anew).
+inline constexpr int protocol_version = 1;
+
+// The biggest message either side sends (an exec's output, a chunk of forwarded output, a
+// hello listing every container); the socket buffers are sized for it.
+inline constexpr std::size_t max_message = 1 << 20;
+
+// --- runtime -> keeper ---
+
+struct log_target {
+  std::string name;           // file under the keeper's log dir; empty: no file
+  uint64_t max_size = 0;      // rotate when the file would pass this; 0: never
+  uint32_t max_files = 0;     // rotated files kept (.1 .. .N)
+};
+
+// Start a container's main process.
+struct spawn {
+  std::string id;
+  uint64_t gen = 0;
+  std::vector<std::string> argv;
+  std::string deployment, service; // for its NODEVISOR_* variables
+  uint32_t replica = 1;
+  std::vector<std::pair<std::string, std::string>> env; // the spec's
+  std::string workdir;
+  std::string user;
+  log_target log;
+  bool forward = false;     // also send its output to the runtime (run's console)
+  std::string fingerprint;  // the runtime's, handed back in the hello
+};
+
+// Signal the container's process group; with grace_ms >= 0, SIGKILL its whole cgroup once that
+// has passed and it still runs (a stop).
+struct signal {
+  std::string id;
+  uint64_t gen = 0;
+  int signo = 0;
+  int64_t grace_ms = -1;
+};
+
+// Kill everything the container runs and forget it, without reporting its exit (remove).
+struct kill {
+  std::string id;
+  uint64_t gen = 0;
+};
+
+// Run a command inside a running container (its env, workdir, user and cgroup).
+struct exec {
+  std::string id;
+  uint64_t gen = 0;
+  uint64_t exec_id = 0;
+  std::vector<std::string> argv;
+  int64_t timeout_ms = 0; // <= 0: none
+};
+
+// Kill every container and exit (the daemon's SIGTERM, after it stopped the tree).
+struct shutdown {};
+
+using request = std::variant<spawn, signal, kill, exec, shutdown>;
+
+// --- keeper -> runtime ---
+
+// A container the keeper holds, listed when a runtime connects.
+struct held {
+  std::string id;
+  uint64_t gen = 0;
+  int32_t pid = 0;
+  uint64_t start_time = 0; // /proc/PID/stat's starttime: with the pid, its identity
+  std::string fingerprint;
+  bool exited = false; // while nobody was connected
+  int32_t code = 0;
+  int32_t signo = 0;
+  std::vector<std::string> tail; // its last lines
+};
+
+struct hello {
+  int version = protocol_version;
+  int32_t keeper_pid = 0;
+  bool cgroups = false; // a freezer cgroup per container; else process groups and subreaping
+  std::vector<held> containers;
+};
+
+struct spawned {
+  std::string id;
+  uint64_t gen = 0;
+  int32_t pid = 0;
+  uint64_t start_time = 0;
+};
+
+struct spawn_failed {
+  std::string id;
+  uint64_t gen = 0;
+  std::string error;
+};
+
+struct exited {
+  std::string id;
+  uint64_t gen = 0;
+  int32_t code = 0;
+  int32_t signo = 0;
+  std::vector<std::string> tail;
+};
+
+struct exec_done {
+  std::string id;
+  uint64_t exec_id = 0;
+  int32_t code = 0; // -1: it could not run; output says why
+  std::string output;
+  bool timed_out = false;
+};
+
+struct output {
+  std::string id;
+  uint64_t gen = 0;
+  std::string bytes;
+};
+
+using event = std::variant<hello, spawned, spawn_failed, exited, exec_done, output>;
+
+std::string encode(const request& r);
+std::string encode(const event& e);
+// nullopt when the text is not a message of this protocol; `error` says why.
+std::optional<request> decode_request(std::string_view text, std::string& error);
+std::optional<event> decode_event(std::string_view text, std::string& error);
+
+} // namespace nv::keeper
