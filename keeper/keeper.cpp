@@ -173,6 +173,7 @@ private:
   void update_tail_share();
 
   box* find(const std::string& id, uint64_t gen);
+  std::string pid_file() const;
 
   const options& opts_;
   std::optional<cgroup_tree> cgroups_;
@@ -255,6 +256,8 @@ bool keeper::set_up(std::string& error) {
     return false;
   }
   add(epoll_.get(), listen_.get(), key_listen);
+  // For the operator (and the tests): which process holds this node's containers.
+  std::ofstream{pid_file()} << ::getpid() << "\n";
   // The runtime that started us waits for this byte before it connects; then stdout is done.
   [[maybe_unused]] auto n = ::write(STDOUT_FILENO, "R", 1);
   ::dup2(dev_null_.get(), STDOUT_FILENO);
@@ -269,8 +272,10 @@ int keeper::run() {
   }
   loop();
   kill_everything();
-  if (!opts_.listen_path.empty())
+  if (!opts_.listen_path.empty()) {
     ::unlink(opts_.listen_path.c_str());
+    ::unlink(pid_file().c_str());
+  }
   if (cgroups_)
     remove_cgroup(cgroups_->path());
   return 0;
@@ -458,6 +463,10 @@ void keeper::on(const request& r) {
           quit_ = true;
       },
       r);
+}
+
+std::string keeper::pid_file() const {
+  return opts_.listen_path.substr(0, opts_.listen_path.rfind('/') + 1) + "keeper.pid";
 }
 
 box* keeper::find(const std::string& id, uint64_t gen) {

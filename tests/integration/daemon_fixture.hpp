@@ -19,6 +19,20 @@ struct http_answer {
 
 class Daemon : public Run {
 protected:
+  // A daemon killed by a test leaves its keeper with the containers, as it should; the test's
+  // end takes them.
+  void TearDown() override { end_keeper(); }
+
+  void end_keeper() {
+    std::ifstream in{state() / "keeper.pid"};
+    int pid = 0;
+    if (!(in >> pid) || pid <= 0)
+      return;
+    ::kill(pid, SIGTERM);
+    for (int i = 0; i < 500 && ::kill(pid, 0) == 0; ++i)
+      std::this_thread::sleep_for(10ms);
+  }
+
   fs::path state() const { return dir / "state"; }
   std::string socket() const { return (dir / "api.sock").string(); }
 
