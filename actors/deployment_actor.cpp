@@ -7,6 +7,7 @@
 
 #include "actors/node_protocol.hpp"
 #include "actors/node_services.hpp"
+#include "actors/restart_memory.hpp"
 #include "actors/service_actor.hpp"
 #include "messages/caf/atoms.hpp"
 #include "trace/emit.hpp"
@@ -201,6 +202,7 @@ caf::behavior deployment_actor(deployment_actor_t* self, child_context ctx, depl
   sc.flags = st.plan.flags;
   sc.parallel_stop = false; // services stop one at a time, in reverse order
   sc.own_state_is_running = false;
+  sc.recent_restarts = st.plan.recent_restarts;
   for (auto& svc : st.plan.services) {
     keep_histories(svc, service_plan{});
     sc.children.push_back(service_child(svc, self->address()));
@@ -213,6 +215,10 @@ caf::behavior deployment_actor(deployment_actor_t* self, child_context ctx, depl
     remember_failure(self, self->state.sup.children[i].spec.id, report);
     return false; // the supervisor decides as for any failure
   };
+  if (auto* memory = ctx.services->memory)
+    sc.hooks.on_restart = [self, memory](std::size_t i, duration delay) {
+      remember_restart(*memory, self->state.sup, i, delay, self->clock().now());
+    };
   auto behavior = supervisor_init(self, st.sup, std::move(sc));
   publish(self);
   caf::message_handler own{

@@ -2,6 +2,7 @@
 // Plain data; app/ turns a loaded spec into a plan, tests and benchmarks build plans directly.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,12 +26,17 @@ struct service_plan {
   // text, so that an apply can tell a changed service from an unchanged one (actors/plan_diff).
   // node/plan_from_spec fills it in; empty: unknown, and an apply replaces the service.
   std::string shape;
+  // Carried over from the daemon before this one (actors/restart_memory): the service's own
+  // restart history as its deployment's child, and the restarts it made inside its window.
+  std::shared_ptr<restart_history> history{};
+  std::vector<caf::actor_clock::time_point> recent_restarts{};
 };
 
 struct deployment_plan {
   std::string name;
   supervisor_flags flags;
   std::vector<service_plan> services; // topological order of depends
+  std::vector<caf::actor_clock::time_point> recent_restarts{}; // carried over, as a service's
 };
 
 } // namespace nv

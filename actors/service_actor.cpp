@@ -8,6 +8,7 @@
 #include "actors/dependency_wait_actor.hpp"
 #include "actors/node_services.hpp"
 #include "actors/plan_diff.hpp"
+#include "actors/restart_memory.hpp"
 #include "messages/caf/atoms.hpp"
 #include "trace/emit.hpp"
 
@@ -348,6 +349,7 @@ caf::behavior service_actor(service_actor_t* self, child_context ctx,
   sc.flags = st.plan->flags;
   sc.parallel_stop = true; // replicas stop in parallel
   sc.own_state_is_running = false;
+  sc.recent_restarts = st.plan->recent_restarts;
   for (auto& dep : st.plan->depends)
     sc.children.push_back(dependency_wait_child(st.plan->name, dep, broker));
   st.waits = sc.children.size();
@@ -359,6 +361,10 @@ caf::behavior service_actor(service_actor_t* self, child_context ctx,
   sc.hooks.on_child_failure = [self](std::size_t i, failure& report) {
     return on_child_failure(self, i, report);
   };
+  if (auto* memory = ctx.services->memory)
+    sc.hooks.on_restart = [self, memory](std::size_t i, duration delay) {
+      remember_restart(*memory, self->state.sup, i, delay, self->clock().now());
+    };
   auto behavior = supervisor_init(self, st.sup, std::move(sc));
   if (st.waits == 0)
     after_waits(self);
@@ -389,6 +395,7 @@ child_spec service_child(service_plan plan, caf::actor_addr broker) {
   for (auto& r : plan.replicas)
     grace = std::max(grace, r.stop_grace);
   spec.shutdown.grace = grace + std::chrono::seconds{10};
+  spec.history = plan.history;
   // Each replica's restart history outlives this service's incarnations: a service restarted by
   // its deployment does not bring a crash-looping replica back in a burst.
   for (auto& r : plan.replicas)

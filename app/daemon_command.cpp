@@ -297,7 +297,7 @@ int serve(const spec::node_config& nc, unique_fd signals) {
     spdlog::error("[/_trace] {}", e.what());
     return 2;
   }
-  node_services services{&rt, &runner, trace.get()};
+  node_services services{&rt, &runner, trace.get(), processes};
   trace::context_scope tracing{trace.get()};
 
   caf::actor_system_config cfg;
@@ -328,6 +328,7 @@ int serve(const spec::node_config& nc, unique_fd signals) {
     ccfg.node_name = nc.name;
     ccfg.runtime = std::string{to_string(linux_runtime)};
     ccfg.version = NODEVISOR_VERSION;
+    ccfg.memory = processes;
     controller ctl{sys, node, *store, ccfg};
     trace_metrics metrics;
     trace_metrics_feed feed{ring, trace_file, metrics};

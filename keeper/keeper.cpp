@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <optional>
 #include <queue>
@@ -46,6 +47,8 @@ constexpr std::size_t exec_output_limit = 64 * 1024;
 // keeper's memory stays bounded and no container waits for its reader.
 constexpr std::size_t forward_backlog_limit = 4 << 20;
 constexpr std::size_t tail_lines = 40;
+// What any socket buffer takes in one message (the default is 208 KiB).
+constexpr std::size_t safe_message = 192 * 1024;
 
 // epoll keys: a few fixed ones, then a process's token t has its output at 2t, its pidfd at 2t+1.
 constexpr uint64_t key_signals = 1;
@@ -91,6 +94,14 @@ int add(int epoll, int fd, uint64_t key, uint32_t events = EPOLLIN) {
   ev.events = events;
   ev.data.u64 = key;
   return ::epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : errno;
+}
+
+// Room for bursts (1 000 starts at once); as root beyond the machine's limit.
+void size_socket_buffers(int fd) {
+  int size = static_cast<int>(max_message * 4);
+  for (auto [forced, plain] : {std::pair{SO_SNDBUFFORCE, SO_SNDBUF}, {SO_RCVBUFFORCE, SO_RCVBUF}})
+    if (::setsockopt(fd, SOL_SOCKET, forced, &size, sizeof size) != 0)
+      ::setsockopt(fd, SOL_SOCKET, plain, &size, sizeof size);
 }
 
 std::string cgroup_name_of(const std::string& id, uint64_t gen) {
@@ -149,7 +160,7 @@ private:
   void on_client_readable();
   void flush();
   void send(const event& e, bool droppable = false);
-  hello greeting() const;
+  void greet();
 
   void on(const request& r);
   void on_spawn(const spawn& s);
@@ -185,6 +196,7 @@ private:
   unique_fd dev_null_;
   std::string own_home_;
   std::unordered_map<std::string, box> boxes_;
+  std::map<std::string, std::string> notes_; // the runtime's, kept for the next one
   std::unordered_map<uint64_t, proc> procs_;
   std::unordered_map<pid_t, uint64_t> tokens_; // pid -> its token, for SIGCHLD
   std::priority_queue<deadline, std::vector<deadline>, std::greater<>> deadlines_;
@@ -340,13 +352,11 @@ void keeper::accept_client() {
 }
 
 void keeper::attach(unique_fd fd) {
-  int size = static_cast<int>(max_message * 4);
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  size_socket_buffers(fd.get());
   ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
   client_ = std::move(fd);
   add(epoll_.get(), client_.get(), key_client);
-  send(greeting());
+  greet();
 }
 
 void keeper::drop_client(const char* why) {
@@ -395,6 +405,13 @@ void keeper::send(const event& e, bool droppable) {
     return;
   }
   auto text = encode(e);
+  if (text.size() > safe_message) {
+    // Only an exec's output escapes that much (control bytes take six each): cut it.
+    auto done = std::get<exec_done>(e);
+    done.output.resize(done.output.size() / 8);
+    send(done);
+    return;
+  }
   if (backlog_.empty()) {
     auto n = ::send(client_.get(), text.data(), text.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n == static_cast<ssize_t>(text.size()))
@@ -435,14 +452,21 @@ void keeper::flush() {
   }
 }
 
-hello keeper::greeting() const {
+void keeper::greet() {
   hello h;
   h.keeper_pid = ::getpid();
   h.cgroups = cgroups_.has_value();
-  for (const auto& [id, b] : boxes_)
-    h.containers.push_back(held{id, b.gen, b.pid, b.start_time, b.how->fingerprint, b.exited,
-                                b.code, b.signo, b.tail.tail(tail_lines)});
-  return h;
+  h.containers = boxes_.size();
+  h.notes = notes_.size();
+  send(h);
+  for (const auto& [id, b] : boxes_) {
+    // A running one's last lines are in its file; an exit's go with it.
+    auto tail = b.exited ? b.tail.tail(tail_lines) : std::vector<std::string>{};
+    send(held{id, b.gen, b.pid, b.start_time, b.how->fingerprint, b.exited, b.code, b.signo,
+              std::move(tail)});
+  }
+  for (const auto& [key, text] : notes_)
+    send(note{key, text});
 }
 
 // --- requests ---
@@ -459,6 +483,10 @@ void keeper::on(const request& r) {
           on_kill(m);
         else if constexpr (std::is_same_v<T, exec>)
           on_exec(m);
+        else if constexpr (std::is_same_v<T, note>)
+          m.text.empty() ? void(notes_.erase(m.key)) : void(notes_[m.key] = m.text);
+        else if constexpr (std::is_same_v<T, forget>)
+          std::erase_if(notes_, [&m](const auto& n) { return n.first.starts_with(m.prefix); });
         else
           quit_ = true;
       },
@@ -634,7 +662,8 @@ void keeper::consume(proc& p, std::string_view bytes) {
   b->log.write(bytes);
   b->tail.append(bytes);
   if (b->how->forward)
-    send(output{p.id, p.gen, std::string{bytes}}, true);
+    for (std::size_t at = 0; at < bytes.size(); at += forward_chunk)
+      send(output{p.id, p.gen, std::string{bytes.substr(at, forward_chunk)}}, true);
 }
 
 void keeper::on_exit(uint64_t token) {

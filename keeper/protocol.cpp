@@ -10,9 +10,12 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(spawn, id, gen, argv, deployment
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(signal, id, gen, signo, grace_ms)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(kill, id, gen)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(exec, id, gen, exec_id, argv, timeout_ms)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(note, key, text)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(forget, prefix)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(held, id, gen, pid, start_time, fingerprint, exited,
                                                 code, signo, tail)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(hello, version, keeper_pid, cgroups, containers)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(hello, version, keeper_pid, cgroups, containers,
+                                                notes)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(spawned, id, gen, pid, start_time)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(spawn_failed, id, gen, error)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(exited, id, gen, code, signo, tail)
@@ -25,9 +28,10 @@ void from_json(const nlohmann::json&, shutdown&) {}
 namespace {
 
 // The op of each alternative, in the variant's order.
-constexpr const char* request_ops[] = {"spawn", "signal", "kill", "exec", "shutdown"};
-constexpr const char* event_ops[] = {"hello",     "spawned", "spawn_failed",
-                                     "exited",    "exec_done", "output"};
+constexpr const char* request_ops[] = {"spawn",    "signal", "kill",  "exec",
+                                       "shutdown", "note",   "forget"};
+constexpr const char* event_ops[] = {"hello",  "held",      "note",  "spawned",
+                                     "spawn_failed", "exited", "exec_done", "output"};
 static_assert(std::size(request_ops) == std::variant_size_v<request>);
 static_assert(std::size(event_ops) == std::variant_size_v<event>);
 

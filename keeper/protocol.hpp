@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,9 +20,12 @@ namespace nv::keeper {
 // (after an upgrade, the old keeper's containers are then stopped and started anew).
 inline constexpr int protocol_version = 1;
 
-// The biggest message either side sends (an exec's output, a chunk of forwarded output, a
-// hello listing every container); the socket buffers are sized for it.
+// The biggest message either side sends: an exec's output (64 KiB, escaped). A hello is followed
+// by one message per container and per note, so that no message grows with the node; forwarded
+// output goes in chunks of forward_chunk bytes. A machine's default socket buffer (208 KiB) takes
+// any of them.
 inline constexpr std::size_t max_message = 1 << 20;
+inline constexpr std::size_t forward_chunk = 16 * 1024;
 
 // --- runtime -> keeper ---
 
@@ -73,7 +77,19 @@ struct exec {
 // Kill every container and exit (the daemon's SIGTERM, after it stopped the tree).
 struct shutdown {};
 
-using request = std::variant<spawn, signal, kill, exec, shutdown>;
+// Keep `text` under `key` for the next runtime that connects (the supervisors' memory: restart
+// counts, backoffs); empty text forgets the key.
+struct note {
+  std::string key;
+  std::string text;
+};
+
+// Forget every note whose key starts with `prefix` (a deployment that is gone).
+struct forget {
+  std::string prefix;
+};
+
+using request = std::variant<spawn, signal, kill, exec, shutdown, note, forget>;
 
 // --- keeper -> runtime ---
 
@@ -90,11 +106,13 @@ struct held {
   std::vector<std::string> tail; // its last lines
 };
 
+// The first message on a connection, followed by `containers` held and `notes` note messages.
 struct hello {
   int version = protocol_version;
   int32_t keeper_pid = 0;
   bool cgroups = false; // a freezer cgroup per container; else process groups and subreaping
-  std::vector<held> containers;
+  std::size_t containers = 0;
+  std::size_t notes = 0;
 };
 
 struct spawned {
@@ -132,7 +150,7 @@ struct output {
   std::string bytes;
 };
 
-using event = std::variant<hello, spawned, spawn_failed, exited, exec_done, output>;
+using event = std::variant<hello, held, note, spawned, spawn_failed, exited, exec_done, output>;
 
 std::string encode(const request& r);
 std::string encode(const event& e);

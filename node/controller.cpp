@@ -12,6 +12,7 @@
 
 #include "actors/node_protocol.hpp"
 #include "actors/plan_diff.hpp"
+#include "actors/restart_memory.hpp"
 #include "messages/caf/atoms.hpp"
 #include "node/plan_from_spec.hpp"
 #include "spec/effective_spec.hpp"
@@ -145,6 +146,8 @@ std::optional<AgentError> controller::tell_remove(const std::string& name) {
     refused_.erase(name);
     restarts_.forget("/" + name + "/");
     usage_.forget("/" + name + "/");
+    if (cfg_.memory != nullptr)
+      cfg_.memory->forget(memory_prefix(name));
   }
   return err;
 }
@@ -175,6 +178,9 @@ void controller::restore() {
       continue;
     }
     auto& good = std::get<planned>(p);
+    // Restart counts and backoffs go on from where the daemon before this one left them.
+    if (cfg_.memory != nullptr)
+      recall(good.plan, cfg_.memory->recalled(), caf::actor_clock::clock_type::now());
     if (auto err = tell_deploy(good.plan)) {
       spdlog::error("[/{}] {}", row.name, to_string(*err));
       continue;

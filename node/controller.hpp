@@ -22,11 +22,16 @@
 
 namespace nv {
 
+class supervision_memory;
+
 struct controller_config {
   std::string node_name;
   std::string runtime = "process";              // what serves linux: process | sim
   std::chrono::milliseconds tree_timeout{2000}; // for one question to the tree
   std::string version;
+  // Where the supervisors' memory is kept (the keeper); restore() takes what the daemon before
+  // this one wrote there. Null: nothing outlives the daemon.
+  supervision_memory* memory = nullptr;
 };
 
 class controller {

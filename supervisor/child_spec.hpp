@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,11 @@ using start_fn = std::function<caf::actor(caf::local_actor* self, const child_co
 struct restart_history {
   std::vector<caf::actor_clock::time_point> recent; // restarts inside the window
   caf::actor_clock::time_point last_start;
+  // Carried over from the daemon before this one, which died or handed over (node/recall):
+  // the child's restarts so far, and when the restart it was waiting out falls due. Taken by the
+  // child's first start under this daemon.
+  uint32_t restarts_before = 0;
+  std::optional<caf::actor_clock::time_point> due;
 };
 
 struct child_spec {

@@ -110,12 +110,35 @@ child_record make_record(const supervisor_state& st, child_spec spec) {
   child_record rec;
   rec.path = child_path(st.path, spec.id);
   rec.history = spec.history ? spec.history : std::make_shared<restart_history>();
+  rec.restarts = std::exchange(rec.history->restarts_before, 0);
   rec.spec = std::move(spec);
   return rec;
 }
 
 void handle_exit(caf::event_based_actor* self, supervisor_state& st, std::size_t i,
                  exit_outcome outcome);
+
+void start_child(caf::event_based_actor* self, supervisor_state& st, std::size_t i);
+
+// A child's first start: at once, or, when the daemon before this one was waiting out its
+// backoff, once that falls due, in crash_loop_backoff meanwhile.
+void first_start(caf::event_based_actor* self, supervisor_state& st, std::size_t i) {
+  auto& rec = st.children[i];
+  auto due = std::exchange(rec.history->due, std::nullopt);
+  auto now = self->clock().now();
+  if (!due || *due <= now) {
+    start_child(self, st, i);
+    return;
+  }
+  spdlog::info("[{}] {} was waiting out its backoff under the daemon before this one: it starts "
+               "in {}",
+               st.path, rec.spec.id,
+               format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(*due - now)));
+  set_child_state(st, i, lifecycle::crash_loop_backoff);
+  rec.restart_gen = ++st.last_gen;
+  self->delayed_send(self, *due - now, restart_atom::value, static_cast<uint64_t>(i),
+                     rec.restart_gen);
+}
 
 void start_child(caf::event_based_actor* self, supervisor_state& st, std::size_t i) {
   auto& rec = st.children[i];
@@ -356,6 +379,8 @@ void restart(caf::event_based_actor* self, supervisor_state& st, std::size_t i, 
   job.escalation = std::move(report);
   job.escalation.cause = seq;
   job.began_by = seq;
+  if (st.hooks.on_restart)
+    st.hooks.on_restart(i, delay);
   begin_stop(self, st, std::move(job));
 }
 
@@ -596,9 +621,10 @@ caf::behavior supervisor_init(caf::event_based_actor* self, supervisor_state& st
   self->set_down_handler([self, &st](caf::down_msg& dm) { on_down(self, st, dm); });
   // We never link, so every exit message is a request to stop (caf-0.17.md gotcha 2).
   self->set_exit_handler([self, &st](caf::exit_msg& msg) { on_shutdown_request(self, st, msg); });
+  st.recent_restarts.assign(cfg.recent_restarts.begin(), cfg.recent_restarts.end());
   for (std::size_t i = 0; i < st.children.size(); ++i) {
     trace::cause_scope each;
-    start_child(self, st, i);
+    first_start(self, st, i);
   }
   if (cfg.own_state_is_running && st.job.purpose == stop_purpose::none &&
       st.state == lifecycle::pending)
@@ -626,7 +652,7 @@ std::size_t supervisor_add_child(caf::event_based_actor* self, supervisor_state&
   auto i = st.children.size() - 1;
   if (!ending(st)) {
     trace::cause_scope keep;
-    start_child(self, st, i);
+    first_start(self, st, i);
   }
   return i;
 }

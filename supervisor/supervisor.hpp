@@ -73,6 +73,9 @@ struct supervisor_hooks {
   // A reschedule signal (RouteToPeer) reached this supervisor; without this hook it is
   // passed to the parent unchanged. The node sets it: it is the level that re-places.
   std::function<void(failure& report)> on_reschedule;
+  // A restart was decided (child `index`, after `delay`): where the embedder writes down what
+  // must outlive the daemon (its restarts, the intensity, when the restart falls due).
+  std::function<void(std::size_t index, duration delay)> on_restart;
 };
 
 struct supervisor_config {
@@ -87,6 +90,9 @@ struct supervisor_config {
   bool parallel_stop = false;
   std::vector<child_spec> children; // in start order
   supervisor_hooks hooks;
+  // Restarts this supervisor made under the daemon before this one, inside its window: they
+  // count toward its intensity as its own do.
+  std::vector<caf::actor_clock::time_point> recent_restarts{};
   // Report `running` at once (a plain supervisor). An embedder that derives its own state
   // from its children (a service from its replicas) sets it with supervisor_set_state.
   bool own_state_is_running = true;

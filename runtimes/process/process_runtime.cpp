@@ -90,10 +90,12 @@ std::string fingerprint_of(const keeper::spawn& s) {
   return short_hash(out);
 }
 
+// Room for bursts (1 000 starts at once); as root beyond the machine's limit.
 void configure_socket(int fd) {
   int size = static_cast<int>(keeper::max_message * 4);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  for (auto [forced, plain] : {std::pair{SO_SNDBUFFORCE, SO_SNDBUF}, {SO_RCVBUFFORCE, SO_RCVBUF}})
+    if (::setsockopt(fd, SOL_SOCKET, forced, &size, sizeof size) != 0)
+      ::setsockopt(fd, SOL_SOCKET, plain, &size, sizeof size);
 }
 
 // Blocking receive of one message (at set-up, off the CAF threads).
@@ -176,11 +178,12 @@ void process_runtime::connect_or_start_keeper() {
         take_hello(*h);
         return;
       }
+      if (h != nullptr && error.empty())
+        error = "version " + std::to_string(h->version);
       // Not one we can speak to (another version, after an upgrade): it ends with what it
       // holds, and a keeper of ours starts them anew.
       spdlog::warn("[/_keeper] the keeper on {} speaks another protocol ({}); ending it",
-                   options_.keeper_socket,
-                   h != nullptr ? "version " + std::to_string(h->version) : error);
+                   options_.keeper_socket, error);
       auto bye = keeper::encode(keeper::request{keeper::shutdown{}});
       ::send(fd.get(), bye.data(), bye.size(), MSG_NOSIGNAL);
       while (::recv(fd.get(), buffer_.data(), buffer_.size(), 0) > 0) {
@@ -271,15 +274,24 @@ void process_runtime::start_keeper() {
 
 void process_runtime::take_hello(const keeper::hello& h) {
   keeper_pid_ = h.keeper_pid;
+  // What it holds follows, a message each.
+  for (std::size_t i = 0; i < h.containers + h.notes; ++i) {
+    std::string error;
+    auto e = receive_event(keeper_.get(), buffer_, error);
+    if (!e)
+      fail("keeper pid " + std::to_string(h.keeper_pid) + ": " + error);
+    if (auto* c = std::get_if<keeper::held>(&*e)) {
+      next_gen_ = std::max(next_gen_, c->gen + 1);
+      held_.emplace(c->id, std::move(*c));
+    } else if (auto* n = std::get_if<keeper::note>(&*e)) {
+      recalled_.emplace(std::move(n->key), std::move(n->text));
+    }
+  }
   ::fcntl(keeper_.get(), F_SETFL, ::fcntl(keeper_.get(), F_GETFL) | O_NONBLOCK);
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = key_keeper;
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, keeper_.get(), &ev);
-  for (const auto& c : h.containers) {
-    next_gen_ = std::max(next_gen_, c.gen + 1);
-    held_.emplace(c.id, c);
-  }
   adoptable_at_connect_ = held_.size();
   claim_deadline_ = clock::now() + options_.adopt_window;
   if (!held_.empty())
@@ -316,6 +328,18 @@ void process_runtime::shut_down_keeper() {
   if (keeper_child_ > 0)
     ::waitpid(keeper_child_, nullptr, 0);
   keeper_child_ = 0;
+}
+
+// --- the supervisors' memory ---
+
+void process_runtime::remember(const std::string& key, std::string text) {
+  std::lock_guard lock{mu_};
+  send(keeper::note{key, std::move(text)});
+}
+
+void process_runtime::forget(const std::string& prefix) {
+  std::lock_guard lock{mu_};
+  send(keeper::forget{prefix});
 }
 
 // --- the runtime interface ---

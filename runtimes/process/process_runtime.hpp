@@ -47,6 +47,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -61,6 +62,7 @@
 
 #include "keeper/log_ring.hpp"
 #include "keeper/protocol.hpp"
+#include "messages/supervision_memory.hpp"
 #include "posix/unique_fd.hpp"
 #include "runtimes/runtime.hpp"
 
@@ -91,7 +93,8 @@ struct process_runtime_options {
   std::size_t tail_bytes = 16 * 1024;
 };
 
-class process_runtime final : public runtime {
+// Also the node's supervision_memory: its notes are kept by the keeper, for the next daemon.
+class process_runtime final : public runtime, public supervision_memory {
 public:
   static constexpr std::size_t exec_output_limit = 64 * 1024;
 
@@ -118,6 +121,10 @@ public:
   container_status state(const std::string& id) const override;
   std::vector<std::string> logs(const std::string& id, std::size_t tail) const override;
   std::optional<int> pid(const std::string& id) const override;
+
+  void remember(const std::string& key, std::string text) override;
+  void forget(const std::string& prefix) override;
+  const std::map<std::string, std::string>& recalled() const override { return recalled_; }
 
   // Ends the keeper and everything it holds, and waits for it (the daemon's SIGTERM, once the
   // tree has stopped). Blocks: not on a CAF thread.
@@ -168,6 +175,7 @@ private:
   mutable std::mutex mu_;
   std::unordered_map<std::string, container> containers_;
   std::unordered_map<std::string, keeper::held> held_; // not yet claimed by a create
+  std::map<std::string, std::string> recalled_;         // the keeper's notes at connect
   std::unordered_map<uint64_t, pending_exec> execs_;
   uint64_t next_gen_ = 1;
   uint64_t next_exec_ = 1;
