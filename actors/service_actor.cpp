@@ -207,6 +207,14 @@ void run_init_step(service_actor_t* self, std::size_t k) {
   supervisor_add_child(self, st.sup, init_step_child(st.plan->init[k]));
 }
 
+// Every replica is held by the runtime from before this daemon.
+bool ran_on_before(const service_plan& plan, const runtime& rt) {
+  return !plan.replicas.empty() &&
+         std::all_of(plan.replicas.begin(), plan.replicas.end(), [&rt](const container_config& r) {
+           return rt.adoptable(runtime_key(r.spec));
+         });
+}
+
 void after_waits(service_actor_t* self) {
   auto& st = self->state;
   if (st.plan->init.empty()) {
@@ -350,8 +358,16 @@ caf::behavior service_actor(service_actor_t* self, child_context ctx,
   sc.parallel_stop = true; // replicas stop in parallel
   sc.own_state_is_running = false;
   sc.recent_restarts = st.plan->recent_restarts;
-  for (auto& dep : st.plan->depends)
-    sc.children.push_back(dependency_wait_child(st.plan->name, dep, broker));
+  // Its waits and init steps ran under the daemon before this one, and its replicas never
+  // stopped: running them again would wait on what is up already, or migrate twice.
+  const bool ran_on = ran_on_before(*st.plan, *ctx.services->rt);
+  if (ran_on)
+    spdlog::info("[{}] its replicas ran on under the keeper while no daemon watched: adopting them "
+                 "without running its waits and init steps again",
+                 ctx.path);
+  else
+    for (auto& dep : st.plan->depends)
+      sc.children.push_back(dependency_wait_child(st.plan->name, dep, broker));
   st.waits = sc.children.size();
   st.isolated.assign(st.waits, false);
   st.roles.assign(st.waits, child_role::wait);
@@ -366,7 +382,9 @@ caf::behavior service_actor(service_actor_t* self, child_context ctx,
       remember_restart(*memory, self->state.sup, i, delay, self->clock().now());
     };
   auto behavior = supervisor_init(self, st.sup, std::move(sc));
-  if (st.waits == 0)
+  if (ran_on)
+    start_replicas(self);
+  else if (st.waits == 0)
     after_waits(self);
   else if (st.waits_done < st.waits)
     supervisor_set_state(self, st.sup, lifecycle::waiting);

@@ -46,6 +46,12 @@ public:
   virtual container_status state(const std::string& id) const = 0;
   virtual std::vector<std::string> logs(const std::string& id, std::size_t tail) const = 0;
   virtual std::optional<int> pid(const std::string& id) const = 0;
+  // True when a container with this key ran on from before this process (a daemon's keeper held
+  // it) and a create of it would adopt it rather than start it anew.
+  virtual bool adoptable(const std::string& id) const {
+    (void)id;
+    return false;
+  }
 };
 
 } // namespace nv

@@ -1,5 +1,7 @@
 #include "runtimes/composite/composite_runtime.hpp"
 
+#include <algorithm>
+
 #include <caf/send.hpp>
 
 namespace nv {
@@ -110,6 +112,11 @@ std::vector<std::string> composite_runtime::logs(const std::string& id, std::siz
 std::optional<int> composite_runtime::pid(const std::string& id) const {
   auto* rt = owner(id);
   return rt ? rt->pid(id) : std::nullopt;
+}
+
+bool composite_runtime::adoptable(const std::string& id) const {
+  return std::any_of(locals_.begin(), locals_.end(),
+                     [&id](const runtime* rt) { return rt->adoptable(id); });
 }
 
 } // namespace nv

@@ -29,6 +29,7 @@ public:
   container_status state(const std::string& id) const override;
   std::vector<std::string> logs(const std::string& id, std::size_t tail) const override;
   std::optional<int> pid(const std::string& id) const override;
+  bool adoptable(const std::string& id) const override;
 
 private:
   runtime* select(std::string_view os) const;

@@ -559,6 +559,12 @@ std::optional<int> process_runtime::pid(const std::string& id) const {
   return c.pid;
 }
 
+bool process_runtime::adoptable(const std::string& id) const {
+  std::lock_guard lock{mu_};
+  auto it = held_.find(id);
+  return it != held_.end() && !it->second.exited;
+}
+
 // --- the connection ---
 
 void process_runtime::send(const keeper::request& r) {
