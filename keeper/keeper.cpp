@@ -296,7 +296,8 @@ int keeper::run() {
 void keeper::loop() {
   std::vector<epoll_event> events(256);
   while (!quit_) {
-    int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), timeout_ms());
+    int n =
+        ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), timeout_ms());
     for (int i = 0; i < n && !quit_; ++i) {
       auto& ev = events[static_cast<std::size_t>(i)];
       switch (ev.data.u64) {
@@ -523,8 +524,8 @@ void keeper::on_spawn(const spawn& s) {
       b.cgroup = cgroups_->path_of(name);
   }
   if (error.empty() && log_dir_ && !s.log.name.empty()) {
-    b.log = log_file{log_dir_.get(), opts_.log_dir, s.log.name, replica_of(s.id), s.log.max_size,
-                     s.log.max_files};
+    b.log = log_file{log_dir_.get(),   opts_.log_dir,  s.log.name,
+                     replica_of(s.id), s.log.max_size, s.log.max_files};
     error = b.log.error();
   }
   child_process child;
@@ -562,8 +563,13 @@ std::string keeper::start_process(const spawn& how, const std::string& cgroup,
     if (!procs)
       return "cgroup " + cgroup + ": " + std::strerror(errno);
   }
-  spawn_request req{argv, env, how.workdir, dev_null_.get(),
-                    who.switch_to ? &*who.switch_to : nullptr, procs ? procs.get() : -1, true};
+  spawn_request req{argv,
+                    env,
+                    how.workdir,
+                    dev_null_.get(),
+                    who.switch_to ? &*who.switch_to : nullptr,
+                    procs ? procs.get() : -1,
+                    true};
   auto spawned = spawn_child(req);
   if (!spawned.error.empty())
     return std::move(spawned.error);

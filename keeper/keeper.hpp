@@ -25,12 +25,12 @@
 namespace nv::keeper {
 
 struct options {
-  int attach_fd = -1;       // >= 0: attached mode on this connected socket
+  int attach_fd = -1; // >= 0: attached mode on this connected socket
   // Listening mode: the socket (0600) new runtimes connect to; its pid goes to keeper.pid in the
   // same directory.
   std::string listen_path;
-  std::string log_dir;      // where the log files named by spawn requests go; empty: none
-  std::string cgroup_name;  // its cgroups go under <freezer>/nodevisor/<cgroup_name>
+  std::string log_dir;     // where the log files named by spawn requests go; empty: none
+  std::string cgroup_name; // its cgroups go under <freezer>/nodevisor/<cgroup_name>
   // Per container, the bytes of output kept in memory for the last lines an exit reports; and
   // the most all of them together may hold (each then gets its share).
   std::size_t tail_bytes = 8 * 1024;

@@ -101,8 +101,8 @@ log_file::log_file(int dir, const std::string& dir_path, const std::string& name
   if (!open_file())
     return;
   auto now = rfc3339_utc_ms(std::chrono::system_clock::now());
-  write_all(fd_.get(), now + " --- nodevisor keeper (pid " + std::to_string(::getpid()) + ") started " +
-                           id + " ---\n");
+  write_all(fd_.get(), now + " --- nodevisor keeper (pid " + std::to_string(::getpid()) +
+                           ") started " + id + " ---\n");
 }
 
 bool log_file::open_file() {

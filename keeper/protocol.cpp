@@ -30,7 +30,7 @@ namespace {
 // The op of each alternative, in the variant's order.
 constexpr const char* request_ops[] = {"spawn",    "signal", "kill",  "exec",
                                        "shutdown", "note",   "forget"};
-constexpr const char* event_ops[] = {"hello",  "held",      "note",  "spawned",
+constexpr const char* event_ops[] = {"hello",        "held",   "note",      "spawned",
                                      "spawn_failed", "exited", "exec_done", "output"};
 static_assert(std::size(request_ops) == std::variant_size_v<request>);
 static_assert(std::size(event_ops) == std::variant_size_v<event>);

@@ -6,8 +6,8 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,9 +30,9 @@ inline constexpr std::size_t forward_chunk = 16 * 1024;
 // --- runtime -> keeper ---
 
 struct log_target {
-  std::string name;           // file under the keeper's log dir; empty: no file
-  uint64_t max_size = 0;      // rotate when the file would pass this; 0: never
-  uint32_t max_files = 0;     // rotated files kept (.1 .. .N)
+  std::string name;       // file under the keeper's log dir; empty: no file
+  uint64_t max_size = 0;  // rotate when the file would pass this; 0: never
+  uint32_t max_files = 0; // rotated files kept (.1 .. .N)
 };
 
 // Start a container's main process.
@@ -46,8 +46,8 @@ struct spawn {
   std::string workdir;
   std::string user;
   log_target log;
-  bool forward = false;     // also send its output to the runtime (run's console)
-  std::string fingerprint;  // the runtime's, handed back in the hello
+  bool forward = false;    // also send its output to the runtime (run's console)
+  std::string fingerprint; // the runtime's, handed back in the hello
 };
 
 // Signal the container's process group; with grace_ms >= 0, SIGKILL its whole cgroup once that

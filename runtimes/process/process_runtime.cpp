@@ -20,9 +20,9 @@
 #include <utility>
 
 #include <caf/send.hpp>
+#include <spdlog/spdlog.h>
 
 #include "keeper/log_file.hpp"
-#include <spdlog/spdlog.h>
 
 namespace nv {
 
@@ -226,8 +226,8 @@ void process_runtime::start_keeper() {
   posix_spawn_file_actions_addclosefrom_np(&actions, attached ? 4 : 3);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   sigset_t none, all;
   sigemptyset(&none);
   sigfillset(&all);
@@ -380,8 +380,9 @@ void process_runtime::create(const container_spec& spec, caf::actor reply_to) {
 
   std::lock_guard lock{mu_};
   if (containers_.count(id) != 0) {
-    caf::anon_send(reply_to, reply_failed(id, runtime_op::create,
-                                          CreateFailed{spec.id, "a container with this id exists"}));
+    caf::anon_send(reply_to,
+                   reply_failed(id, runtime_op::create,
+                                CreateFailed{spec.id, "a container with this id exists"}));
     return;
   }
   container c;
@@ -410,13 +411,15 @@ void process_runtime::start(const std::string& id, caf::actor reply_to) {
   std::lock_guard lock{mu_};
   auto it = containers_.find(id);
   if (it == containers_.end()) {
-    caf::anon_send(reply_to, reply_failed(id, runtime_op::start, no_such_container(replica_of(id))));
+    caf::anon_send(reply_to,
+                   reply_failed(id, runtime_op::start, no_such_container(replica_of(id))));
     return;
   }
   auto& c = it->second;
   if (c.ph != phase::created) {
-    caf::anon_send(reply_to, reply_failed(id, runtime_op::start,
-                                          StartFailed{replica_of(id), "container was started already"}));
+    caf::anon_send(reply_to,
+                   reply_failed(id, runtime_op::start,
+                                StartFailed{replica_of(id), "container was started already"}));
     return;
   }
   c.exit_to = reply_to;
@@ -468,14 +471,16 @@ void process_runtime::remove(const std::string& id, caf::actor reply_to) {
   std::lock_guard lock{mu_};
   auto it = containers_.find(id);
   if (it == containers_.end()) {
-    caf::anon_send(reply_to, reply_failed(id, runtime_op::remove, no_such_container(replica_of(id))));
+    caf::anon_send(reply_to,
+                   reply_failed(id, runtime_op::remove, no_such_container(replica_of(id))));
     return;
   }
   auto& c = it->second;
   switch (c.ph) {
   case phase::starting:
-    caf::anon_send(c.exit_to, reply_failed(id, runtime_op::start,
-                                           StartFailed{replica_of(id), "removed before it was running"}));
+    caf::anon_send(c.exit_to,
+                   reply_failed(id, runtime_op::start,
+                                StartFailed{replica_of(id), "removed before it was running"}));
     break;
   case phase::running:
   case phase::stopping:
@@ -664,7 +669,8 @@ void process_runtime::on_event(keeper::event& e) {
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, keeper::spawned>) {
           auto it = containers_.find(m.id);
-          if (it == containers_.end() || it->second.gen != m.gen || it->second.ph != phase::starting)
+          if (it == containers_.end() || it->second.gen != m.gen ||
+              it->second.ph != phase::starting)
             return; // removed since: remove sent the kill
           auto& c = it->second;
           c.ph = phase::running;
@@ -672,7 +678,8 @@ void process_runtime::on_event(keeper::event& e) {
           caf::anon_send(c.exit_to, reply_ok(m.id, runtime_op::start, m.pid));
         } else if constexpr (std::is_same_v<T, keeper::spawn_failed>) {
           auto it = containers_.find(m.id);
-          if (it == containers_.end() || it->second.gen != m.gen || it->second.ph != phase::starting)
+          if (it == containers_.end() || it->second.gen != m.gen ||
+              it->second.ph != phase::starting)
             return;
           auto& c = it->second;
           c.ph = phase::created; // may be started again
@@ -680,8 +687,9 @@ void process_runtime::on_event(keeper::event& e) {
           for (const auto& waiter : c.stop_waiters)
             caf::anon_send(waiter, reply_ok(m.id, runtime_op::stop));
           c.stop_waiters.clear();
-          caf::anon_send(c.exit_to, reply_failed(m.id, runtime_op::start,
-                                                 StartFailed{replica_of(m.id), std::move(m.error)}));
+          caf::anon_send(c.exit_to,
+                         reply_failed(m.id, runtime_op::start,
+                                      StartFailed{replica_of(m.id), std::move(m.error)}));
         } else if constexpr (std::is_same_v<T, keeper::exited>) {
           auto it = containers_.find(m.id);
           if (it == containers_.end() || it->second.gen != m.gen)
@@ -704,8 +712,9 @@ void process_runtime::on_event(keeper::event& e) {
           auto it = execs_.find(m.exec_id);
           if (it == execs_.end())
             return;
-          caf::anon_send(it->second.reply_to, exec_result{it->second.id, it->second.caller_id,
-                                                          m.code, std::move(m.output), m.timed_out});
+          caf::anon_send(it->second.reply_to,
+                         exec_result{it->second.id, it->second.caller_id, m.code,
+                                     std::move(m.output), m.timed_out});
           execs_.erase(it);
         }
         // A hello comes only at connect, taken there.
@@ -733,9 +742,10 @@ void process_runtime::on_keeper_lost(const std::string& why) {
       switch (c.ph) {
       case phase::starting:
         c.ph = phase::created;
-        caf::anon_send(c.exit_to,
-                       reply_failed(id, runtime_op::start,
-                                    StartFailed{replica_of(id), "the keeper died while starting it: " + why}));
+        caf::anon_send(
+            c.exit_to,
+            reply_failed(id, runtime_op::start,
+                         StartFailed{replica_of(id), "the keeper died while starting it: " + why}));
         break;
       case phase::running:
       case phase::stopping:

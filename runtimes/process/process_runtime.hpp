@@ -46,12 +46,12 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <deque>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -161,7 +161,7 @@ private:
   void start_keeper();
   void take_hello(const keeper::hello& h);
   void send(const keeper::request& r); // under mu_
-  void flush();                         // under mu_
+  void flush();                        // under mu_
 
   void io_loop();
   void on_event(keeper::event& e);
@@ -176,11 +176,11 @@ private:
   mutable std::mutex mu_;
   std::unordered_map<std::string, container> containers_;
   std::unordered_map<std::string, keeper::held> held_; // not yet claimed by a create
-  std::map<std::string, std::string> recalled_;         // the keeper's notes at connect
+  std::map<std::string, std::string> recalled_;        // the keeper's notes at connect
   std::unordered_map<uint64_t, pending_exec> execs_;
   uint64_t next_gen_ = 1;
   uint64_t next_exec_ = 1;
-  unique_fd keeper_;       // the connection
+  unique_fd keeper_; // the connection
   pid_t keeper_pid_ = 0;
   pid_t keeper_child_ = 0; // the keeper's pid when it is our child, to reap
   std::deque<std::string> backlog_;
@@ -188,7 +188,7 @@ private:
   clock::time_point claim_deadline_{};
 
   unique_fd epoll_;
-  unique_fd wakeup_; // eventfd: the backlog has work, or the destructor wants the thread to end
+  unique_fd wakeup_;  // eventfd: the backlog has work, or the destructor wants the thread to end
   bool quit_ = false; // under mu_
 
   // Used by the I/O thread only: the start of a line not yet complete, per container.
