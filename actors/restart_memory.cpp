@@ -53,10 +53,12 @@ std::vector<time_point> recall_intensity(const std::map<std::string, std::string
   return j != nullptr ? times(*j, "intensity_us", c) : std::vector<time_point>{};
 }
 
-// A child's record, into the history its next first start takes.
+// A child's record, into the history its next first start takes. A completion counts only for
+// the same replica (`fingerprint`): one an apply changed since runs.
 std::shared_ptr<restart_history> recall_child(const std::map<std::string, std::string>& memory,
                                               const std::string& path, const clocks& c,
-                                              std::shared_ptr<restart_history> into) {
+                                              std::shared_ptr<restart_history> into,
+                                              const std::string& fingerprint = {}) {
   nlohmann::json storage;
   const auto* j = find_record(memory, path, storage);
   if (j == nullptr)
@@ -64,6 +66,8 @@ std::shared_ptr<restart_history> recall_child(const std::map<std::string, std::s
   if (!into)
     into = std::make_shared<restart_history>();
   into->restarts_before = j->value("restarts", 0u);
+  auto completed = j->value("completed", std::string{});
+  into->completed_before = !completed.empty() && completed == fingerprint;
   into->recent = times(*j, "recent_us", c);
   into->last_start = to_steady(c, j->value("last_start_us", int64_t{0}));
   if (auto due = j->value("due_us", int64_t{0}); due > 0)
@@ -95,6 +99,14 @@ void remember_restart(supervision_memory& memory, const supervisor_state& st, st
   memory.remember(supervisor_key(st.path), nlohmann::json{{"intensity_us", intensity}}.dump());
 }
 
+void remember_completion(supervision_memory& memory, const child_record& rec,
+                         const std::string& fingerprint) {
+  if (fingerprint.empty())
+    return; // an unknown replica: it runs again rather than being taken for another
+  memory.remember(rec.path,
+                  nlohmann::json{{"restarts", rec.restarts}, {"completed", fingerprint}}.dump());
+}
+
 void recall(deployment_plan& plan, const std::map<std::string, std::string>& memory,
             time_point now) {
   if (memory.empty())
@@ -107,7 +119,8 @@ void recall(deployment_plan& plan, const std::map<std::string, std::string>& mem
     svc.recent_restarts = recall_intensity(memory, service, c);
     svc.history = recall_child(memory, service, c, std::move(svc.history));
     for (auto& r : svc.replicas)
-      r.history = recall_child(memory, service + "/" + r.spec.id, c, std::move(r.history));
+      r.history =
+          recall_child(memory, service + "/" + r.spec.id, c, std::move(r.history), r.fingerprint);
   }
 }
 

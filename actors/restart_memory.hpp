@@ -24,6 +24,11 @@ namespace nv {
 void remember_restart(supervision_memory& memory, const supervisor_state& st, std::size_t index,
                       duration delay, caf::actor_clock::time_point now);
 
+// A supervisor_hooks::on_child_state for a child that completed: writes down that it did, as the
+// replica it was (`fingerprint`), so that the next daemon does not run it again.
+void remember_completion(supervision_memory& memory, const child_record& rec,
+                         const std::string& fingerprint);
+
 // Fills the plan's histories and intensities from what the daemon before this one wrote down
 // (nothing for a deployment it did not know).
 void recall(deployment_plan& plan, const std::map<std::string, std::string>& memory,

@@ -232,6 +232,10 @@ bool done(lifecycle s) {
 void on_child_state(service_actor_t* self, std::size_t i, lifecycle from, lifecycle to) {
   auto& st = self->state;
   if (st.replicas_started && st.roles[i] == child_role::replica) {
+    if (auto* memory = st.sup.services->memory; memory && to == lifecycle::completed) {
+      const auto& rec = st.sup.children[i];
+      remember_completion(*memory, rec, st.deployed[rec.spec.id]);
+    }
     if (!st.isolated[i]) {
       --count_of(st.counts, from);
       ++count_of(st.counts, to);

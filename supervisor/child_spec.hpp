@@ -58,6 +58,9 @@ struct restart_history {
   // child's first start under this daemon.
   uint32_t restarts_before = 0;
   std::optional<caf::actor_clock::time_point> due;
+  // It had run to completion (a job): it is not started again, as Docker leaves an exited
+  // container exited across a daemon restart.
+  bool completed_before = false;
 };
 
 struct child_spec {

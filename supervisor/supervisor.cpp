@@ -124,6 +124,12 @@ void start_child(caf::event_based_actor* self, supervisor_state& st, std::size_t
 // backoff, once that falls due, in crash_loop_backoff meanwhile.
 void first_start(caf::event_based_actor* self, supervisor_state& st, std::size_t i) {
   auto& rec = st.children[i];
+  if (std::exchange(rec.history->completed_before, false)) {
+    spdlog::info("[{}] {} had completed under the daemon before this one: not run again", st.path,
+                 rec.spec.id);
+    set_child_state(st, i, lifecycle::completed);
+    return;
+  }
   auto due = std::exchange(rec.history->due, std::nullopt);
   auto now = self->clock().now();
   if (!due || *due <= now) {

@@ -135,7 +135,8 @@ TEST_F(Daemon, AKilledDaemonBringsBackExactlyTheRunningDeployments) {
     auto one = wait_deployment("one", all_healthy, 60s, d.get());
     kill(d->pid, SIGKILL);
     EXPECT_EQ(d->wait_exit(), 128 + SIGKILL);
-    // No keeper yet (the next issue): the killed daemon's children are orphans; end them.
+    // The keeper keeps them running; killed during the outage, the next daemon starts them
+    // again (the keeper's own tests check the adoption of those that survive).
     for (auto& [s, set] : pids_by_service(one))
       for (int pid : set)
         kill(pid, SIGKILL);

@@ -48,7 +48,9 @@ struct nodevisor_process {
   int status = -1;
   rusage usage{}; // its own, from wait4 (RUSAGE_CHILDREN would mix in every earlier child)
 
-  nodevisor_process(std::vector<std::string> args, const fs::path& cwd = test_dir()) {
+  // own_group: in a process group of its own (pgid = pid), so that a test can kill the group.
+  nodevisor_process(std::vector<std::string> args, const fs::path& cwd = test_dir(),
+                    bool own_group = false) {
     int o[2], e[2];
     EXPECT_EQ(pipe2(o, O_CLOEXEC), 0);
     EXPECT_EQ(pipe2(e, O_CLOEXEC), 0);
@@ -58,12 +60,19 @@ struct nodevisor_process {
     posix_spawn_file_actions_adddup2(&fa, e[1], 2);
     if (fs::is_directory(cwd))
       posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    if (own_group) {
+      posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+      posix_spawnattr_setpgroup(&attr, 0);
+    }
     std::vector<char*> argv;
     args.insert(args.begin(), NV_BINARY);
     for (auto& a : args)
       argv.push_back(a.data());
     argv.push_back(nullptr);
-    EXPECT_EQ(posix_spawn(&pid, NV_BINARY, &fa, nullptr, argv.data(), environ), 0);
+    EXPECT_EQ(posix_spawn(&pid, NV_BINARY, &fa, &attr, argv.data(), environ), 0);
+    posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&fa);
     close(o[1]);
     close(e[1]);
@@ -162,6 +171,15 @@ protected:
     return 0;
   }
   static bool alive(int pid) { return kill(pid, 0) == 0; }
+  // Alive and not a zombie: an orphan's exit is reaped by whoever inherits it, which may be late.
+  static bool running(int pid) {
+    std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+    std::string stat;
+    if (!std::getline(in, stat))
+      return false;
+    auto close = stat.rfind(')');
+    return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
+  }
 
   fs::path dir;
 };
