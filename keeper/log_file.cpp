@@ -132,6 +132,15 @@ bool log_file::open_file() {
   return true;
 }
 
+uint64_t log_file::on_disk() {
+  // Someone may have truncated the file (`truncate -s 0`, logrotate's copytruncate): appends go
+  // to its new end, and the size counted here would rotate it early.
+  struct stat st {};
+  if (::fstat(fd_.get(), &st) == 0)
+    size_ = static_cast<uint64_t>(st.st_size);
+  return size_;
+}
+
 void log_file::rotate() {
   fd_.reset();
   auto numbered = [this](uint32_t n) { return name_ + "." + std::to_string(n); };
@@ -174,8 +183,8 @@ void log_file::write(std::string_view bytes) {
     bytes.remove_prefix(line.size());
     // Rotated between lines only, so that no line is split across two files.
     // A line that never ends is cut at twice the size, so the files stay bounded all the same.
-    auto size = size_ + buffer_.size();
-    if (max_size_ > 0 && (at_line_start_ ? size >= max_size_ : size >= 2 * max_size_)) {
+    const uint64_t limit = at_line_start_ ? max_size_ : 2 * max_size_;
+    if (max_size_ > 0 && size_ + buffer_.size() >= limit && on_disk() + buffer_.size() >= limit) {
       write_all(fd_.get(), buffer_);
       buffer_.clear();
       rotate();

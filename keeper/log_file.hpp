@@ -56,6 +56,7 @@ public:
 
 private:
   bool open_file();
+  uint64_t on_disk(); // the file's size as it is now, remembered
   void rotate();
 
   int dir_ = -1;

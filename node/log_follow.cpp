@@ -1,13 +1,11 @@
 #include "node/log_follow.hpp"
 
-#include <algorithm>
 #include <deque>
 #include <fcntl.h>
-#include <fstream>
 #include <poll.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
-#include <vector>
 
 #include "messages/printable.hpp"
 
@@ -15,19 +13,51 @@ namespace nv {
 
 namespace {
 
-// The last `n` lines of `path`, and the size read up to.
-std::deque<std::string> tail_of(const std::filesystem::path& path, std::size_t n, uint64_t& size) {
+bool same_file(const struct stat& st, uint64_t dev, uint64_t ino) {
+  return static_cast<uint64_t>(st.st_dev) == dev && static_cast<uint64_t>(st.st_ino) == ino;
+}
+
+// Opens `path` for `f` from its start (a file that is not there yet leaves `f` closed).
+void open_from_start(const std::filesystem::path& path, unique_fd& fd, uint64_t& dev,
+                     uint64_t& ino) {
+  fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  struct stat st {};
+  if (fd && ::fstat(fd.get(), &st) == 0) {
+    dev = static_cast<uint64_t>(st.st_dev);
+    ino = static_cast<uint64_t>(st.st_ino);
+  } else {
+    fd.reset();
+  }
+}
+
+// Appends what `fd` holds from `offset` to its end to `into`.
+void read_to_end(int fd, uint64_t& offset, std::string& into) {
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::pread(fd, buf, sizeof buf, static_cast<off_t>(offset))) > 0) {
+    offset += static_cast<uint64_t>(n);
+    into.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+// The last `n` complete lines of `fd`, read a chunk at a time so that memory stays with them;
+// `offset` ends up at the end and `partial` holds an unterminated last line.
+std::deque<std::string> last_lines(int fd, std::size_t n, uint64_t& offset, std::string& partial) {
   std::deque<std::string> lines;
-  std::ifstream in{path, std::ios::binary};
-  std::string line;
-  size = 0;
-  while (std::getline(in, line)) {
-    if (in.eof())
-      break; // unterminated: not a line yet
-    size += line.size() + 1;
-    lines.push_back(std::move(line));
-    if (lines.size() > n)
-      lines.pop_front();
+  char buf[65536];
+  ssize_t got;
+  while ((got = ::pread(fd, buf, sizeof buf, static_cast<off_t>(offset))) > 0) {
+    offset += static_cast<uint64_t>(got);
+    std::string_view chunk{buf, static_cast<std::size_t>(got)};
+    for (auto nl = chunk.find('\n'); nl != std::string_view::npos; nl = chunk.find('\n')) {
+      partial.append(chunk.substr(0, nl));
+      chunk.remove_prefix(nl + 1);
+      lines.push_back(std::move(partial));
+      partial.clear();
+      if (lines.size() > n)
+        lines.pop_front();
+    }
+    partial.append(chunk);
   }
   return lines;
 }
@@ -38,6 +68,10 @@ log_follow::log_follow(log_selection sel) : sel_{std::move(sel)} {}
 
 std::string log_follow::prefix(const std::string& replica) const {
   return sel_.instance.empty() ? replica + " | " : std::string{};
+}
+
+std::filesystem::path log_follow::path_of(const std::string& replica) const {
+  return sel_.dir / (sel_.deployment + "." + replica + ".log");
 }
 
 void log_follow::scan_files() {
@@ -56,24 +90,8 @@ void log_follow::scan_files() {
   }
 }
 
-void log_follow::read_new(std::string& out) {
-  for (auto& [replica, f] : files_) {
-    auto path = sel_.dir / (sel_.deployment + "." + replica + ".log");
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-      continue;
-    off_t end = ::lseek(fd, 0, SEEK_END);
-    if (end >= 0 && static_cast<uint64_t>(end) < f.offset) {
-      f.offset = 0; // truncated: read it again from its start
-      f.partial.clear();
-    }
-    char buf[65536];
-    ssize_t n;
-    while ((n = ::pread(fd, buf, sizeof buf, static_cast<off_t>(f.offset))) > 0) {
-      f.offset += static_cast<uint64_t>(n);
-      f.partial.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
+void log_follow::read_file(const std::string& replica, file_state& f, std::string& out) {
+  auto emit_lines = [&] {
     std::size_t start = 0;
     for (auto nl = f.partial.find('\n'); nl != std::string::npos;
          nl = f.partial.find('\n', start)) {
@@ -82,7 +100,51 @@ void log_follow::read_new(std::string& out) {
       start = nl + 1;
     }
     f.partial.erase(0, start);
+  };
+  auto path = path_of(replica);
+  if (!f.fd)
+    open_from_start(path, f.fd, f.dev, f.ino);
+  if (!f.fd)
+    return;
+  struct stat st {};
+  if (::fstat(f.fd.get(), &st) == 0 && static_cast<uint64_t>(st.st_size) < f.offset) {
+    f.offset = 0; // truncated: read it again from its start
+    f.partial.clear();
   }
+  read_to_end(f.fd.get(), f.offset, f.partial);
+  emit_lines();
+  // Rotated: the file read so far is now <name>.1 (read to its end above), and a new one has
+  // its name. A file that came and went between two reads is <name>.1 itself: read it whole.
+  struct stat now {};
+  if (::stat(path.c_str(), &now) != 0 || same_file(now, f.dev, f.ino))
+    return;
+  auto rotated = path;
+  rotated += ".1";
+  struct stat first {};
+  if (::stat(rotated.c_str(), &first) == 0 && !same_file(first, f.dev, f.ino) &&
+      !same_file(first, static_cast<uint64_t>(now.st_dev), static_cast<uint64_t>(now.st_ino))) {
+    unique_fd between;
+    uint64_t dev = 0, ino = 0, offset = 0;
+    open_from_start(rotated, between, dev, ino);
+    if (between)
+      read_to_end(between.get(), offset, f.partial);
+    emit_lines();
+  }
+  // A line the old file left unterminated ended there (the keeper ends it before it rotates).
+  if (!f.partial.empty())
+    f.partial += '\n';
+  emit_lines();
+  open_from_start(path, f.fd, f.dev, f.ino);
+  f.offset = 0;
+  if (f.fd) {
+    read_to_end(f.fd.get(), f.offset, f.partial);
+    emit_lines();
+  }
+}
+
+void log_follow::read_new(std::string& out) {
+  for (auto& [replica, f] : files_)
+    read_file(replica, f, out);
 }
 
 bool log_follow::next(std::string& out, std::chrono::milliseconds wait, bool follow) {
@@ -93,13 +155,15 @@ bool log_follow::next(std::string& out, std::chrono::milliseconds wait, bool fol
       inotify_ = unique_fd{::inotify_init1(IN_CLOEXEC | IN_NONBLOCK)};
       if (inotify_)
         ::inotify_add_watch(inotify_.get(), sel_.dir.c_str(),
-                            IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE);
+                            IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_CLOSE_WRITE);
     }
     scan_files();
     for (auto& [replica, f] : files_) {
-      auto lines =
-          tail_of(sel_.dir / (sel_.deployment + "." + replica + ".log"), sel_.lines, f.offset);
-      for (auto& l : lines)
+      open_from_start(path_of(replica), f.fd, f.dev, f.ino);
+      if (!f.fd)
+        continue;
+      auto lines = last_lines(f.fd.get(), sel_.lines, f.offset, f.partial);
+      for (auto l : lines)
         out += prefix(replica) + printable(l) + "\n";
     }
     return follow;

@@ -1,7 +1,10 @@
 // The logs endpoint's reader: the last lines of a service's replica log files
-// (`<deployment>.<replica>.log` in the daemon's log directory, written by the process runtime),
-// then, when following, what is appended to them, woken by inotify rather than polling. Lines
-// of several replicas are prefixed with the replica (`api-rep-2 | `), as `run` shows them.
+// (`<deployment>.<replica>.log` in the daemon's log directory, written by the keeper), then,
+// when following, what is appended to them, woken by inotify rather than polling. Lines of
+// several replicas are prefixed with the replica (`api-rep-2 | `), as `run` shows them.
+// It follows by name, as `tail -F` does: when the keeper rotates a file (renames it to .1 and
+// begins a new one), the rest of the old file is read through the descriptor still open on it,
+// then the new one from its start; a file truncated under it is read again from its start.
 // For the API's threads, which may wait.
 #pragma once
 
@@ -34,12 +37,16 @@ public:
 
 private:
   struct file_state {
+    unique_fd fd; // the file being read, kept open across a rename
+    uint64_t dev = 0, ino = 0;
     uint64_t offset = 0;
     std::string partial; // an unterminated last line, kept until its end arrives
   };
   void scan_files();
   void read_new(std::string& out);
+  void read_file(const std::string& replica, file_state& f, std::string& out);
   std::string prefix(const std::string& replica) const;
+  std::filesystem::path path_of(const std::string& replica) const;
 
   log_selection sel_;
   bool started_ = false;
