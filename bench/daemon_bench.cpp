@@ -12,16 +12,27 @@
 //             /api/v1/trace?follow=1: the restarts the tree completed per second (from
 //             /metrics) in each, and the events per second the follower received.
 //   memory    PSS of the daemon with the N replicas running and the follower connected, next to
-//             the PSS of `nodevisor run` with the same N.
+//             the PSS of `nodevisor run` with the same N, and the keeper's PSS (design §9).
+//   adopt     with the N running, kill -9 of the daemon and a new one started: from its exec
+//             until the API shows all N running with the pids they had (the keeper held them),
+//             and the restarts that cost (none is right); against the same N's deploy time,
+//             what a daemon without a keeper would pay to start them all again.
+//   flood     one replica writing F MB/s of 100-byte lines for S seconds (this binary in
+//             --writer mode): the CPU the keeper and the daemon spend on it, their peak RSS
+//             (sampled every 250 ms), the rate the writer achieved (the keeper never blocks
+//             it), and GET latency meanwhile.
 //
 //   daemon_bench --nodevisor PATH [--n 1000] [--reps 3] [--samples 300] [--ps-samples 30]
-//                [--window 5] [--windows 3]
+//                [--window 5] [--windows 3] [--flood-mbps 100] [--flood-seconds 20]
 //
 // Output: one JSON line per measurement,
 //   {"bench":"daemon","metric":M,"impl":"daemon"|"run","n":N,"rep":R,["phase":"idle"|"storm",]
 //    ["follower":0|1,]"value":V,"unit":U}
 // metric: deploy_time (s); get_p50, get_p99, ps_p50, ps_p99 (ms); restarts_per_s,
-// follower_events_per_s (1/s); pss (MiB).
+// follower_events_per_s (1/s); pss (MiB, impl daemon, run or keeper); adopt_time (s),
+// adopt_ready (s, until /health/ready), adopt_restarts, adopt_same_pids (count); flood_cpu (%
+// of one core, impl keeper or daemon), flood_rss_max (MiB, keeper or daemon), flood_rate
+// (MB/s, impl writer), flood_get_p50 (ms).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -31,6 +42,7 @@
 #include <filesystem>
 #include <fstream>
 #include <httplib.h>
+#include <set>
 #include <sstream>
 #include <string>
 #include <sys/prctl.h>
@@ -56,6 +68,8 @@ struct options {
   int samples = 300;
   int ps_samples = 30;
   int window_s = 5;
+  int flood_mbps = 100;
+  int flood_seconds = 20;
   int windows = 3;
 };
 
@@ -268,6 +282,146 @@ struct follower {
   }
 };
 
+// The pids of a deployment's running replicas and their restarts, from the API.
+struct replica_pids {
+  std::set<int> pids;
+  long restarts = 0;
+};
+replica_pids pids_of(const daemon& d, const std::string& name) {
+  replica_pids out;
+  auto r = client(d.socket).Get("/api/v1/deployments/" + name);
+  if (!r || r->status != 200)
+    return out;
+  auto j = nlohmann::json::parse(r->body, nullptr, false);
+  if (!j.is_object())
+    return out;
+  for (auto& svc : j["service_details"])
+    for (auto& i : svc["instances"]) {
+      if (i["pid"].is_number() && (i["state"] == "running" || i["state"] == "healthy"))
+        out.pids.insert(i["pid"].get<int>());
+      out.restarts += i.value("restarts", 0L);
+    }
+  return out;
+}
+
+int keeper_of(const daemon& d) {
+  return std::atoi(read_file((d.state / "keeper.pid").string()).c_str());
+}
+
+// utime + stime of `pid`, in seconds.
+double cpu_seconds(pid_t pid) {
+  auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  auto close = stat.rfind(')');
+  if (close == std::string::npos)
+    return 0;
+  std::istringstream in{stat.substr(close + 2)};
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; in >> field; ++i)
+    if (i == 14 || i == 15)
+      ticks += std::atof(field.c_str());
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// kill -9 of the daemon with `name`'s N replicas running; a new daemon until it has them all
+// again. Returns the new daemon (pid -1 when it did not come up).
+daemon adopt(const options& o, const fs::path& dir, int rep, daemon d) {
+  auto before = pids_of(d, "bench");
+  ::kill(d.pid, SIGKILL);
+  while (::waitpid(d.pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  auto t0 = clk::now();
+  auto next = start_daemon(o, dir);
+  if (next.pid <= 0)
+    return next;
+  print("adopt_ready", "daemon", o, rep, ms_since(t0, clk::now()) / 1000.0, "s");
+  replica_pids now;
+  while (clk::now() - t0 < 120s) {
+    now = pids_of(next, "bench");
+    if (now.pids.size() == before.pids.size())
+      break;
+    sleep_ms(5);
+  }
+  print("adopt_time", "daemon", o, rep, ms_since(t0, clk::now()) / 1000.0, "s");
+  long same = 0;
+  for (int pid : now.pids)
+    same += before.pids.count(pid);
+  print("adopt_same_pids", "daemon", o, rep, static_cast<double>(same), "count");
+  print("adopt_restarts", "daemon", o, rep, static_cast<double>(now.restarts - before.restarts),
+        "count");
+  return next;
+}
+
+// One replica writing --flood-mbps for --flood-seconds; what it costs the keeper and the daemon.
+void flood(const options& o, const fs::path& dir, int rep, const daemon& d) {
+  auto done = dir / "flood.bytes";
+  std::string spec = "version: v1\ndeployment: flood\nservices:\n  w:\n    image: {name: process}\n"
+                     "    command: {entrypoint: [" +
+                     nlohmann::json(fs::read_symlink("/proc/self/exe").string()).dump() +
+                     ", --writer, \"" + std::to_string(o.flood_mbps) + "\", \"" +
+                     std::to_string(o.flood_seconds) + "\", " +
+                     nlohmann::json(done.string()).dump() + "]}\n";
+  if (status_of(client(d.socket).Post("/api/v1/deployments", body_of(spec), "application/json")) !=
+      201) {
+    std::fprintf(stderr, "daemon_bench: the flood deployment was refused\n");
+    return;
+  }
+  int keeper = keeper_of(d);
+  double k0 = cpu_seconds(keeper), d0 = cpu_seconds(d.pid);
+  auto t0 = clk::now();
+  long keeper_rss = 0, daemon_rss = 0;
+  std::vector<double> gets;
+  while (!fs::exists(done) && clk::now() - t0 < std::chrono::seconds{o.flood_seconds + 30}) {
+    memory m;
+    if (memory_of(keeper, m))
+      keeper_rss = std::max(keeper_rss, m.rss);
+    if (memory_of(d.pid, m))
+      daemon_rss = std::max(daemon_rss, m.rss);
+    auto g0 = clk::now();
+    if (status_of(client(d.socket).Get("/api/v1/deployments/bench")) == 200)
+      gets.push_back(ms_since(g0, clk::now()));
+    sleep_ms(250);
+  }
+  double secs = ms_since(t0, clk::now()) / 1000.0;
+  print("flood_cpu", "keeper", o, rep, 100 * (cpu_seconds(keeper) - k0) / secs, "%");
+  print("flood_cpu", "daemon", o, rep, 100 * (cpu_seconds(d.pid) - d0) / secs, "%");
+  print("flood_rss_max", "keeper", o, rep, static_cast<double>(keeper_rss) / 1024.0, "MiB");
+  print("flood_rss_max", "daemon", o, rep, static_cast<double>(daemon_rss) / 1024.0, "MiB");
+  auto written = std::atof(read_file(done.string()).c_str());
+  print("flood_rate", "writer", o, rep, written / 1e6 / o.flood_seconds, "MB/s");
+  print("flood_get_p50", "daemon", o, rep, percentile(gets, 0.5), "ms");
+  client(d.socket).Delete("/api/v1/deployments/flood");
+}
+
+// --writer MBPS SECONDS DONE_FILE: 100-byte lines at MBPS for SECONDS, paced every 10 ms; then
+// the bytes written go to DONE_FILE and it sleeps until stopped.
+int writer(int mbps, int seconds, const std::string& done_file) {
+  std::string line(99, 'x');
+  line += '\n';
+  std::string chunk;
+  const long per_tick = static_cast<long>(mbps) * 1000000L / 100; // bytes per 10 ms
+  while (static_cast<long>(chunk.size()) < per_tick)
+    chunk += line;
+  long total = 0;
+  auto start = clk::now();
+  for (long tick = 0; clk::now() - start < std::chrono::seconds{seconds}; ++tick) {
+    const char* p = chunk.data();
+    std::size_t left = chunk.size();
+    while (left > 0) {
+      auto n = ::write(1, p, left);
+      if (n <= 0)
+        return 1;
+      p += n;
+      left -= static_cast<std::size_t>(n);
+    }
+    total += static_cast<long>(chunk.size());
+    std::this_thread::sleep_until(start + std::chrono::milliseconds{10 * (tick + 1)});
+  }
+  write_file(done_file, std::to_string(total));
+  ::pause();
+  return 0;
+}
+
 void daemon_rep(const options& o, const fs::path& dir, int rep, long run_pss_kib) {
   auto d = start_daemon(o, dir);
   if (d.pid <= 0)
@@ -328,11 +482,18 @@ void daemon_rep(const options& o, const fs::path& dir, int rep, long run_pss_kib
         memory m;
         if (w == 0 && memory_of(d.pid, m))
           print("pss", "daemon", o, rep, static_cast<double>(m.pss) / 1024.0, "MiB");
+        if (w == 0 && memory_of(keeper_of(d), m))
+          print("pss", "keeper", o, rep, static_cast<double>(m.pss) / 1024.0, "MiB");
       }
       f.finish();
     }
   print("pss", "run", o, rep, static_cast<double>(run_pss_kib) / 1024.0, "MiB");
-  end_session(d.pid);
+  client(d.socket).Delete("/api/v1/deployments/storm");
+  auto next = adopt(o, dir, rep, d);
+  if (next.pid <= 0)
+    return;
+  flood(o, dir, rep, next);
+  end_session(next.pid);
 }
 
 std::vector<std::string> args_of(int argc, char** argv) {
@@ -344,6 +505,8 @@ std::vector<std::string> args_of(int argc, char** argv) {
 int main(int argc, char** argv) {
   options o;
   auto args = args_of(argc, argv);
+  if (args.size() == 4 && args[0] == "--writer")
+    return writer(std::atoi(args[1].c_str()), std::atoi(args[2].c_str()), args[3]);
   for (std::size_t i = 0; i + 1 < args.size(); i += 2) {
     const auto& k = args[i];
     const auto& v = args[i + 1];
@@ -361,6 +524,10 @@ int main(int argc, char** argv) {
       o.window_s = std::atoi(v.c_str());
     else if (k == "--windows")
       o.windows = std::atoi(v.c_str());
+    else if (k == "--flood-mbps")
+      o.flood_mbps = std::atoi(v.c_str());
+    else if (k == "--flood-seconds")
+      o.flood_seconds = std::atoi(v.c_str());
     else {
       std::fprintf(stderr, "daemon_bench: unknown option %s\n", k.c_str());
       return 2;
@@ -368,7 +535,8 @@ int main(int argc, char** argv) {
   }
   if (o.nodevisor.empty() || args.size() % 2 != 0 || o.n < 10) {
     std::fprintf(stderr, "usage: daemon_bench --nodevisor PATH [--n N>=10] [--reps R] "
-                         "[--samples S] [--ps-samples S] [--window SECS] [--windows W]\n");
+                         "[--samples S] [--ps-samples S] [--window SECS] [--windows W] "
+                         "[--flood-mbps F] [--flood-seconds S]\n");
     return 2;
   }
   ::prctl(PR_SET_CHILD_SUBREAPER, 1); // what a killed daemon or run leaves lands here
