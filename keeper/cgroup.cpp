@@ -66,10 +66,14 @@ unique_fd cgroup_tree::create(const std::string& name, std::string& error) const
     error = "cgroup " + dir + ": " + std::strerror(errno);
     return {};
   }
-  unique_fd procs{::open((dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC)};
-  if (!procs)
-    error = "cgroup " + dir + "/cgroup.procs: " + std::strerror(errno);
-  return procs;
+  return join_fd(dir, error);
+}
+
+unique_fd join_fd(const std::string& dir, std::string& error) {
+  unique_fd fd{::open((dir + "/tasks").c_str(), O_WRONLY | O_CLOEXEC)};
+  if (!fd)
+    error = "cgroup " + dir + "/tasks: " + std::strerror(errno);
+  return fd;
 }
 
 std::vector<std::string> cgroup_tree::children() const {
@@ -94,6 +98,10 @@ std::vector<pid_t> cgroup_pids(const std::string& dir) {
 }
 
 std::size_t kill_cgroup(const std::string& dir) {
+  // Empty (the common case: a container whose processes all exited), nothing in it can fork:
+  // the freeze and thaw, a third of a millisecond, would be for nothing.
+  if (cgroup_pids(dir).empty())
+    return 0;
   auto state = dir + "/freezer.state";
   bool frozen = write_file(state, "FROZEN");
   std::size_t signalled = 0;

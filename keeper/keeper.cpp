@@ -96,14 +96,6 @@ int add(int epoll, int fd, uint64_t key, uint32_t events = EPOLLIN) {
   return ::epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : errno;
 }
 
-// Room for bursts (1 000 starts at once); as root beyond the machine's limit.
-void size_socket_buffers(int fd) {
-  int size = static_cast<int>(max_message * 4);
-  for (auto [forced, plain] : {std::pair{SO_SNDBUFFORCE, SO_SNDBUF}, {SO_RCVBUFFORCE, SO_RCVBUF}})
-    if (::setsockopt(fd, SOL_SOCKET, forced, &size, sizeof size) != 0)
-      ::setsockopt(fd, SOL_SOCKET, plain, &size, sizeof size);
-}
-
 std::string cgroup_name_of(const std::string& id, uint64_t gen) {
   std::string name = id;
   for (auto& c : name)
@@ -559,9 +551,10 @@ std::string keeper::start_process(const spawn& how, const std::string& cgroup,
   auto env = child_environment(env_of, environ, who.home);
   unique_fd procs;
   if (!cgroup.empty()) {
-    procs.reset(::open((cgroup + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
+    std::string error;
+    procs = join_fd(cgroup, error);
     if (!procs)
-      return "cgroup " + cgroup + ": " + std::strerror(errno);
+      return error;
   }
   spawn_request req{argv,
                     env,

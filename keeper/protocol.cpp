@@ -1,5 +1,7 @@
 #include "keeper/protocol.hpp"
 
+#include <sys/socket.h>
+
 #include <nlohmann/json.hpp>
 
 namespace nv::keeper {
@@ -88,6 +90,13 @@ std::optional<request> decode_request(std::string_view text, std::string& error)
 
 std::optional<event> decode_event(std::string_view text, std::string& error) {
   return decode_as<event>(text, event_ops, error);
+}
+
+void size_socket_buffers(int fd) {
+  int size = static_cast<int>(max_message * 4);
+  for (auto [forced, plain] : {std::pair{SO_SNDBUFFORCE, SO_SNDBUF}, {SO_RCVBUFFORCE, SO_RCVBUF}})
+    if (::setsockopt(fd, SOL_SOCKET, forced, &size, sizeof size) != 0)
+      ::setsockopt(fd, SOL_SOCKET, plain, &size, sizeof size);
 }
 
 } // namespace nv::keeper

@@ -158,4 +158,8 @@ std::string encode(const event& e);
 std::optional<request> decode_request(std::string_view text, std::string& error);
 std::optional<event> decode_event(std::string_view text, std::string& error);
 
+// Sizes both buffers of a connection's socket for bursts (1 000 starts at once): as root beyond
+// the machine's limit (SO_*BUFFORCE), else up to it. Both ends call it.
+void size_socket_buffers(int fd);
+
 } // namespace nv::keeper

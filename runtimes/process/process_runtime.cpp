@@ -90,14 +90,6 @@ std::string fingerprint_of(const keeper::spawn& s) {
   return short_hash(out);
 }
 
-// Room for bursts (1 000 starts at once); as root beyond the machine's limit.
-void configure_socket(int fd) {
-  int size = static_cast<int>(keeper::max_message * 4);
-  for (auto [forced, plain] : {std::pair{SO_SNDBUFFORCE, SO_SNDBUF}, {SO_RCVBUFFORCE, SO_RCVBUF}})
-    if (::setsockopt(fd, SOL_SOCKET, forced, &size, sizeof size) != 0)
-      ::setsockopt(fd, SOL_SOCKET, plain, &size, sizeof size);
-}
-
 // Blocking receive of one message (at set-up, off the CAF threads).
 std::optional<keeper::event> receive_event(int fd, std::vector<char>& buffer, std::string& error) {
   ssize_t n = 0;
@@ -170,7 +162,7 @@ void process_runtime::connect_or_start_keeper() {
       fail("keeper socket path too long: " + options_.keeper_socket);
     std::strcpy(addr.sun_path, options_.keeper_socket.c_str());
     if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-      configure_socket(fd.get());
+      keeper::size_socket_buffers(fd.get());
       auto hello = receive_event(fd.get(), buffer_, error);
       auto* h = hello ? std::get_if<keeper::hello>(&*hello) : nullptr;
       if (h != nullptr && h->version == keeper::protocol_version) {
@@ -264,7 +256,7 @@ void process_runtime::start_keeper() {
       fail("keeper socket " + options_.keeper_socket + ": " + errno_text());
     keeper_ = std::move(fd);
   }
-  configure_socket(keeper_.get());
+  keeper::size_socket_buffers(keeper_.get());
   auto hello = receive_event(keeper_.get(), buffer_, error);
   auto* h = hello ? std::get_if<keeper::hello>(&*hello) : nullptr;
   if (h == nullptr)
@@ -650,12 +642,18 @@ void process_runtime::io_loop() {
 }
 
 void process_runtime::on_event(keeper::event& e) {
+  // The container an event is about, if it is still the incarnation the event names (one
+  // removed or started again since is not).
+  auto current = [this](const std::string& id, uint64_t gen) -> container* {
+    auto it = containers_.find(id);
+    return it != containers_.end() && it->second.gen == gen ? &it->second : nullptr;
+  };
   if (auto* out = std::get_if<keeper::output>(&e)) {
     if (options_.on_line)
       pass_lines(out->id, out->bytes);
     std::lock_guard lock{mu_};
-    if (auto it = containers_.find(out->id); it != containers_.end() && it->second.gen == out->gen)
-      it->second.tail.append(out->bytes);
+    if (auto* c = current(out->id, out->gen))
+      c->tail.append(out->bytes);
     return;
   }
   // Moved out under the lock, destroyed after it (see remove).
@@ -668,20 +666,18 @@ void process_runtime::on_event(keeper::event& e) {
       [&](auto& m) {
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, keeper::spawned>) {
-          auto it = containers_.find(m.id);
-          if (it == containers_.end() || it->second.gen != m.gen ||
-              it->second.ph != phase::starting)
+          auto* found = current(m.id, m.gen);
+          if (!found || found->ph != phase::starting)
             return; // removed since: remove sent the kill
-          auto& c = it->second;
+          auto& c = *found;
           c.ph = phase::running;
           c.pid = m.pid;
           caf::anon_send(c.exit_to, reply_ok(m.id, runtime_op::start, m.pid));
         } else if constexpr (std::is_same_v<T, keeper::spawn_failed>) {
-          auto it = containers_.find(m.id);
-          if (it == containers_.end() || it->second.gen != m.gen ||
-              it->second.ph != phase::starting)
+          auto* found = current(m.id, m.gen);
+          if (!found || found->ph != phase::starting)
             return;
-          auto& c = it->second;
+          auto& c = *found;
           c.ph = phase::created; // may be started again
           // A stop that came meanwhile has nothing to wait for.
           for (const auto& waiter : c.stop_waiters)
@@ -691,10 +687,10 @@ void process_runtime::on_event(keeper::event& e) {
                          reply_failed(m.id, runtime_op::start,
                                       StartFailed{replica_of(m.id), std::move(m.error)}));
         } else if constexpr (std::is_same_v<T, keeper::exited>) {
-          auto it = containers_.find(m.id);
-          if (it == containers_.end() || it->second.gen != m.gen)
+          auto* found = current(m.id, m.gen);
+          if (!found)
             return;
-          auto& c = it->second;
+          auto& c = *found;
           c.ph = phase::exited;
           c.exit_code = m.code;
           if (c.how->forward) {
