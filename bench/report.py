@@ -627,8 +627,8 @@ def keeper_section(rep, rows):
         [f"keeper PSS with {n} running", spread(v("pss", "keeper"), "MiB"), "reported"],
     ])
     rate = spread(v("flood_rate", "writer"), "MB/s")
-    rep.line(f"One replica writing 100-byte lines as fast as its pacing allows ({rate} achieved) "
-             f"for the flood's seconds while the {n} run: the keeper reads its pipe and writes "
+    rep.line(f"One replica writing 100 MB/s of 100-byte lines, paced every 10 ms ({rate} "
+             f"achieved), for 20 s while the {n} run: the keeper reads its pipe and writes "
              f"the rotated log file; the daemon sees none of it. CPU is a percentage of one "
              f"core over the flood; RSS is the peak of samples every 250 ms.")
     rep.line()
