@@ -138,7 +138,7 @@ struct deadline {
 
 class keeper {
 public:
-  explicit keeper(const options& opts) : opts_(opts), buffer_(max_message) {}
+  explicit keeper(const options& opts) : opts_(opts) {}
   int run();
 
 private:
@@ -196,7 +196,7 @@ private:
   uint64_t next_token_ = first_token;
   std::size_t running_ = 0;
   bool quit_ = false;
-  std::vector<char> buffer_;
+  message_buffer buffer_;
 };
 
 bool keeper::set_up(std::string& error) {

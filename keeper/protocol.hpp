@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -157,6 +158,18 @@ std::string encode(const event& e);
 // nullopt when the text is not a message of this protocol; `error` says why.
 std::optional<request> decode_request(std::string_view text, std::string& error);
 std::optional<event> decode_event(std::string_view text, std::string& error);
+
+// Room for the largest message, left uninitialised: only the pages messages reach are ever
+// touched, so the megabyte costs what the messages use (a zeroed vector cost all of it, in the
+// keeper and in the daemon alike).
+class message_buffer {
+public:
+  char* data() { return bytes_.get(); }
+  std::size_t size() const { return max_message; }
+
+private:
+  std::unique_ptr<char[]> bytes_{new char[max_message]};
+};
 
 // Sizes both buffers of a connection's socket for bursts (1 000 starts at once): as root beyond
 // the machine's limit (SO_*BUFFORCE), else up to it. Both ends call it.

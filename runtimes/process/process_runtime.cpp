@@ -91,7 +91,8 @@ std::string fingerprint_of(const keeper::spawn& s) {
 }
 
 // Blocking receive of one message (at set-up, off the CAF threads).
-std::optional<keeper::event> receive_event(int fd, std::vector<char>& buffer, std::string& error) {
+std::optional<keeper::event> receive_event(int fd, keeper::message_buffer& buffer,
+                                           std::string& error) {
   ssize_t n = 0;
   do {
     n = ::recv(fd, buffer.data(), buffer.size(), 0);
@@ -110,8 +111,7 @@ int64_t to_ms(duration d) {
 
 } // namespace
 
-process_runtime::process_runtime(process_runtime_options options)
-    : options_(std::move(options)), buffer_(keeper::max_message) {
+process_runtime::process_runtime(process_runtime_options options) : options_(std::move(options)) {
   program_ = options_.keeper_program.empty() ? program_beside_me() : options_.keeper_program;
   // Checked here too, so that a refused directory is named in the exception, not only in the
   // keeper's stderr.

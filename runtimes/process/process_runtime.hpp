@@ -193,7 +193,7 @@ private:
 
   // Used by the I/O thread only: the start of a line not yet complete, per container.
   std::unordered_map<std::string, std::string> partial_lines_;
-  std::vector<char> buffer_;
+  keeper::message_buffer buffer_;
 
   std::thread io_thread_; // last: starts after everything it uses exists
 };
