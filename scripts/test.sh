@@ -93,8 +93,9 @@ if [[ -f scripts/lsan.supp ]]; then
   export LSAN_OPTIONS="suppressions=$root/scripts/lsan.supp:print_suppressions=0"
 fi
 
+# -g1 (functions and lines) is all a sanitizer's report needs, at a fraction of -g's build time.
 phase "asan: configure+build" configure_and_build build-asan \
-  -DCMAKE_BUILD_TYPE=Debug -DNODEVISOR_SANITIZE=ON -DNODEVISOR_BUILD_BENCH=OFF -DNODEVISOR_BUILD_TESTS=ON
+  -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DNODEVISOR_SANITIZE=ON -DNODEVISOR_BUILD_BENCH=OFF -DNODEVISOR_BUILD_TESTS=ON
 phase "asan: tests" run_tests build-asan
 
 # --- 3. fuzzing ------------------------------------------------------------------
