@@ -50,7 +50,7 @@ constexpr std::size_t tail_lines = 40;
 // What any socket buffer takes in one message (the default is 208 KiB).
 constexpr std::size_t safe_message = 192 * 1024;
 
-// epoll keys: a few fixed ones, then a process's token t has its output at 2t, its pidfd at 2t+1.
+// epoll keys: a few fixed ones, then a process's token is the key of its output.
 constexpr uint64_t key_signals = 1;
 constexpr uint64_t key_listen = 2;
 constexpr uint64_t key_client = 3;
@@ -167,7 +167,7 @@ private:
   void on_output(uint64_t token);
   void consume(proc& p, std::string_view bytes);
   void on_exit(uint64_t token);
-  void reap_strays();
+  void reap_children();
   void fire_deadlines();
   int timeout_ms() const;
   void end_container(box& b); // kills what it runs, its cgroup included
@@ -195,6 +195,7 @@ private:
   std::vector<std::string> cgroups_to_remove_; // still emptying when last tried
   uint64_t next_token_ = first_token;
   std::size_t running_ = 0;
+  std::size_t tail_share_ = 0; // each running container's bytes of last lines
   bool quit_ = false;
   message_buffer buffer_;
 };
@@ -216,6 +217,7 @@ bool keeper::set_up(std::string& error) {
     return false;
   }
   add(epoll_.get(), signals_.get(), key_signals);
+  update_tail_share();
   own_home_ = resolve_user("").home;
   if (!opts_.log_dir.empty()) {
     auto dir = open_log_dir(opts_.log_dir);
@@ -297,7 +299,7 @@ void keeper::loop() {
         signalfd_siginfo info;
         while (::read(signals_.get(), &info, sizeof info) == sizeof info) {
           if (info.ssi_signo == SIGCHLD)
-            reap_strays();
+            reap_children();
           else if (info.ssi_signo == SIGTERM)
             quit_ = true;
           // INT, HUP, QUIT: meant for a terminal's foreground job or the daemon, not for us.
@@ -313,13 +315,8 @@ void keeper::loop() {
         if ((ev.events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0)
           on_client_readable();
         break;
-      default: {
-        auto token = ev.data.u64 >> 1;
-        if ((ev.data.u64 & 1) != 0)
-          on_exit(token);
-        else
-          on_output(token);
-      }
+      default:
+        on_output(ev.data.u64);
       }
     }
     fire_deadlines();
@@ -506,7 +503,7 @@ void keeper::on_spawn(const spawn& s) {
   box b;
   b.gen = s.gen;
   b.how = how;
-  b.tail = log_ring{opts_.tail_bytes};
+  b.tail = log_ring{tail_share_};
   std::string error;
   unique_fd procs;
   if (cgroups_) {
@@ -570,10 +567,13 @@ std::string keeper::start_process(const spawn& how, const std::string& cgroup,
   return {};
 }
 
+// Exits come with SIGCHLD, not through the pidfd: each start's exec closes every descriptor
+// the keeper holds, and a pidfd per container doubled them (with 1000 held, the closes were a
+// sixth of the keeper's time in a restart).
 uint64_t keeper::watch(child_process child, std::string id, uint64_t gen, bool is_exec) {
   auto token = next_token_++;
-  add(epoll_.get(), child.pidfd.get(), (token << 1) | 1);
-  add(epoll_.get(), child.output.get(), token << 1);
+  child.pidfd.reset();
+  add(epoll_.get(), child.output.get(), token);
   tokens_.emplace(child.pid, token);
   procs_.emplace(token, proc{std::move(child), std::move(id), gen, is_exec, 0, {}, false});
   return token;
@@ -690,7 +690,7 @@ void keeper::on_exit(uint64_t token) {
   }
   auto status = reap(p.child.pid, false);
   if (!status)
-    return; // not reapable yet: the level-triggered pidfd says so again
+    return; // not reapable yet: its SIGCHLD is still to come
   tokens_.erase(p.child.pid);
   if (p.is_exec) {
     send(exec_done{p.id, p.exec_id, status->code, std::move(p.output), p.timed_out});
@@ -707,15 +707,14 @@ void keeper::on_exit(uint64_t token) {
       retire_cgroup(b->cgroup);
     update_tail_share();
   }
-  for (int fd : {p.child.output.get(), p.child.pidfd.get()})
-    if (fd >= 0)
-      ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  if (p.child.output)
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, p.child.output.get(), nullptr);
   procs_.erase(it);
 }
 
-// SIGCHLD: processes that are not ours (orphans of a container, adopted as its subreaper) are
-// reaped here; ours go through on_exit, which keeps their status.
-void keeper::reap_strays() {
+// SIGCHLD: the children that exited. Ours go through on_exit, which keeps their status; the
+// others are orphans of a container, adopted as its subreaper.
+void keeper::reap_children() {
   for (;;) {
     siginfo_t info{};
     if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0)
@@ -724,7 +723,7 @@ void keeper::reap_strays() {
       auto before = procs_.size();
       on_exit(t->second);
       if (procs_.size() == before)
-        break; // could not be reaped after all; its pidfd says when it can
+        break; // not reaped although waitid saw it exit: stop rather than spin
       continue;
     }
     ::waitpid(info.si_pid, nullptr, WNOHANG);
@@ -761,8 +760,15 @@ void keeper::retire_cgroup(const std::string& dir) {
     cgroups_to_remove_.push_back(dir); // its killed processes are still on their way out
 }
 
+// In whole KiB, so that a start or an exit among a thousand leaves the share as it was, and the
+// rings are not all visited at every one.
 void keeper::update_tail_share() {
-  auto share = std::min(opts_.tail_bytes, opts_.tail_total / std::max<std::size_t>(running_, 1));
+  constexpr std::size_t unit = 1024;
+  auto share = opts_.tail_total / std::max<std::size_t>(running_, 1);
+  share = std::min(opts_.tail_bytes, share < unit ? share : share / unit * unit);
+  if (share == tail_share_)
+    return;
+  tail_share_ = share;
   for (auto& [id, b] : boxes_)
     b.tail.set_capacity(share);
 }

@@ -5,7 +5,6 @@
 #include <cstring>
 #include <fcntl.h>
 #include <grp.h>
-#include <memory>
 #include <pthread.h>
 #include <sched.h>
 #include <spawn.h>
@@ -149,17 +148,16 @@ pid_t clone_child(const spawn_request& request, int output, char** argv, char** 
   }
   unique_fd status_read{status[0]};
   unique_fd status_write{status[1]};
-  // The child's own stack: execvpe's PATH search and a script's argv live on it. From the heap,
-  // which a sanitizer's allocator marks afresh each time, whatever the child's frames left.
-  constexpr std::size_t stack_size = 256 * 1024;
-  auto stack = std::make_unique<char[]>(stack_size);
+  // The child's own stack: execvpe's PATH search and a script's argv live on it. Part of this
+  // frame, which the parent does not touch until the child has exec'd, and which a sanitizer
+  // knows as this thread's stack (on the heap, ASan warns at every noreturn call in the child).
+  alignas(64) char stack[64 * 1024];
   child_args args{&request, ::getpid(), output, status_write.get(), argv, envp};
   // A signal must not run one of the parent's handlers in the child, on the parent's memory.
   sigset_t all, old;
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid_t pid =
-      ::clone(child_main, stack.get() + stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+  pid_t pid = ::clone(child_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
   int clone_errno = errno;
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (pid < 0) {
