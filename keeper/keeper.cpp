@@ -14,7 +14,6 @@
 #include <memory>
 #include <optional>
 #include <queue>
-#include <sstream>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -65,17 +64,19 @@ void say(const char* fmt, auto... args) {
 // Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot. A pid is
 // reused, a (pid, start time) pair is not.
 uint64_t start_time_of(pid_t pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
-  std::string text{std::istreambuf_iterator<char>{in}, {}};
-  auto paren = text.rfind(')');
-  if (paren == std::string::npos)
+  char path[32];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  unique_fd fd{::open(path, O_RDONLY | O_CLOEXEC)};
+  char text[1024];
+  auto n = fd ? ::read(fd.get(), text, sizeof text - 1) : -1;
+  if (n <= 0)
     return 0;
-  std::istringstream fields{text.substr(paren + 2)};
-  std::string field;
-  for (int i = 3; i <= 22 && fields >> field; ++i)
-    if (i == 22)
-      return std::strtoull(field.c_str(), nullptr, 10);
-  return 0;
+  text[n] = '\0';
+  // After the command's closing parenthesis (the command may hold any character): field 3 on.
+  const char* at = std::strrchr(text, ')');
+  for (int field = 2; at != nullptr && field < 22; ++field)
+    at = std::strchr(at + 1, ' ');
+  return at != nullptr ? std::strtoull(at + 1, nullptr, 10) : 0;
 }
 
 // The children the kernel lists for this process: with no cgroups, the orphans it adopted as a
@@ -161,8 +162,9 @@ private:
   void on_exec(const exec& e);
 
   // Its children.
-  std::string start_process(const spawn& how, const std::string& cgroup,
-                            const std::vector<std::string>& argv, child_process& out);
+  // `join`: the cgroup's join_fd, or -1.
+  std::string start_process(const spawn& how, int join, const std::vector<std::string>& argv,
+                            child_process& out);
   uint64_t watch(child_process child, std::string id, uint64_t gen, bool is_exec);
   void on_output(uint64_t token);
   void consume(proc& p, std::string_view bytes);
@@ -505,11 +507,11 @@ void keeper::on_spawn(const spawn& s) {
   b.how = how;
   b.tail = log_ring{tail_share_};
   std::string error;
-  unique_fd procs;
+  unique_fd join;
   if (cgroups_) {
     auto name = cgroup_name_of(s.id, s.gen);
-    procs = cgroups_->create(name, error);
-    if (procs)
+    join = cgroups_->create(name, error);
+    if (join)
       b.cgroup = cgroups_->path_of(name);
   }
   if (error.empty() && log_dir_ && !s.log.name.empty()) {
@@ -519,7 +521,7 @@ void keeper::on_spawn(const spawn& s) {
   }
   child_process child;
   if (error.empty())
-    error = start_process(s, b.cgroup, s.argv, child);
+    error = start_process(s, join ? join.get() : -1, s.argv, child);
   if (!error.empty()) {
     if (!b.cgroup.empty())
       retire_cgroup(b.cgroup);
@@ -535,8 +537,8 @@ void keeper::on_spawn(const spawn& s) {
   update_tail_share();
 }
 
-std::string keeper::start_process(const spawn& how, const std::string& cgroup,
-                                  const std::vector<std::string>& argv, child_process& out) {
+std::string keeper::start_process(const spawn& how, int join, const std::vector<std::string>& argv,
+                                  child_process& out) {
   auto who = how.user.empty() ? resolved_user{std::nullopt, own_home_, {}} : resolve_user(how.user);
   if (!who.error.empty())
     return who.error;
@@ -546,20 +548,9 @@ std::string keeper::start_process(const spawn& how, const std::string& cgroup,
   env_of.replica = how.replica;
   env_of.env = how.env;
   auto env = child_environment(env_of, environ, who.home);
-  unique_fd procs;
-  if (!cgroup.empty()) {
-    std::string error;
-    procs = join_fd(cgroup, error);
-    if (!procs)
-      return error;
-  }
-  spawn_request req{argv,
-                    env,
-                    how.workdir,
-                    dev_null_.get(),
-                    who.switch_to ? &*who.switch_to : nullptr,
-                    procs ? procs.get() : -1,
-                    true};
+  spawn_request req{
+      argv, env, how.workdir, dev_null_.get(), who.switch_to ? &*who.switch_to : nullptr,
+      join, true};
   auto spawned = spawn_child(req);
   if (!spawned.error.empty())
     return std::move(spawned.error);
@@ -620,8 +611,14 @@ void keeper::on_exec(const exec& e) {
     send(exec_done{e.id, e.exec_id, -1, "container is not running", false});
     return;
   }
+  std::string error;
+  unique_fd join;
+  if (!b->cgroup.empty() && !(join = join_fd(b->cgroup, error))) {
+    send(exec_done{e.id, e.exec_id, -1, std::move(error), false});
+    return;
+  }
   child_process child;
-  if (auto error = start_process(*b->how, b->cgroup, e.argv, child); !error.empty()) {
+  if (error = start_process(*b->how, join ? join.get() : -1, e.argv, child); !error.empty()) {
     send(exec_done{e.id, e.exec_id, -1, std::move(error), false});
     return;
   }
@@ -673,10 +670,9 @@ void keeper::on_exit(uint64_t token) {
   auto* b = p.is_exec || p.id.empty() ? nullptr : find(p.id, p.gen);
   if (!p.is_exec) {
     // A container ends with its main process, as in a PID namespace: what is left of its group
-    // and its cgroup would run unsupervised. The zombie leader keeps the group id valid.
+    // (and, below, of its cgroup) would run unsupervised. The zombie leader keeps the group id
+    // valid.
     signal_group(p.child.pid, SIGKILL);
-    if (b != nullptr && !b->cgroup.empty())
-      kill_cgroup(b->cgroup);
   }
   // What it wrote before exiting is in the pipe now; bounded, in case a dying member still writes.
   for (int i = 0; i < 16 && p.child.output; ++i) {
@@ -703,8 +699,12 @@ void keeper::on_exit(uint64_t token) {
     b->tail.finish();
     --running_;
     send(exited{p.id, p.gen, b->code, b->signo, b->tail.tail(tail_lines)});
-    if (!b->cgroup.empty())
+    // After the news, so that the runtime decides sooner; nothing it asks is handled before this.
+    if (!b->cgroup.empty()) {
+      kill_cgroup(b->cgroup);
       retire_cgroup(b->cgroup);
+      b->cgroup.clear(); // a kill of the exited box has nothing left to do
+    }
     update_tail_share();
   }
   if (p.child.output)
@@ -760,12 +760,8 @@ void keeper::retire_cgroup(const std::string& dir) {
     cgroups_to_remove_.push_back(dir); // its killed processes are still on their way out
 }
 
-// In whole KiB, so that a start or an exit among a thousand leaves the share as it was, and the
-// rings are not all visited at every one.
 void keeper::update_tail_share() {
-  constexpr std::size_t unit = 1024;
-  auto share = opts_.tail_total / std::max<std::size_t>(running_, 1);
-  share = std::min(opts_.tail_bytes, share < unit ? share : share / unit * unit);
+  auto share = ring_share(opts_.tail_bytes, opts_.tail_total, running_);
   if (share == tail_share_)
     return;
   tail_share_ = share;

@@ -5,6 +5,12 @@
 
 namespace nv {
 
+std::size_t ring_share(std::size_t each, std::size_t total, std::size_t count) {
+  constexpr std::size_t unit = 1024;
+  auto share = total / std::max<std::size_t>(count, 1);
+  return std::min(each, share < unit ? share : share / unit * unit);
+}
+
 log_ring::log_ring(std::size_t capacity_bytes) : capacity_(capacity_bytes) {}
 
 void log_ring::append(std::string_view bytes) {

@@ -38,4 +38,9 @@ private:
   std::string partial_;
 };
 
+// The capacity of each of `count` rings under a budget of `total` bytes, at most `each`: in
+// whole KiB, so that one ring more or fewer among a thousand leaves it as it was and the rings
+// are not all trimmed at every start and exit.
+std::size_t ring_share(std::size_t each, std::size_t total, std::size_t count);
+
 } // namespace nv

@@ -393,9 +393,10 @@ void process_runtime::create(const container_spec& spec, caf::actor reply_to) {
   if (how.gen == 0)
     how.gen = next_gen_++;
   c.gen = how.gen;
-  c.tail = log_ring{options_.tail_bytes};
+  c.tail = log_ring{ring_share(options_.tail_bytes, options_.tail_total, containers_.size() + 1)};
   c.how = std::make_shared<const keeper::spawn>(std::move(how));
   containers_.emplace(id, std::move(c));
+  share_tails();
   caf::anon_send(reply_to, reply_ok(id, runtime_op::create));
 }
 
@@ -488,6 +489,7 @@ void process_runtime::remove(const std::string& id, caf::actor reply_to) {
   else if (c.ph != phase::created)
     send(keeper::kill{id, c.gen});
   removed = containers_.extract(it);
+  share_tails();
   caf::anon_send(reply_to, reply_ok(id, runtime_op::remove));
 }
 
@@ -791,6 +793,15 @@ void process_runtime::kill_unclaimed() {
     send(keeper::kill{id, h.gen});
   }
   held_.clear();
+}
+
+void process_runtime::share_tails() {
+  auto share = ring_share(options_.tail_bytes, options_.tail_total, containers_.size());
+  if (share == tail_share_)
+    return;
+  tail_share_ = share;
+  for (auto& [id, c] : containers_)
+    c.tail.set_capacity(share);
 }
 
 void process_runtime::pass_lines(const std::string& id, std::string_view bytes) {

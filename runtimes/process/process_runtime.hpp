@@ -89,8 +89,10 @@ struct process_runtime_options {
   // "node-<hash of keeper_socket>" when shared.
   std::string cgroup_name{};
   duration adopt_window = std::chrono::seconds{60};
-  // Per container, the bytes of its last lines that logs() answers from.
-  std::size_t tail_bytes = 16 * 1024;
+  // Per container, the bytes of its last lines that logs() answers from, and for all of them
+  // together (a thousand chatty containers share it: 4 KiB each), as the keeper bounds its own.
+  std::size_t tail_bytes = 8 * 1024;
+  std::size_t tail_total = 4 * 1024 * 1024;
 };
 
 // Also the node's supervision_memory: its notes are kept by the keeper, for the next daemon.
@@ -169,6 +171,7 @@ private:
   void pass_lines(const std::string& id, std::string_view bytes);
   void end_lines(const std::string& id);
   void kill_unclaimed();
+  void share_tails(); // under mu_
 
   process_runtime_options options_;
   std::string program_;
@@ -178,6 +181,7 @@ private:
   std::unordered_map<std::string, keeper::held> held_; // not yet claimed by a create
   std::map<std::string, std::string> recalled_;        // the keeper's notes at connect
   std::unordered_map<uint64_t, pending_exec> execs_;
+  std::size_t tail_share_ = 0; // each container's ring capacity
   uint64_t next_gen_ = 1;
   uint64_t next_exec_ = 1;
   unique_fd keeper_; // the connection

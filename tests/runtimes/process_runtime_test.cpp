@@ -22,10 +22,10 @@
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
 
-#include "messages/caf/register_types.hpp"
-#include "posix/child_env.hpp"
 #include "keeper/log_file.hpp"
 #include "keeper/log_ring.hpp"
+#include "messages/caf/register_types.hpp"
+#include "posix/child_env.hpp"
 #include "runtimes/process/process_runtime.hpp"
 #include "tests/runtimes/runtime_replies.hpp"
 
@@ -190,6 +190,50 @@ TEST(log_ring, cuts_long_lines) {
   EXPECT_EQ(lines[0], std::string(log_ring::max_line, 'a'));
   EXPECT_EQ(lines[1], std::string(log_ring::max_line, 'b'));
   EXPECT_EQ(lines[2], "bbbbb");
+}
+
+TEST(log_ring, share_is_whole_kib_under_the_total_and_at_most_the_per_ring_bound) {
+  EXPECT_EQ(ring_share(8192, 4 << 20, 0), 8192u);
+  EXPECT_EQ(ring_share(8192, 4 << 20, 100), 8192u);
+  EXPECT_EQ(ring_share(8192, 4 << 20, 1000), 4096u); // 4194 bytes each, in whole KiB
+  EXPECT_EQ(ring_share(8192, 4 << 20, 999), 4096u);  // one fewer: every ring stays as it is
+  EXPECT_EQ(ring_share(8192, 4 << 20, 2000), 2048u);
+  EXPECT_EQ(ring_share(8192, 1000, 4), 250u); // under a KiB: the bytes themselves
+}
+
+// The containers' last lines share tail_total: each holds what its share lets it, and a
+// container's lines come back once another is removed.
+TEST(process_runtime_tails, share_the_total_and_grow_back_when_a_container_goes) {
+  config cfg;
+  caf::actor_system sys{cfg};
+  auto opts = live_lines();
+  opts.tail_bytes = 8 * 1024;
+  opts.tail_total = 8 * 1024; // three containers: 2 KiB each, in whole KiB
+  process_runtime rt{opts};
+  caf::scoped_actor self{sys};
+  // 40 lines of 100 bytes (101 with the newline): 4 KiB, of which a 2 KiB share keeps 20.
+  const std::string script = "i=0; while [ $i -lt 40 ]; do printf '%0100d\\n' $i; i=$((i+1)); done";
+  std::vector<std::string> keys;
+  for (const char* id : {"a-rep-1", "b-rep-1", "c-rep-1"}) {
+    rt.create(sh(id, script), self);
+    take_ok(self, runtime_op::create, id);
+    keys.push_back(id);
+  }
+  for (const auto& key : keys) {
+    rt.start(key, self);
+    take_ok(self, runtime_op::start, key);
+    take_exit(self, key, 0, 0);
+  }
+  for (const auto& key : keys) {
+    auto lines = rt.logs(key, 100);
+    EXPECT_EQ(lines.size(), 20u) << key;
+    ASSERT_FALSE(lines.empty()) << key;
+    EXPECT_EQ(lines.back(), std::string(98, '0') + "39") << key;
+  }
+  rt.remove("c-rep-1", self);
+  take_ok(self, runtime_op::remove, "c-rep-1");
+  // Two left: 4 KiB each; what was trimmed is gone, what is left stays.
+  EXPECT_EQ(rt.logs("a-rep-1", 100).size(), 20u);
 }
 
 TEST(child_environment, only_the_spec_the_nodevisor_vars_and_a_minimal_base) {
@@ -640,7 +684,7 @@ TEST_F(process_runtime_test, exec_is_killed_at_its_timeout) {
   EXPECT_EQ(rt.state(id).state, container_state::running);
 }
 
-TEST_F(process_runtime_test, the_tail_keeps_the_last_16_KiB_of_lines) {
+TEST_F(process_runtime_test, the_tail_keeps_the_last_8_KiB_of_lines) {
   caf::scoped_actor self{sys};
   const std::string id = "chatty-rep-1";
   rt.create(sh(id, "i=1; while [ $i -le 5000 ]; do echo line$i; i=$((i+1)); done; "
@@ -654,8 +698,8 @@ TEST_F(process_runtime_test, the_tail_keeps_the_last_16_KiB_of_lines) {
   std::size_t bytes = 0;
   for (const auto& l : lines)
     bytes += l.size();
-  EXPECT_LE(bytes, 16u * 1024);
-  EXPECT_GT(bytes, 16u * 1024 - 16); // only as much as one more line dropped
+  EXPECT_LE(bytes, 8u * 1024);
+  EXPECT_GT(bytes, 8u * 1024 - 16); // only as much as one more line dropped
   ASSERT_GE(lines.size(), 2u);
   // The newest lines, without a gap.
   auto first = std::stoi(lines.front().substr(4));
@@ -701,8 +745,8 @@ TEST_F(process_runtime_test, the_log_dir_gets_each_replicas_output_timestamped_a
   for (std::string line; std::getline(file, line);)
     lines.push_back(untimestamped(line));
   // The keeper writes the file.
-  auto marker =
-      "--- nodevisor keeper (pid " + std::to_string(with_files.keeper_pid()) + ") started api-rep-1 ---";
+  auto marker = "--- nodevisor keeper (pid " + std::to_string(with_files.keeper_pid()) +
+                ") started api-rep-1 ---";
   EXPECT_EQ(lines, (std::vector<std::string>{marker, "out", "err", "partial", marker, "out", "err",
                                              "partial"}));
   EXPECT_EQ(fs::status(log_dir / "api-rep-1.log").permissions(), fs::perms{0640});
