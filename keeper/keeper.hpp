@@ -6,9 +6,9 @@
 //
 // It holds no policy: it spawns, signals, kills and reports, as the runtime asks
 // (keeper/protocol.hpp). It is single-threaded: one epoll loop over its socket, every child's
-// output pipe, a signalfd (exits come as SIGCHLD) and the deadlines of stops and execs. A child's output is
-// written to its file as it comes, so a container never blocks on a full pipe and never gets
-// SIGPIPE because the daemon went away.
+// output pipe, a signalfd (exits come as SIGCHLD) and the deadlines of stops and execs. A
+// child's output is written to its file as it comes, so a container never blocks on a full pipe
+// and never gets SIGPIPE because the daemon went away.
 //
 // Two modes:
 // - attached (`run`): its one connection is an inherited socket. When that ends (the runtime's

@@ -393,7 +393,7 @@ void process_runtime::create(const container_spec& spec, caf::actor reply_to) {
   if (how.gen == 0)
     how.gen = next_gen_++;
   c.gen = how.gen;
-  c.tail = log_ring{ring_share(options_.tail_bytes, options_.tail_total, containers_.size() + 1)};
+  c.tail = log_ring{tail_share_}; // share_tails() changes it with the others, if one more does
   c.how = std::make_shared<const keeper::spawn>(std::move(how));
   containers_.emplace(id, std::move(c));
   share_tails();
