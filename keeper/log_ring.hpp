@@ -1,10 +1,10 @@
 // The last lines of a container's output, bounded in bytes: a byte stream cut into lines (a line
 // longer than max_line is cut into pieces), the oldest dropped once the lines pass the capacity.
-// A chatty process, or one that never ends a line, costs at most capacity + max_line bytes.
+// A chatty process, or one that never ends a line, costs at most about twice capacity + max_line
+// bytes; a quiet one costs nothing: the lines are kept in one buffer, not one allocation each.
 #pragma once
 
 #include <cstddef>
-#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,15 +26,20 @@ public:
 
   // Takes effect at once: older lines go until the rest fit.
   void set_capacity(std::size_t capacity_bytes);
-  std::size_t bytes() const { return bytes_ + partial_.size(); }
+  // Of the lines kept and the unterminated one, without line ends.
+  std::size_t bytes() const { return text_.size() - begin_ - lines_ + partial_.size(); }
 
 private:
-  void push(std::string line);
+  void push(std::string_view line);
   void trim();
 
   std::size_t capacity_;
-  std::deque<std::string> lines_;
-  std::size_t bytes_ = 0; // of lines_
+  // The complete lines from begin_ on, each ended by '\n'; what is before begin_ has been
+  // dropped, and goes when it is as long as what is kept (one move per capacity's worth of
+  // output, not one per line).
+  std::string text_;
+  std::size_t begin_ = 0;
+  std::size_t lines_ = 0;
   std::string partial_;
 };
 

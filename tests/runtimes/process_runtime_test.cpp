@@ -192,6 +192,25 @@ TEST(log_ring, cuts_long_lines) {
   EXPECT_EQ(lines[2], "bbbbb");
 }
 
+// The lines live in one buffer that drops its front as it goes: after many times its capacity
+// the tail is still the newest lines in order, empty ones included, and bytes() stays bounded.
+TEST(log_ring, keeps_the_newest_lines_in_order_over_many_times_its_capacity) {
+  log_ring ring{64};
+  for (int i = 0; i < 10000; ++i) {
+    ring.append(std::to_string(i) + "\n");
+    if (i % 7 == 0)
+      ring.append("\n"); // an empty line
+    ASSERT_LE(ring.bytes(), 64u + log_ring::max_line);
+  }
+  EXPECT_EQ(ring.tail(5), (std::vector<std::string>{"9996", "", "9997", "9998", "9999"}));
+  EXPECT_LE(ring.bytes(), 64u);
+  ring.set_capacity(8); // a smaller share: older lines go at once
+  EXPECT_EQ(ring.tail(10), (std::vector<std::string>{"9998", "9999"}));
+  ring.set_capacity(0); // none: nothing is kept
+  EXPECT_TRUE(ring.tail(10).empty());
+  EXPECT_EQ(ring.bytes(), 0u);
+}
+
 TEST(log_ring, share_is_whole_kib_under_the_total_and_at_most_the_per_ring_bound) {
   EXPECT_EQ(ring_share(8192, 4 << 20, 0), 8192u);
   EXPECT_EQ(ring_share(8192, 4 << 20, 100), 8192u);
