@@ -216,7 +216,7 @@ void remove_then_exit(container_actor_t* self, runtime_reply&) {
 void fail_unhealthy(container_actor_t* self, runtime_reply&) {
   auto& st = self->state;
   trace::because(st.stopped_by);
-  fail(self, std::move(st.probe_error));
+  fail(self, std::move(*st.probe_error));
 }
 
 void end_run(container_actor_t* self, container_exited& ev) {
@@ -242,7 +242,7 @@ void stop_unhealthy(container_actor_t* self, failure& report) {
   trace::exit(probe_path(st), exit_event::reason_kind::failure, &report.error);
   spdlog::warn("[{}] {}; stopping the container", st.ctx.path, to_string(report.error));
   st.stopped_by = report.cause;
-  st.probe_error = std::move(report.error);
+  st.probe_error = std::make_unique<AgentError>(std::move(report.error));
   st.phase = container_phase::failing;
   call_stop(self);
 }
@@ -354,18 +354,17 @@ container_actor_state::~container_actor_state() {
     ctx.services->rt->remove(runtime_key(cfg->spec), caf::actor{});
 }
 
-child_spec container_child(container_config cfg) {
+child_spec container_child(std::shared_ptr<const container_config> cfg) {
   child_spec spec;
-  spec.id = cfg.spec.id;
-  spec.restart = cfg.restart;
-  spec.shutdown.grace = cfg.stop_grace + stop_margin;
+  spec.id = cfg->spec.id;
+  spec.restart = cfg->restart;
+  spec.shutdown.grace = cfg->stop_grace + stop_margin;
   spec.kind = child_kind::worker;
   spec.reports_state = true;
   spec.takes_hurry = true;
-  spec.history = cfg.history;
-  spec.start = [shared = std::make_shared<const container_config>(std::move(cfg))](
-                   caf::local_actor* self, const child_context& ctx) {
-    return self->spawn(container_actor, ctx, shared);
+  spec.history = cfg->history;
+  spec.start = [cfg = std::move(cfg)](caf::local_actor* self, const child_context& ctx) {
+    return self->spawn(container_actor, ctx, cfg);
   };
   return spec;
 }

@@ -24,9 +24,9 @@ struct container_config {
   std::optional<probe_config> health;
   // Its restarts, kept across restarts of its service (child_spec::history).
   std::shared_ptr<restart_history> history;
-  // What the replica runs (image, command, env, health, stop, user, ports, ...), as text: an
-  // apply replaces a replica whose fingerprint changed (actors/plan_diff). Empty: unknown, and
-  // an apply replaces it.
+  // What the replica runs (image, command, env, health, stop, user, ports, ...), as a digest of
+  // its canonical text: an apply replaces a replica whose fingerprint changed (actors/plan_diff).
+  // Empty: unknown, and an apply replaces it.
   std::string fingerprint;
 };
 
@@ -47,12 +47,13 @@ enum class container_phase : uint8_t {
 
 struct container_actor_state {
   child_context ctx;
-  // Shared with the child spec that restarts it: one copy per replica, however often it restarts.
+  // Shared with the plan and the child spec that restarts it: one copy per replica, however
+  // often it restarts.
   std::shared_ptr<const container_config> cfg;
   container_phase phase = container_phase::pulling;
   lifecycle state = lifecycle::pending; // what it reports to its parent and the trace
   caf::error quit_reason; // since a stop request: the reason the parent asked us to exit with
-  AgentError probe_error; // failing: what the probe gave up with
+  std::unique_ptr<AgentError> probe_error; // failing: what the probe gave up with
   int32_t pid = 0;
   caf::actor probe;        // while the container runs, when it has a health check
   uint64_t stopped_by = 0; // trace seq of what made us stop (the probe's failure, the request)
@@ -73,6 +74,6 @@ caf::behavior container_actor(container_actor_t* self, child_context ctx,
 
 // The child spec of a replica: a permanent (service) or transient (job) worker whose
 // shutdown grace covers the container's own stop grace.
-child_spec container_child(container_config cfg);
+child_spec container_child(std::shared_ptr<const container_config> cfg);
 
 } // namespace nv

@@ -270,7 +270,7 @@ child_spec deployment_child(deployment_plan plan) {
   for (auto& s : plan.services) {
     duration longest{0};
     for (auto& r : s.replicas)
-      longest = std::max(longest, r.stop_grace);
+      longest = std::max(longest, r->stop_grace);
     grace += longest + std::chrono::seconds{10};
   }
   spec.shutdown.grace = grace;

@@ -48,22 +48,22 @@ replica_changes diff_replicas(const service_plan& running, const service_plan& w
   replica_changes out;
   std::unordered_map<std::string, const container_config*> now;
   for (auto& r : running.replicas)
-    now.emplace(r.spec.id, &r);
+    now.emplace(r->spec.id, r.get());
   for (auto& w : wanted.replicas) {
-    auto it = now.find(w.spec.id);
+    auto it = now.find(w->spec.id);
     if (it == now.end())
-      out.added.push_back(w.spec.id);
-    else if (same_fingerprint(it->second->fingerprint, w.fingerprint))
-      out.unchanged.push_back(w.spec.id);
+      out.added.push_back(w->spec.id);
+    else if (same_fingerprint(it->second->fingerprint, w->fingerprint))
+      out.unchanged.push_back(w->spec.id);
     else
-      out.replaced.push_back(w.spec.id);
+      out.replaced.push_back(w->spec.id);
   }
   std::unordered_map<std::string, bool> kept;
   for (auto& w : wanted.replicas)
-    kept.emplace(w.spec.id, true);
+    kept.emplace(w->spec.id, true);
   for (auto& r : running.replicas)
-    if (!kept.count(r.spec.id))
-      out.removed.push_back(r.spec.id);
+    if (!kept.count(r->spec.id))
+      out.removed.push_back(r->spec.id);
   return out;
 }
 

@@ -119,8 +119,9 @@ void recall(deployment_plan& plan, const std::map<std::string, std::string>& mem
     svc.recent_restarts = recall_intensity(memory, service, c);
     svc.history = recall_child(memory, service, c, std::move(svc.history));
     for (auto& r : svc.replicas)
-      r.history =
-          recall_child(memory, service + "/" + r.spec.id, c, std::move(r.history), r.fingerprint);
+      if (auto h = recall_child(memory, service + "/" + r->spec.id, c, r->history, r->fingerprint);
+          h != r->history)
+        r = with_history(r, std::move(h));
   }
 }
 

@@ -32,19 +32,27 @@ void publish(service_actor_t* self) {
 
 // --- apply and roll --------------------------------------------------------------------------
 
-const container_config* wanted_replica(const service_state& st, const std::string& id) {
+std::shared_ptr<const container_config> wanted_replica(const service_state& st,
+                                                       const std::string& id) {
   for (auto& r : st.plan->replicas)
-    if (r.spec.id == id)
-      return &r;
+    if (r->spec.id == id)
+      return r;
   return nullptr;
 }
 
-void add_replica(service_actor_t* self, const container_config& cfg) {
+// The fingerprint of what replica `id` runs now; empty: none (it is not deployed).
+const std::string& deployed_print(const service_state& st, const std::string& id) {
+  static const std::string none;
+  auto it = st.deployed.find(id);
+  return it == st.deployed.end() ? none : it->second->fingerprint;
+}
+
+void add_replica(service_actor_t* self, const std::shared_ptr<const container_config>& cfg) {
   auto& st = self->state;
   st.isolated.push_back(false);
   st.roles.push_back(child_role::replica);
   ++count_of(st.counts, lifecycle::pending); // a new child's record starts there
-  st.deployed[cfg.spec.id] = cfg.fingerprint;
+  st.deployed[cfg->spec.id] = cfg;
   supervisor_add_child(self, st.sup, container_child(cfg));
 }
 
@@ -54,10 +62,10 @@ void forget_replica(service_actor_t* self, const std::string& id) {
   auto i = supervisor_find_child(st.sup, id);
   if (!i || st.sup.children[*i].handle)
     return; // started again already
-  if (auto* cfg = wanted_replica(st, id)) {
+  if (auto cfg = wanted_replica(st, id)) {
     // A newer apply wants it again: it starts anew, from that plan.
-    supervisor_set_child_spec(st.sup, *i, container_child(*cfg));
-    st.deployed[id] = cfg->fingerprint;
+    supervisor_set_child_spec(st.sup, *i, container_child(cfg));
+    st.deployed[id] = cfg;
     supervisor_restart_child(self, st.sup, *i);
     return;
   }
@@ -78,7 +86,7 @@ void next_roll(service_actor_t* self);
 void start_replacement(service_actor_t* self, const std::string& id) {
   auto& st = self->state;
   auto i = supervisor_find_child(st.sup, id);
-  auto* cfg = wanted_replica(st, id);
+  auto cfg = wanted_replica(st, id);
   if (!i || !cfg) { // removed meanwhile
     st.rolling.clear();
     next_roll(self);
@@ -89,8 +97,8 @@ void start_replacement(service_actor_t* self, const std::string& id) {
     --st.isolated_count;
     ++count_of(st.counts, st.sup.children[*i].state);
   }
-  supervisor_set_child_spec(st.sup, *i, container_child(*cfg));
-  st.deployed[id] = cfg->fingerprint;
+  supervisor_set_child_spec(st.sup, *i, container_child(cfg));
+  st.deployed[id] = cfg;
   st.rolling_started = true;
   trace::because(st.roll_cause);
   supervisor_restart_child(self, st.sup, *i);
@@ -104,12 +112,12 @@ void next_roll(service_actor_t* self) {
   while (!st.roll_queue.empty()) {
     auto id = st.roll_queue.front();
     st.roll_queue.pop_front();
-    auto* cfg = wanted_replica(st, id);
+    auto cfg = wanted_replica(st, id);
     auto i = supervisor_find_child(st.sup, id);
     if (!cfg || !i)
       continue;
     bool forced = st.forced.erase(id) > 0;
-    if (!forced && same_fingerprint(st.deployed[id], cfg->fingerprint))
+    if (!forced && same_fingerprint(deployed_print(st, id), cfg->fingerprint))
       continue; // an apply that came meanwhile made it what it already runs
     st.rolling = id;
     st.rolling_started = false;
@@ -141,8 +149,9 @@ void queue_roll(service_actor_t* self) {
   auto& st = self->state;
   st.roll_queue.clear();
   for (auto& r : st.plan->replicas)
-    if (st.forced.count(r.spec.id) || !same_fingerprint(st.deployed[r.spec.id], r.fingerprint))
-      st.roll_queue.push_back(r.spec.id);
+    if (st.forced.count(r->spec.id) ||
+        !same_fingerprint(deployed_print(st, r->spec.id), r->fingerprint))
+      st.roll_queue.push_back(r->spec.id);
   next_roll(self);
 }
 
@@ -153,7 +162,7 @@ void apply(service_actor_t* self, service_plan wanted) {
     return; // its replicas start from the new plan
   // Scale down: the replicas no longer wanted stop, all at once, and are forgotten.
   std::vector<std::string> gone;
-  for (auto& [id, fp] : st.deployed)
+  for (auto& [id, cfg] : st.deployed)
     if (!wanted_replica(st, id))
       gone.push_back(id);
   for (auto& id : gone) {
@@ -165,8 +174,8 @@ void apply(service_actor_t* self, service_plan wanted) {
   }
   // Scale up.
   for (auto& r : st.plan->replicas)
-    if (!st.deployed.count(r.spec.id)) {
-      spdlog::info("[{}] adding {} (scale up)", st.sup.path, r.spec.id);
+    if (!st.deployed.count(r->spec.id)) {
+      spdlog::info("[{}] adding {} (scale up)", st.sup.path, r->spec.id);
       add_replica(self, r);
     }
   queue_roll(self);
@@ -178,7 +187,7 @@ void roll_all(service_actor_t* self) {
   if (!st.replicas_started || supervisor_is_ending(st.sup))
     return; // its replicas are yet to start: they start anew anyway
   for (auto& r : st.plan->replicas)
-    st.forced.insert(r.spec.id);
+    st.forced.insert(r->spec.id);
   queue_roll(self);
 }
 
@@ -210,9 +219,8 @@ void run_init_step(service_actor_t* self, std::size_t k) {
 // Every replica is held by the runtime from before this daemon.
 bool ran_on_before(const service_plan& plan, const runtime& rt) {
   return !plan.replicas.empty() &&
-         std::all_of(plan.replicas.begin(), plan.replicas.end(), [&rt](const container_config& r) {
-           return rt.adoptable(runtime_key(r.spec));
-         });
+         std::all_of(plan.replicas.begin(), plan.replicas.end(),
+                     [&rt](const auto& r) { return rt.adoptable(runtime_key(r->spec)); });
 }
 
 void after_waits(service_actor_t* self) {
@@ -234,7 +242,7 @@ void on_child_state(service_actor_t* self, std::size_t i, lifecycle from, lifecy
   if (st.replicas_started && st.roles[i] == child_role::replica) {
     if (auto* memory = st.sup.services->memory; memory && to == lifecycle::completed) {
       const auto& rec = st.sup.children[i];
-      remember_completion(*memory, rec, st.deployed[rec.spec.id]);
+      remember_completion(*memory, rec, deployed_print(st, rec.spec.id));
     }
     if (!st.isolated[i]) {
       --count_of(st.counts, from);
@@ -415,14 +423,14 @@ child_spec service_child(service_plan plan, caf::actor_addr broker) {
   // Enough for every replica's own grace (they stop in parallel), plus a margin.
   duration grace{0};
   for (auto& r : plan.replicas)
-    grace = std::max(grace, r.stop_grace);
+    grace = std::max(grace, r->stop_grace);
   spec.shutdown.grace = grace + std::chrono::seconds{10};
   spec.history = plan.history;
   // Each replica's restart history outlives this service's incarnations: a service restarted by
   // its deployment does not bring a crash-looping replica back in a burst.
   for (auto& r : plan.replicas)
-    if (!r.history)
-      r.history = std::make_shared<restart_history>();
+    if (!r->history)
+      r = with_history(r, std::make_shared<restart_history>());
   spec.start = [plan = std::make_shared<const service_plan>(std::move(plan)),
                 broker = std::move(broker)](caf::local_actor* self, const child_context& ctx) {
     return self->spawn(service_actor, ctx, plan, broker);
@@ -432,12 +440,15 @@ child_spec service_child(service_plan plan, caf::actor_addr broker) {
 
 void keep_histories(service_plan& wanted, const service_plan& running) {
   for (auto& r : wanted.replicas) {
+    std::shared_ptr<restart_history> kept;
     for (auto& old : running.replicas)
-      if (old.spec.id == r.spec.id && old.history &&
-          same_fingerprint(old.fingerprint, r.fingerprint))
-        r.history = old.history;
-    if (!r.history)
-      r.history = std::make_shared<restart_history>();
+      if (old->spec.id == r->spec.id && old->history &&
+          same_fingerprint(old->fingerprint, r->fingerprint))
+        kept = old->history;
+    if (!kept)
+      kept = r->history ? r->history : std::make_shared<restart_history>();
+    if (kept != r->history)
+      r = with_history(r, std::move(kept));
   }
 }
 

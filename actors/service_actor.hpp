@@ -41,7 +41,8 @@ struct service_state {
   // from the plan, and once healthy (running without a health check, completed for a job) the
   // next in `roll_queue` goes. A new apply replaces the queue; the replica being replaced ends
   // its step first.
-  std::map<std::string, std::string> deployed; // replica id -> fingerprint its child runs
+  // Replica id -> the config its child runs (shared with the plan it came from).
+  std::map<std::string, std::shared_ptr<const container_config>> deployed;
   std::deque<std::string> roll_queue;
   std::set<std::string> forced; // a restart replaces these even though unchanged
   std::string rolling;          // empty: none

@@ -166,8 +166,8 @@ std::string stop_notice(const deployment_plan& plan) {
   for (auto s = plan.services.rbegin(); s != plan.services.rend(); ++s) {
     duration longest{0};
     for (auto& r : s->replicas) {
-      longest = std::max(longest, r.stop_grace);
-      replicas.push_back(r.spec.id);
+      longest = std::max(longest, r->stop_grace);
+      replicas.push_back(r->spec.id);
     }
     total += longest;
   }
@@ -276,11 +276,12 @@ int run(const std::shared_ptr<run_options>& opts) {
   // live status draws on, the lines go above the table through the console.
   std::optional<async_log> log;
   std::optional<console_log> log_on_screen;
+  const auto level = spdlog::level::from_str(opts->log_level);
   if (opts->live && same_terminal(STDOUT_FILENO, STDERR_FILENO))
     log_on_screen.emplace([&screen](std::string line) { screen.print(std::move(line)); });
-  else
+  else if (level != spdlog::level::off) // with nothing to write, no writer and no queue
     log.emplace();
-  spdlog::set_level(spdlog::level::from_str(opts->log_level));
+  spdlog::set_level(level);
 
   auto loaded = spec::load_spec_file(opts->spec_file);
   for (auto& p : loaded.problems)

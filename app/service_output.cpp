@@ -21,13 +21,13 @@ bool stdout_wants_color(bool stdout_is_tty) {
 service_output::service_output(const deployment_plan& plan, bool color) {
   for (auto& s : plan.services)
     for (auto& r : s.replicas)
-      width_ = std::max(width_, r.spec.id.size());
+      width_ = std::max(width_, r->spec.id.size());
   std::size_t index = 0;
   for (auto& s : plan.services) {
     const char* code = palette[index++ % std::size(palette)];
     for (auto& r : s.replicas) {
-      auto padded = r.spec.id + std::string(width_ - r.spec.id.size(), ' ') + " |";
-      prefixes_[r.spec.id] =
+      auto padded = r->spec.id + std::string(width_ - r->spec.id.size(), ' ') + " |";
+      prefixes_[r->spec.id] =
           color ? std::string{"\x1b["} + code + "m" + padded + "\x1b[0m " : padded + " ";
     }
   }

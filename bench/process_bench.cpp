@@ -515,7 +515,7 @@ public:
       c.spec.command = {o.cmd, "3600"};
       c.stop_grace = 10s;
       ids_.push_back(runtime_key(c.spec)); // how the runtime knows it
-      sp.replicas.push_back(std::move(c));
+      sp.replicas.push_back(std::make_shared<const container_config>(std::move(c)));
     }
     dp.services.push_back(std::move(sp));
     plan_ = std::move(dp);

@@ -29,7 +29,7 @@ std::chrono::milliseconds stop_timeout(const deployment_plan& plan) {
   for (auto& s : plan.services) {
     duration longest{0};
     for (auto& r : s.replicas)
-      longest = std::max(longest, r.stop_grace);
+      longest = std::max(longest, r->stop_grace);
     total += longest + std::chrono::seconds{10};
   }
   return std::chrono::duration_cast<std::chrono::milliseconds>(total);

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "messages/digest.hpp"
 #include "posix/child_env.hpp"
 #include "posix/user.hpp"
 #include "spec/dependency_graph.hpp"
@@ -121,6 +122,8 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
     auto replica_print = prints[s.name].replica;
     for (auto& [k, v] : env.vars)
       replica_print += "\n" + k + "=" + v;
+    // Kept per replica, and by the keeper: the digest, not the text.
+    const auto replica_digest = text_digest(replica_print);
     // Neither process nor sim can limit a replica; saying so beats a limit that silently is not.
     auto unenforced = [&](const char* field, const char* limit) {
       out.warnings.push_back({"", where + ".resources." + field,
@@ -143,7 +146,8 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
       spec::replica_values values{r, std::nullopt};
       if (s.replica_port)
         values.port = spec::replica_port(*s.replica_port, r);
-      container_config c;
+      auto made = std::make_shared<container_config>();
+      auto& c = *made;
       c.spec.deployment = spec.name;
       c.spec.service = s.name;
       c.spec.replica = r;
@@ -164,14 +168,15 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
       c.restart = spec::restart_type_of(s);
       c.stop_grace = s.stop_grace_period;
       c.health = probe_of(s, c.spec.id, values);
-      c.fingerprint = replica_print;
-      sp.replicas.push_back(std::move(c));
+      c.fingerprint = replica_digest;
+      c.history = std::make_shared<restart_history>();
+      sp.replicas.push_back(std::move(made));
     }
     sp.on_init_failure = s.errors.on_init_failure;
     if (!sp.replicas.empty())
       for (auto& step : s.init)
         sp.init.push_back(
-            init_step_of(step, sp.replicas.front().spec,
+            init_step_of(step, sp.replicas.front()->spec,
                          {1, s.replica_port ? std::optional{*s.replica_port} : std::nullopt}));
     out.plan.services.push_back(std::move(sp));
   }

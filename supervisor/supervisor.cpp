@@ -504,7 +504,7 @@ void on_failure(caf::event_based_actor* self, supervisor_state& st, failure& rep
     return;
   }
   auto& rec = st.children[*idx];
-  rec.last_failure = report;
+  rec.last_failure = std::make_unique<failure>(report);
   trace::because(report.cause);
   if (is_reschedule_signal(report.error)) {
     // Not a failure of ours: no restart, no count. Pass it up unchanged to the level that
@@ -522,7 +522,7 @@ void on_failure(caf::event_based_actor* self, supervisor_state& st, failure& rep
   }
   if (report.cause == 0)
     report.cause = trace::failure(report.path, report.error, report.attempt);
-  rec.pending = std::move(report);
+  rec.pending = std::make_unique<failure>(std::move(report));
 }
 
 void on_shutdown_request(caf::event_based_actor* self, supervisor_state& st, caf::exit_msg& msg) {
@@ -581,8 +581,9 @@ std::vector<child_info> which_children(const supervisor_state& st) {
   std::vector<child_info> out;
   out.reserve(st.children.size());
   for (auto& rec : st.children)
-    out.push_back(child_info{rec.spec.id, rec.path, rec.handle, rec.spec.kind, rec.spec.restart,
-                             rec.state, rec.restarts, rec.last_failure, rec.up_since_us, rec.pid});
+    out.push_back(child_info{
+        rec.spec.id, rec.path, rec.handle, rec.spec.kind, rec.spec.restart, rec.state, rec.restarts,
+        rec.last_failure ? *rec.last_failure : failure{}, rec.up_since_us, rec.pid});
   return out;
 }
 

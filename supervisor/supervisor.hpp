@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -104,13 +105,15 @@ struct child_record {
   caf::actor handle;
   lifecycle state = lifecycle::pending;
   uint32_t restarts = 0; // all restarts, for which_children
-  failure last_failure;  // kept after the child recovers; ts_us == 0: none yet
+  // Kept after the child recovers; null: none yet. Failures are rare and large (two AgentErrors
+  // each): a record holds them only once they happen.
+  std::unique_ptr<failure> last_failure;
   int64_t up_since_us = 0;
   int32_t pid = 0;
   // For backoff: the spec's own when it has one, which outlives this supervisor.
   std::shared_ptr<restart_history> history;
-  uint64_t restarted_by = 0;      // trace seq of the restart that starts its next incarnation
-  std::optional<failure> pending; // reported failure, exit not yet seen
+  uint64_t restarted_by = 0;        // trace seq of the restart that starts its next incarnation
+  std::unique_ptr<failure> pending; // reported failure, exit not yet seen
   bool routed = false;     // failed with a reschedule signal: stays down, the node re-places it
   bool stopping = false;   // we asked it to stop
   uint64_t stopped_by = 0; // ... because of this trace event (a stop job's, or a terminate's)

@@ -23,6 +23,7 @@
 #include <spdlog/spdlog.h>
 
 #include "keeper/log_file.hpp"
+#include "messages/digest.hpp"
 
 namespace nv {
 
@@ -63,16 +64,6 @@ std::string program_beside_me() {
   return path.substr(0, path.rfind('/') + 1) + "nodevisor-keeper";
 }
 
-// FNV-1a: stable across builds, unlike std::hash.
-std::string short_hash(std::string_view text) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : text)
-    h = (h ^ c) * 1099511628211ull;
-  char out[17];
-  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
-  return out;
-}
-
 // What decides whether a held container is the one a create asks for.
 std::string fingerprint_of(const keeper::spawn& s) {
   std::string out;
@@ -87,7 +78,7 @@ std::string fingerprint_of(const keeper::spawn& s) {
     add(k + "=" + v);
   add(s.workdir);
   add(s.user);
-  return short_hash(out);
+  return text_digest(out);
 }
 
 // Blocking receive of one message (at set-up, off the CAF threads).
@@ -123,7 +114,7 @@ process_runtime::process_runtime(process_runtime_options options) : options_(std
   if (options_.cgroup_name.empty())
     options_.cgroup_name = options_.keeper_socket.empty()
                                ? "run-" + std::to_string(::getpid())
-                               : "node-" + short_hash(options_.keeper_socket);
+                               : "node-" + text_digest(options_.keeper_socket);
   epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
   wakeup_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!epoll_ || !wakeup_)
@@ -380,7 +371,7 @@ void process_runtime::create(const container_spec& spec, caf::actor reply_to) {
   container c;
   if (auto h = held_.find(id); h != held_.end()) {
     if (h->second.fingerprint == how.fingerprint) {
-      c.adopted = std::move(h->second);
+      c.adopted = std::make_unique<keeper::held>(std::move(h->second));
       how.gen = c.adopted->gen;
     } else {
       spdlog::info("[/_keeper] {}: the container the keeper holds runs another command or "

@@ -143,11 +143,11 @@ private:
 
   struct container { // guarded by mu_
     std::shared_ptr<const keeper::spawn> how;
-    caf::actor exit_to{};                   // start's reply_to
-    std::vector<caf::actor> stop_waiters{}; // answered after the exit
-    log_ring tail{0};                       // its last lines
-    std::optional<keeper::held> adopted{};  // held by the keeper when we connected
-    uint64_t gen = 0;                       // incarnation: never matches a removed namesake
+    caf::actor exit_to{};                    // start's reply_to
+    std::vector<caf::actor> stop_waiters{};  // answered after the exit
+    log_ring tail{0};                        // its last lines
+    std::unique_ptr<keeper::held> adopted{}; // held by the keeper when we connected
+    uint64_t gen = 0;                        // incarnation: never matches a removed namesake
     int32_t pid = 0;
     int32_t exit_code = 0;
     phase ph = phase::created;

@@ -115,7 +115,7 @@ protected:
       }
       c.fingerprint = "env:" + env + (health ? " health" : "");
       key_of[c.spec.id] = runtime_key(c.spec);
-      p.replicas.push_back(std::move(c));
+      p.replicas.push_back(std::make_shared<const container_config>(std::move(c)));
     }
     return p;
   }
@@ -466,8 +466,10 @@ TEST_F(NodeControl, AReplicaScaledDownAndUpAgainWhileItStopsStartsAgain) {
   auto api = [&](int replicas) {
     auto svc = service("web", "api", replicas);
     for (auto& r : svc.replicas) {
-      r.spec.command = {"/bin/sh", "-c", "trap '' TERM; exec sleep 1000"};
-      r.stop_grace = 1s;
+      auto ignoring = std::make_shared<container_config>(*r);
+      ignoring->spec.command = {"/bin/sh", "-c", "trap '' TERM; exec sleep 1000"};
+      ignoring->stop_grace = 1s;
+      r = std::move(ignoring);
     }
     return deployment("web", {svc});
   };

@@ -20,7 +20,7 @@ service_plan svc(const std::string& name, int replicas, const std::string& fp = 
     container_config c;
     c.spec.id = replica_id(name, static_cast<uint32_t>(r));
     c.fingerprint = fp;
-    p.replicas.push_back(std::move(c));
+    p.replicas.push_back(std::make_shared<const container_config>(std::move(c)));
   }
   return p;
 }

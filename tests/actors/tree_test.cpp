@@ -65,7 +65,7 @@ service_plan service(const std::string& name, int replicas, std::vector<dependen
     c.spec.id = replica_id(name, c.spec.replica);
     c.spec.options = sim;
     c.stop_grace = 1s;
-    p.replicas.push_back(std::move(c));
+    p.replicas.push_back(std::make_shared<const container_config>(std::move(c)));
   }
   return p;
 }

@@ -47,7 +47,7 @@ TEST(PlanFingerprint, EveryServiceAndReplicaHasOne) {
   for (auto& s : p.services) {
     EXPECT_FALSE(s.shape.empty()) << s.name;
     for (auto& r : s.replicas)
-      EXPECT_FALSE(r.fingerprint.empty()) << r.spec.id;
+      EXPECT_FALSE(r->fingerprint.empty()) << r->spec.id;
   }
 }
 
