@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <grp.h>
+#include <optional>
 #include <pthread.h>
 #include <sched.h>
 #include <spawn.h>
@@ -49,10 +50,10 @@ void init_attributes(posix_spawnattr_t& attr) {
   posix_spawnattr_setsigdefault(&attr, &all);
 }
 
-// What a forked child reports through its status pipe when it cannot exec.
+// What a cloned child leaves in the memory it shares with its parent when it cannot exec.
 struct child_failure {
-  int step; // index into child_steps
-  int err;
+  int step = -1; // index into child_steps; -1: none, it exec'd
+  int err = 0;
 };
 constexpr const char* child_steps[] = {"exec",
                                        "set up descriptors for",
@@ -63,24 +64,35 @@ constexpr const char* child_steps[] = {"exec",
                                        "join the cgroup for",
                                        "tie to its parent"};
 
-// What the cloned child needs: it shares the parent's memory, so this lives on the parent's stack.
+// What the cloned child needs: it shares the parent's memory, so this lives on the parent's
+// stack, and the child's failure comes back in it.
 struct child_args {
   const spawn_request* request;
   pid_t parent;
   int output;
-  int status;
   char** argv;
   char** envp;
+  child_failure failed;
 };
 
+constexpr unsigned close_range_unshare = 1U << 1;
+constexpr unsigned close_range_cloexec = 1U << 2;
+
+// Everything but 0, 1 and 2 goes at the exec. Marking is cheap where closing a thousand pipes
+// here is not; kernels before 5.11 can only close.
+void close_all_but_stdio_at_exec() {
+  auto first = static_cast<unsigned>(STDERR_FILENO + 1);
+  if (::syscall(SYS_close_range, first, ~0u, close_range_cloexec) != 0)
+    ::syscall(SYS_close_range, first, ~0u, 0);
+}
+
 // The cloned child: it shares the parent's memory (CLONE_VM) until its exec, so from here to the
-// exec only async-signal-safe calls that write nothing the parent owns, and raw set*id system
-// calls, since glibc's wrappers would try to reach every thread of the process.
-[[noreturn]] void become_child(const child_args& a) {
+// exec only async-signal-safe calls that write nothing the parent owns but `a.failed`, and raw
+// set*id system calls, since glibc's wrappers would try to reach every thread of the process.
+[[noreturn]] void become_child(child_args& a) {
   const auto& request = *a.request;
   auto fail = [&](int step) {
-    child_failure f{step, errno};
-    [[maybe_unused]] auto n = ::write(a.status, &f, sizeof f);
+    a.failed = {step, errno};
     ::_exit(127);
   };
   // Handlers are the parent's until reset (the signal table is a copy); every signal stays
@@ -102,16 +114,17 @@ struct child_args {
   if (::dup2(request.stdin_fd, STDIN_FILENO) < 0 || ::dup2(a.output, STDOUT_FILENO) < 0 ||
       ::dup2(a.output, STDERR_FILENO) < 0)
     fail(1);
-  // Everything but 0, 1 and 2 goes at the exec (the status pipe too, which tells the parent it
-  // happened). Marking is cheap where closing a thousand pipes here is not; kernels before 5.11
-  // can only close, and keep the status pipe open for it.
-  constexpr unsigned close_range_cloexec = 1U << 2;
-  auto first = static_cast<unsigned>(STDERR_FILENO + 1);
-  if (::syscall(SYS_close_range, first, ~0u, close_range_cloexec) != 0) {
-    auto keep = static_cast<unsigned>(a.status);
-    if (keep > first)
-      ::syscall(SYS_close_range, first, keep - 1, 0);
-    ::syscall(SYS_close_range, keep + 1, ~0u, 0);
+  if (request.sole_thread) {
+    // The table is still the parent's (CLONE_FILES), and the parent puts its own 0, 1 and 2
+    // back once this child has exec'd. Taking a copy of 0, 1 and 2 alone leaves the exec
+    // nothing to close, where a copy of the whole table left it thousands.
+    if (::syscall(SYS_close_range, STDERR_FILENO + 1, ~0u, close_range_unshare) != 0) {
+      if (::unshare(CLONE_FILES) != 0) // before 5.9: the whole table after all
+        fail(1);
+      close_all_but_stdio_at_exec();
+    }
+  } else {
+    close_all_but_stdio_at_exec();
   }
   if (const auto* who = request.as) {
     if (::syscall(SYS_setgroups, who->groups.size(), who->groups.data()) != 0)
@@ -130,8 +143,29 @@ struct child_args {
 }
 
 int child_main(void* args) {
-  become_child(*static_cast<const child_args*>(args));
+  become_child(*static_cast<child_args*>(args));
 }
+
+// The caller's own 0, 1 and 2, kept aside while a child borrows its descriptor table.
+struct saved_stdio {
+  int fd[3] = {-1, -1, -1};
+  saved_stdio() {
+    for (int i = 0; i < 3; ++i)
+      fd[i] = ::fcntl(i, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+  }
+  ~saved_stdio() {
+    for (int i = 0; i < 3; ++i) {
+      if (fd[i] >= 0) {
+        ::dup2(fd[i], i);
+        ::close(fd[i]);
+      } else {
+        ::close(i); // it was not open, and the child's must not stay
+      }
+    }
+  }
+  saved_stdio(const saved_stdio&) = delete;
+  saved_stdio& operator=(const saved_stdio&) = delete;
+};
 
 // posix_spawn cannot switch users, join a cgroup or set a parent-death signal, so a child that
 // needs one of those is cloned the way posix_spawn clones its own: sharing the parent's memory
@@ -141,39 +175,33 @@ int child_main(void* args) {
 // once the child has exec'd or failed to.
 pid_t clone_child(const spawn_request& request, int output, char** argv, char** envp,
                   std::string& error) {
-  int status[2];
-  if (::pipe2(status, O_CLOEXEC) != 0) {
-    error = failure("status pipe for", request.argv[0], errno);
-    return -1;
-  }
-  unique_fd status_read{status[0]};
-  unique_fd status_write{status[1]};
   // The child's own stack: execvpe's PATH search and a script's argv live on it. Part of this
   // frame, which the parent does not touch until the child has exec'd, and which a sanitizer
   // knows as this thread's stack (on the heap, ASan warns at every noreturn call in the child).
   alignas(64) char stack[64 * 1024];
-  child_args args{&request, ::getpid(), output, status_write.get(), argv, envp};
+  child_args args{&request, ::getpid(), output, argv, envp, {}};
+  std::optional<saved_stdio> stdio;
+  int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+  if (request.sole_thread) {
+    stdio.emplace();
+    flags |= CLONE_FILES;
+  }
   // A signal must not run one of the parent's handlers in the child, on the parent's memory.
   sigset_t all, old;
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid_t pid = ::clone(child_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+  pid_t pid = ::clone(child_main, stack + sizeof stack, flags, &args);
   int clone_errno = errno;
+  stdio.reset();
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (pid < 0) {
     error = failure("clone for", request.argv[0], clone_errno);
     return -1;
   }
-  status_write.reset();
-  child_failure f{};
-  ssize_t n = 0;
-  do {
-    n = ::read(status_read.get(), &f, sizeof f);
-  } while (n < 0 && errno == EINTR);
-  if (n == static_cast<ssize_t>(sizeof f)) { // the exec did not happen: the pipe would be closed
+  if (args.failed.step >= 0) { // it exited rather than exec'd, and left why
     reap(pid, true);
-    error = failure(child_steps[f.step], request.argv[0], f.err);
-    if (f.step == 5)
+    error = failure(child_steps[args.failed.step], request.argv[0], args.failed.err);
+    if (args.failed.step == 5)
       error += " (workdir '" + request.workdir + "')";
     return -1;
   }

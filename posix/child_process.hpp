@@ -22,8 +22,12 @@ struct spawn_request {
   const std::string& workdir;           // empty: the daemon's current directory
   int stdin_fd;                         // what the child reads (/dev/null)
   const child_identity* as = nullptr;   // non-null: switch to this user before the exec (root)
-  int cgroup_procs = -1;       // >= 0: a cgroup.procs the child writes "0" to, joining it first
+  int cgroup_procs = -1;        // >= 0: a cgroup.procs the child writes "0" to, joining it first
   bool die_with_parent = false; // SIGKILLed when the spawning thread ends (PR_SET_PDEATHSIG)
+  // The caller's process has no other thread (the keeper): a cloned child may borrow its
+  // descriptor table until the exec rather than copy it, which with thousands of descriptors
+  // costs more than the rest of the start (clone_child).
+  bool sole_thread = false;
 };
 
 struct child_process {
