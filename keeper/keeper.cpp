@@ -570,9 +570,8 @@ std::string keeper::start_process(const spawn& how, int join, const std::vector<
   return {};
 }
 
-// Exits come with SIGCHLD, not through the pidfd: each start's exec closes every descriptor
-// the keeper holds, and a pidfd per container doubled them (with 1000 held, the closes were a
-// sixth of the keeper's time in a restart).
+// Exits come with SIGCHLD, which names the child (reap_child), not through the pidfd: one
+// descriptor fewer per container, and a subreaper scans for its adopted orphans all the same.
 uint64_t keeper::watch(child_process child, std::string id, uint64_t gen, bool is_exec) {
   auto token = next_token_++;
   child.pidfd.reset();
