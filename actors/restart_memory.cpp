@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "messages/digest.hpp"
 #include "messages/failure.hpp"
 
 namespace nv {
@@ -67,7 +68,10 @@ std::shared_ptr<restart_history> recall_child(const std::map<std::string, std::s
     into = std::make_shared<restart_history>();
   into->restarts_before = j->value("restarts", 0u);
   auto completed = j->value("completed", std::string{});
-  into->completed_before = !completed.empty() && completed == fingerprint;
+  // Daemons before fingerprints were digests noted the canonical text itself: its digest is
+  // what this one compares, so a job completed under the old daemon stays completed.
+  into->completed_before = !completed.empty() && !fingerprint.empty() &&
+                           (completed == fingerprint || text_digest(completed) == fingerprint);
   into->recent = times(*j, "recent_us", c);
   into->last_start = to_steady(c, j->value("last_start_us", int64_t{0}));
   if (auto due = j->value("due_us", int64_t{0}); due > 0)
