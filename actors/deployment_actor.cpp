@@ -72,10 +72,6 @@ const service_plan* find_service(const deployment_plan& plan, const std::string&
   return nullptr;
 }
 
-bool listed(const std::vector<std::string>& names, const std::string& name) {
-  return std::find(names.begin(), names.end(), name) != names.end();
-}
-
 void apply(deployment_actor_t* self, deployment_plan wanted);
 
 void finish_apply(deployment_actor_t* self) {

@@ -67,11 +67,11 @@ replica_changes diff_replicas(const service_plan& running, const service_plan& w
   return out;
 }
 
-namespace {
-
 bool listed(const std::vector<std::string>& names, const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
+
+namespace {
 
 // The services that run on after an apply follow the deployment's strategy when one of them is
 // replaced, as on a restart of that service: rest_for_one replaces those after it in start order

@@ -47,6 +47,9 @@ struct deployment_change {
 
 const char* to_string(deployment_change::kind k);
 
+// Whether `name` is one of `names` (a change's lists of services and replicas).
+bool listed(const std::vector<std::string>& names, const std::string& name);
+
 // True when both are known (non-empty) and equal: an unknown fingerprint counts as changed.
 bool same_fingerprint(const std::string& a, const std::string& b);
 

@@ -19,9 +19,6 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-// How long exit waits for a reader to take what is still queued.
-constexpr auto stop_grace = std::chrono::seconds{2};
-
 bool is_continuation(char c) {
   return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
 }
@@ -71,7 +68,7 @@ console::~console() {
   {
     std::lock_guard g{mu_};
     quit_ = true;
-    deadline_ = steady::now() + stop_grace;
+    deadline_ = steady::now() + exit_drain_grace;
   }
   cv_.notify_one();
   eventfd_write(wake_, 1);

@@ -28,9 +28,6 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-// How long exit waits for a reader to take what is still queued.
-constexpr auto stop_grace = std::chrono::seconds{2};
-
 // spdlog's colors for the level, as its stderr_color sink draws them on a terminal.
 std::string_view level_color(spdlog::level::level_enum level) {
   switch (level) {
@@ -168,7 +165,7 @@ async_log::async_log(int fd, std::size_t queue_lines)
 
 async_log::~async_log() {
   spdlog::set_default_logger(previous_);
-  sink_->give_up_at(steady::now() + stop_grace);
+  sink_->give_up_at(steady::now() + exit_drain_grace);
   logger_->flush();
 }
 

@@ -7,6 +7,11 @@
 
 namespace nv {
 
+// How long an exit waits for a reader to take what is still queued for it (the console's
+// output, the log's lines): long enough for a slow terminal, short enough that a reader that
+// never reads does not hold up the exit.
+inline constexpr std::chrono::seconds exit_drain_grace{2};
+
 enum class writable_wait { writable, hung_up, gave_up };
 
 // Polls `fd` for POLLOUT. `deadline()` is read on each round: the time at which to give up, or

@@ -94,8 +94,12 @@ if [[ -f scripts/lsan.supp ]]; then
 fi
 
 # -g1 (functions and lines) is all a sanitizer's report needs, at a fraction of -g's build time.
+# A unity build parses CAF's headers once per batch of files rather than once per file, which
+# halves this build (10 to 5 minutes on 2 cores); the Release build above stays file by file, so
+# an include that a file lacks still fails there.
 phase "asan: configure+build" configure_and_build build-asan \
-  -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DNODEVISOR_SANITIZE=ON -DNODEVISOR_BUILD_BENCH=OFF -DNODEVISOR_BUILD_TESTS=ON
+  -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DNODEVISOR_SANITIZE=ON -DNODEVISOR_BUILD_BENCH=OFF -DNODEVISOR_BUILD_TESTS=ON \
+  -DCMAKE_UNITY_BUILD=ON
 phase "asan: tests" run_tests build-asan
 
 # --- 3. fuzzing ------------------------------------------------------------------

@@ -19,6 +19,11 @@
 
 namespace nv::spec {
 
+// The ASCII letters and digits of names (services, steps, nodes), whatever the locale.
+inline bool is_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
 // Where the problems of one file collect. Past `max_reported` of a severity, further ones are
 // only counted, so hostile input cannot make the report (or the work to word it) explode.
 struct reader {

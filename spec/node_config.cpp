@@ -36,10 +36,6 @@ bool looks_like_json(std::string_view text, std::string_view file_name) {
   return first != std::string_view::npos && text[first] == '{';
 }
 
-bool is_alnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
 // The node's name becomes an etcd key and a peer's name in `ps` (design.md §10): a hostname's
 // alphabet, dots included, so that the default (the hostname) is one.
 bool is_node_name(std::string_view s) {

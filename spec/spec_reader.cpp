@@ -49,10 +49,6 @@ constexpr int64_t max_u32 = std::numeric_limits<uint32_t>::max();
 
 const auto already_read = [](const node&, const std::string&) {};
 
-bool is_alnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
 // Service names and step ids become actor paths and replica ids ("/web/api/api-rep-1",
 // "init:wait-db"), so they keep to a DNS-label-like alphabet; a leading '_' is reserved for
 // the node's own actors.

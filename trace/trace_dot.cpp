@@ -7,7 +7,7 @@ namespace nv {
 namespace {
 
 // A DOT double-quoted string: only `"` and `\` need escaping; newlines become \n.
-std::string quoted(std::string_view s) {
+std::string dot_string(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
     if (c == '"' || c == '\\')
@@ -64,13 +64,13 @@ void print_dot(std::FILE* out, const actor_tree& tree) {
     std::string label{last_component(a.path)};
     if (a.state || a.exited)
       label += "\n" + describe_state(a);
-    std::fprintf(out, "  %s [label=%s, fillcolor=\"%s\"];\n", quoted(a.path).c_str(),
-                 quoted(label).c_str(), std::string{dot_color(a)}.c_str());
+    std::fprintf(out, "  %s [label=%s, fillcolor=\"%s\"];\n", dot_string(a.path).c_str(),
+                 dot_string(label).c_str(), std::string{dot_color(a)}.c_str());
   });
   walk_tree(tree, [&](std::size_t i, std::size_t) {
     for (std::size_t child : tree.actors[i].children)
-      std::fprintf(out, "  %s -> %s;\n", quoted(tree.actors[i].path).c_str(),
-                   quoted(tree.actors[child].path).c_str());
+      std::fprintf(out, "  %s -> %s;\n", dot_string(tree.actors[i].path).c_str(),
+                   dot_string(tree.actors[child].path).c_str());
   });
   std::fprintf(out, "}\n");
 }
