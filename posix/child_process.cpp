@@ -72,6 +72,7 @@ struct child_args {
   int output;
   char** argv;
   char** envp;
+  bool borrowed_table; // CLONE_FILES: the parent's descriptor table until the child copies 0-2
   child_failure failed;
 };
 
@@ -114,7 +115,7 @@ void close_all_but_stdio_at_exec() {
   if (::dup2(request.stdin_fd, STDIN_FILENO) < 0 || ::dup2(a.output, STDOUT_FILENO) < 0 ||
       ::dup2(a.output, STDERR_FILENO) < 0)
     fail(1);
-  if (request.sole_thread) {
+  if (a.borrowed_table) {
     // The table is still the parent's (CLONE_FILES), and the parent puts its own 0, 1 and 2
     // back once this child has exec'd. Taking a copy of 0, 1 and 2 alone leaves the exec
     // nothing to close, where a copy of the whole table left it thousands.
@@ -146,22 +147,32 @@ int child_main(void* args) {
   become_child(*static_cast<child_args*>(args));
 }
 
-// The caller's own 0, 1 and 2, kept aside while a child borrows its descriptor table.
+// The caller's own 0, 1 and 2, kept aside while a child borrows its descriptor table. `ok` is
+// false when one of them could not be kept (no descriptor left): the child must copy the table.
 struct saved_stdio {
   int fd[3] = {-1, -1, -1};
+  bool ok = true;
   saved_stdio() {
-    for (int i = 0; i < 3; ++i)
+    for (int i = 0; i < 3; ++i) {
       fd[i] = ::fcntl(i, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+      if (fd[i] < 0 && errno != EBADF) // EBADF: it is not open, and has nothing to keep
+        ok = false;
+    }
+  }
+  // After the child: each put back, or closed where there was none. Not when !ok, as the table
+  // was then the child's own copy and the caller's 0, 1 and 2 are as they were.
+  void restore() {
+    for (int i = 0; i < 3; ++i) {
+      if (fd[i] >= 0)
+        ::dup2(fd[i], i);
+      else
+        ::close(i);
+    }
   }
   ~saved_stdio() {
-    for (int i = 0; i < 3; ++i) {
-      if (fd[i] >= 0) {
-        ::dup2(fd[i], i);
-        ::close(fd[i]);
-      } else {
-        ::close(i); // it was not open, and the child's must not stay
-      }
-    }
+    for (int d : fd)
+      if (d >= 0)
+        ::close(d);
   }
   saved_stdio(const saved_stdio&) = delete;
   saved_stdio& operator=(const saved_stdio&) = delete;
@@ -179,19 +190,20 @@ pid_t clone_child(const spawn_request& request, int output, char** argv, char** 
   // frame, which the parent does not touch until the child has exec'd, and which a sanitizer
   // knows as this thread's stack (on the heap, ASan warns at every noreturn call in the child).
   alignas(64) char stack[64 * 1024];
-  child_args args{&request, ::getpid(), output, argv, envp, {}};
   std::optional<saved_stdio> stdio;
-  int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
-  if (request.sole_thread) {
+  if (request.sole_thread)
     stdio.emplace();
-    flags |= CLONE_FILES;
-  }
+  const bool borrow = stdio && stdio->ok;
+  child_args args{&request, ::getpid(), output, argv, envp, borrow, {}};
+  const int flags = CLONE_VM | CLONE_VFORK | SIGCHLD | (borrow ? CLONE_FILES : 0);
   // A signal must not run one of the parent's handlers in the child, on the parent's memory.
   sigset_t all, old;
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &old);
   pid_t pid = ::clone(child_main, stack + sizeof stack, flags, &args);
   int clone_errno = errno;
+  if (borrow && pid > 0)
+    stdio->restore();
   stdio.reset();
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (pid < 0) {

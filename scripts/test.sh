@@ -2,7 +2,7 @@
 # The project's test command. On a fresh Debian bookworm machine it installs
 # its own dependencies (scripts/setup.sh), then:
 #   1. builds Release in build/ and runs its tests;
-#   2. builds Debug with ASan+UBSan in build-asan/ and runs its tests;
+#   2. builds Debug with ASan+UBSan in build-asan/ (a unity build) and runs its tests;
 #   3. builds the libFuzzer target with clang and fuzzes the spec loader for 60 s.
 # Prints the time each phase took at the end, also on failure.
 #
