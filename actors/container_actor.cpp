@@ -225,7 +225,7 @@ void end_run(container_actor_t* self, container_exited& ev) {
     finish(self, caf::error{});
     return;
   }
-  fail(self, UnexpectedExit{st.cfg->spec.id, ev.code, ev.signal});
+  fail(self, UnexpectedExit{st.cfg->spec.id, ev.code, ev.signal, ev.oom_killed});
 }
 
 // From the probe: healthy after a pass, unhealthy after a failing check.

@@ -34,6 +34,7 @@
 #include "posix/token_file.hpp"
 #include "posix/unique_fd.hpp"
 #include "runtimes/composite/composite_runtime.hpp"
+#include "runtimes/oci/oci_runtime.hpp"
 #include "runtimes/process/process_runtime.hpp"
 #include "runtimes/sim/sim_runtime.hpp"
 #include "spec/node_config.hpp"
@@ -188,8 +189,9 @@ ending wait_for_stop(int signals) {
   std::fprintf(stderr,
                "[/] SIGUSR2 received: handing over; every container runs on under its keeper%s "
                "for the next daemon to adopt\n",
-               processes != nullptr ? (" (pid " + std::to_string(processes->keeper_pid()) + ")").c_str()
-                                    : "");
+               processes != nullptr
+                   ? (" (pid " + std::to_string(processes->keeper_pid()) + ")").c_str()
+                   : "");
   std::fflush(stderr);
   std::_Exit(0);
 }
@@ -242,11 +244,6 @@ int serve(const spec::node_config& nc, unique_fd signals) {
   }
   auto linux_runtime =
       nc.runtimes.count("linux") ? nc.runtimes.at("linux") : spec::runtime_name::process;
-  if (linux_runtime == spec::runtime_name::oci) {
-    spdlog::error("[/] Configuration error: runtimes.linux: the oci runtime is not built yet; "
-                  "use process or sim");
-    return 2;
-  }
   for (auto& [os, rt] : nc.runtimes)
     if (os != "linux")
       spdlog::warn("[/] runtimes.{}: this node runs only linux workloads; services for {} "
@@ -260,8 +257,10 @@ int serve(const spec::node_config& nc, unique_fd signals) {
     return 2;
   }
 
+  // The keeper's client, when the process or the oci runtime serves: it outlives the oci runtime.
+  std::unique_ptr<process_runtime> keeper_client;
+  process_runtime* processes = nullptr;
   std::unique_ptr<runtime> local;
-  process_runtime* processes = nullptr; // the keeper's client, when the process runtime serves
   try {
     if (linux_runtime == spec::runtime_name::sim) {
       local = std::make_unique<sim_runtime>();
@@ -272,15 +271,25 @@ int serve(const spec::node_config& nc, unique_fd signals) {
       popts.log_max_size = nc.logs.max_size;
       popts.log_max_files = nc.logs.max_files;
       popts.keeper_socket = (state_dir / "keeper.sock").string();
-      auto p = std::make_unique<process_runtime>(std::move(popts));
-      processes = p.get();
-      local = std::move(p);
+      keeper_client = std::make_unique<process_runtime>(std::move(popts));
+      processes = keeper_client.get();
+      if (linux_runtime == spec::runtime_name::oci) {
+        oci_runtime_options oopts;
+        oopts.state_dir = state_dir.string();
+        if (nc.registries)
+          oopts.insecure_registries = nc.registries->insecure;
+        local = std::make_unique<oci_runtime>(*processes, std::move(oopts));
+      }
     }
   } catch (const std::exception& e) {
     spdlog::error("[/] {}", e.what());
     return 2;
   }
-  composite_runtime rt{{local.get()}};
+  std::vector<runtime*> locals;
+  for (runtime* r : {local.get(), static_cast<runtime*>(processes)})
+    if (r != nullptr)
+      locals.push_back(r);
+  composite_runtime rt{std::move(locals)};
   check_runner runner;
   // The daemon always records its events: a ring for the streams, and a rotated file behind it.
   auto ring = std::make_shared<trace_ring>();

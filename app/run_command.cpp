@@ -37,6 +37,7 @@
 #include "node/plan_from_spec.hpp"
 #include "posix/unique_fd.hpp"
 #include "runtimes/composite/composite_runtime.hpp"
+#include "runtimes/oci/oci_runtime.hpp"
 #include "runtimes/process/process_runtime.hpp"
 #include "runtimes/sim/sim_runtime.hpp"
 #include "spec/duration.hpp"
@@ -52,6 +53,7 @@ namespace {
 struct run_options {
   std::string spec_file;
   std::string runtime = "process";
+  std::string state_dir = "/var/lib/nodevisor"; // the oci runtime's images and bundles
   std::string trace_file;
   bool trace_messages = false; // also a send/recv pair for every message between actors
   bool until_healthy = false;
@@ -309,6 +311,7 @@ int run(const std::shared_ptr<run_options>& opts) {
     spdlog::warn("[/] {}", lock.warning);
 
   auto output = std::make_unique<service_output>(planned.plan, stdout_wants_color(opts->live));
+  std::unique_ptr<process_runtime> processes; // the keeper's client: outlives the oci runtime
   std::unique_ptr<runtime> local;
   try {
     if (opts->runtime == "sim") {
@@ -320,14 +323,25 @@ int run(const std::shared_ptr<run_options>& opts) {
         popts.on_line = [&output, &screen](const std::string& id, std::string_view line) {
           screen.print(output->format(id, line));
         };
-      local = std::make_unique<process_runtime>(std::move(popts));
+      processes = std::make_unique<process_runtime>(std::move(popts));
+      if (opts->runtime == "oci") {
+        oci_runtime_options oopts;
+        oopts.state_dir = opts->state_dir;
+        oopts.instance = "run-" + std::to_string(::getpid());
+        local = std::make_unique<oci_runtime>(*processes, std::move(oopts));
+      }
     }
   } catch (const std::exception& e) {
-    // A refused --log-dir, or no keeper: nothing can run.
+    // A refused --log-dir, no keeper, or no image store: nothing can run.
     spdlog::error("[/] {}", e.what());
     return 2;
   }
-  composite_runtime rt{{local.get()}};
+  // The oci runtime before the process runtime, which still runs `image: process` services.
+  std::vector<runtime*> locals;
+  for (runtime* r : {static_cast<runtime*>(local.get()), static_cast<runtime*>(processes.get())})
+    if (r != nullptr)
+      locals.push_back(r);
+  composite_runtime rt{std::move(locals)};
   check_runner runner;
 
   std::unique_ptr<trace_sink> trace;
@@ -362,8 +376,13 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("SPEC", opts->spec_file, "The deployment spec (ZLayer's format, YAML or JSON)")
       ->required();
   cmd->add_option("--runtime", opts->runtime,
-                  "What runs the containers: real child processes, or simulated ones")
-      ->check(CLI::IsMember({"process", "sim"}))
+                  "What runs the containers: real child processes, real containers (runc, with "
+                  "images pulled by skopeo), or simulated ones")
+      ->check(CLI::IsMember({"process", "oci", "sim"}))
+      ->capture_default_str();
+  cmd->add_option("--state-dir", opts->state_dir,
+                  "The oci runtime's image store, bundles and runc state (shared with a daemon's)")
+      ->type_name("DIR")
       ->capture_default_str();
   cmd->add_option("--trace", opts->trace_file, "Write the actor trace, one JSON event per line")
       ->type_name("FILE");

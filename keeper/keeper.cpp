@@ -105,15 +105,22 @@ std::string cgroup_name_of(const std::string& id, uint64_t gen) {
   return name + "." + std::to_string(gen);
 }
 
-// A live process: a container's main process or an exec.
+// What a live process is to its container: its main process, an exec, or one of the two steps
+// of a launched start (keeper::launch): the launcher, whose process becomes the main one once it
+// succeeded, and the start command.
+enum class role : uint8_t { main, exec, launcher, starter };
+
 struct proc {
   child_process child;
   std::string id;
   uint64_t gen = 0;
-  bool is_exec = false;
+  role is = role::main;
   uint64_t exec_id = 0;
-  std::string output; // exec: the first exec_output_limit bytes
+  std::string output; // exec, starter: the first exec_output_limit bytes
   bool timed_out = false;
+  uint64_t main_token = 0; // starter: the main process it releases
+
+  bool collects_output() const { return is == role::exec || is == role::starter; }
 };
 
 // A container the keeper holds, running or exited (until the runtime removes it).
@@ -127,6 +134,7 @@ struct box {
   log_ring tail{0};
   std::string cgroup; // its directory; empty: none
   bool exited = false;
+  bool launching = false; // its launch has not succeeded yet: no spawned was sent
   int32_t code = 0;
   int32_t signo = 0;
 };
@@ -165,7 +173,10 @@ private:
   // `join`: the cgroup's join_fd, or -1.
   std::string start_process(const spawn& how, int join, const std::vector<std::string>& argv,
                             child_process& out);
-  uint64_t watch(child_process child, std::string id, uint64_t gen, bool is_exec);
+  uint64_t watch(child_process child, std::string id, uint64_t gen, role is);
+  void on_launched(proc& launcher, const exit_status& status);
+  void on_started(proc& starter, const exit_status& status);
+  void fail_launch(box& b, spawn_stage stage, std::string error);
   void on_output(uint64_t token);
   void consume(proc& p, std::string_view bytes);
   void on_exit(uint64_t token);
@@ -367,7 +378,7 @@ void keeper::drop_client(const char* why) {
   backlog_bytes_ = 0;
   // Their results have no one to go to.
   for (auto& [token, p] : procs_)
-    if (p.is_exec)
+    if (p.is == role::exec)
       signal_group(p.child.pid, SIGKILL);
   if (opts_.attach_fd >= 0)
     quit_ = true; // attached: the runtime is gone, and so must its containers be
@@ -527,6 +538,8 @@ void keeper::on_spawn(const spawn& s) {
     error = b.log.error();
   }
   child_process child;
+  if (!s.launched_by.pid_file.empty())
+    ::unlink(s.launched_by.pid_file.c_str()); // a stale one would name another process
   if (error.empty())
     error = start_process(s, join ? join.get() : -1, s.argv, child);
   if (!error.empty()) {
@@ -536,9 +549,12 @@ void keeper::on_spawn(const spawn& s) {
     return;
   }
   b.pid = child.pid;
-  b.start_time = start_time_of(child.pid);
-  b.token = watch(std::move(child), s.id, s.gen, false);
-  send(spawned{s.id, s.gen, b.pid, b.start_time});
+  b.launching = !s.launched_by.pid_file.empty();
+  b.token = watch(std::move(child), s.id, s.gen, b.launching ? role::launcher : role::main);
+  if (!b.launching) {
+    b.start_time = start_time_of(b.pid);
+    send(spawned{s.id, s.gen, b.pid, b.start_time});
+  }
   boxes_.emplace(s.id, std::move(b));
   ++running_;
   update_tail_share();
@@ -572,12 +588,12 @@ std::string keeper::start_process(const spawn& how, int join, const std::vector<
 
 // Exits come with SIGCHLD, which names the child (reap_child), not through the pidfd: one
 // descriptor fewer per container, and a subreaper scans for its adopted orphans all the same.
-uint64_t keeper::watch(child_process child, std::string id, uint64_t gen, bool is_exec) {
+uint64_t keeper::watch(child_process child, std::string id, uint64_t gen, role is) {
   auto token = next_token_++;
   child.pidfd.reset();
   add(epoll_.get(), child.output.get(), token);
   tokens_.emplace(child.pid, token);
-  procs_.emplace(token, proc{std::move(child), std::move(id), gen, is_exec, 0, {}, false});
+  procs_.emplace(token, proc{std::move(child), std::move(id), gen, is, 0, {}, false, 0});
   return token;
 }
 
@@ -633,7 +649,7 @@ void keeper::on_exec(const exec& e) {
     send(exec_done{e.id, e.exec_id, -1, std::move(error), false});
     return;
   }
-  auto token = watch(std::move(child), e.id, e.gen, true);
+  auto token = watch(std::move(child), e.id, e.gen, role::exec);
   procs_.at(token).exec_id = e.exec_id;
   if (e.timeout_ms > 0)
     deadlines_.push(deadline{clock::now() + std::chrono::milliseconds{e.timeout_ms}, token});
@@ -659,7 +675,7 @@ void keeper::on_output(uint64_t token) {
 }
 
 void keeper::consume(proc& p, std::string_view bytes) {
-  if (p.is_exec) {
+  if (p.collects_output()) {
     p.output.append(bytes.substr(0, exec_output_limit - p.output.size()));
     return;
   }
@@ -678,8 +694,8 @@ void keeper::on_exit(uint64_t token) {
   if (it == procs_.end())
     return;
   auto& p = it->second;
-  auto* b = p.is_exec || p.id.empty() ? nullptr : find(p.id, p.gen);
-  if (!p.is_exec) {
+  auto* b = p.is != role::main || p.id.empty() ? nullptr : find(p.id, p.gen);
+  if (p.is == role::main) {
     // A container ends with its main process, as in a PID namespace: what is left of its group
     // (and, below, of its cgroup) would run unsupervised. The zombie leader keeps the group id
     // valid.
@@ -699,7 +715,13 @@ void keeper::on_exit(uint64_t token) {
   if (!status)
     return; // not reapable yet: its SIGCHLD is still to come
   tokens_.erase(p.child.pid);
-  if (p.is_exec) {
+  if (p.is == role::launcher) {
+    on_launched(p, *status);
+    if (p.is == role::main)
+      return; // it is the container's main process now, under the same token
+  } else if (p.is == role::starter) {
+    on_started(p, *status);
+  } else if (p.is == role::exec) {
     send(exec_done{p.id, p.exec_id, status->code, std::move(p.output), p.timed_out});
   } else if (b != nullptr) {
     b->exited = true;
@@ -721,6 +743,78 @@ void keeper::on_exit(uint64_t token) {
   if (p.child.output)
     ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, p.child.output.get(), nullptr);
   procs_.erase(it);
+}
+
+// The launcher exited: the process it left in its pid file is the container's main process
+// from now on, a child of ours (we are a subreaper) that kept the launcher's output pipe, so the
+// same proc and token go on with it. The launcher's own output is the container's first lines:
+// where it failed, they say why.
+void keeper::on_launched(proc& p, const exit_status& status) {
+  auto* b = p.id.empty() ? nullptr : find(p.id, p.gen);
+  pid_t main = 0;
+  if (b != nullptr) {
+    std::ifstream{b->how->launched_by.pid_file} >> main;
+  }
+  if (b == nullptr || !b->launching) {
+    if (main > 0)
+      ::kill(main, SIGKILL); // killed while it launched: what it made goes too
+    return;
+  }
+  if (status.code != 0 || main <= 0) {
+    if (main > 0)
+      ::kill(main, SIGKILL);
+    auto why = status.code != 0 ? "exited with code " + std::to_string(status.code)
+                                : std::string{"left no pid in "} + b->how->launched_by.pid_file;
+    fail_launch(*b, spawn_stage::create, b->how->argv.front() + " " + why);
+    return;
+  }
+  p.is = role::main;
+  p.child.pid = main;
+  tokens_.emplace(main, b->token);
+  b->pid = main;
+  b->start_time = start_time_of(main);
+  const auto& start = b->how->launched_by.start;
+  if (start.empty()) {
+    b->launching = false;
+    send(spawned{p.id, p.gen, b->pid, b->start_time});
+    return;
+  }
+  child_process starter;
+  if (auto error = start_process(*b->how, -1, start, starter); !error.empty()) {
+    fail_launch(*b, spawn_stage::start, std::move(error));
+    return;
+  }
+  auto token = watch(std::move(starter), p.id, p.gen, role::starter);
+  procs_.at(token).main_token = b->token;
+}
+
+void keeper::on_started(proc& p, const exit_status& status) {
+  auto* b = find(p.id, p.gen);
+  if (b == nullptr || !b->launching || b->token != p.main_token)
+    return;
+  if (status.code != 0) {
+    auto why = p.output.empty() ? "exited with code " + std::to_string(status.code) : p.output;
+    while (!why.empty() && why.back() == '\n')
+      why.pop_back();
+    fail_launch(*b, spawn_stage::start, b->how->launched_by.start.front() + ": " + why);
+    return;
+  }
+  b->launching = false;
+  send(spawned{p.id, p.gen, b->pid, b->start_time});
+}
+
+// Ends a box whose launch failed: what it started goes, and nobody hears of its exit.
+void keeper::fail_launch(box& b, spawn_stage stage, std::string error) {
+  for (const auto& line : b.tail.tail(5))
+    error += "\n" + line;
+  auto id = b.how->id;
+  auto gen = b.gen;
+  if (auto p = procs_.find(b.token); p != procs_.end() && p->second.is == role::main)
+    signal_group(p->second.child.pid, SIGKILL);
+  end_container(b);
+  boxes_.erase(id);
+  update_tail_share();
+  send(spawn_failed{id, gen, std::move(error), stage});
 }
 
 // SIGCHLD: the children that exited. Ours go through on_exit, which keeps their status; the
@@ -770,9 +864,9 @@ void keeper::fire_deadlines() {
     if (it == procs_.end())
       continue; // gone already; tokens are never reused
     auto& p = it->second;
-    p.timed_out = p.is_exec;
+    p.timed_out = p.is == role::exec;
     signal_group(p.child.pid, SIGKILL);
-    if (auto* b = p.is_exec ? nullptr : find(p.id, p.gen); b != nullptr && !b->cgroup.empty())
+    if (auto* b = p.is == role::exec ? nullptr : find(p.id, p.gen); b && !b->cgroup.empty())
       kill_cgroup(b->cgroup);
   }
 }

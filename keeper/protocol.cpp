@@ -7,8 +7,12 @@
 namespace nv::keeper {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(log_target, name, max_size, max_files)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(launch, pid_file, start)
+NLOHMANN_JSON_SERIALIZE_ENUM(spawn_stage,
+                             {{spawn_stage::start, "start"}, {spawn_stage::create, "create"}})
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(spawn, id, gen, argv, deployment, service, replica,
-                                                env, workdir, user, log, forward, fingerprint)
+                                                env, workdir, user, log, forward, fingerprint,
+                                                launched_by)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(signal, id, gen, signo, grace_ms)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(kill, id, gen)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(exec, id, gen, exec_id, argv, timeout_ms)
@@ -19,7 +23,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(held, id, gen, pid, start_time, 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(hello, version, keeper_pid, cgroups, containers,
                                                 notes)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(spawned, id, gen, pid, start_time)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(spawn_failed, id, gen, error)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(spawn_failed, id, gen, error, stage)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(exited, id, gen, code, signo, tail)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(exec_done, id, exec_id, code, output, timed_out)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(output, id, gen, bytes)

@@ -19,7 +19,7 @@ namespace nv::keeper {
 
 // Bumped when a message changes incompatibly: a daemon refuses a keeper of another version
 // (after an upgrade, the old keeper's containers are then stopped and started anew).
-inline constexpr int protocol_version = 1;
+inline constexpr int protocol_version = 2;
 
 // The biggest message either side sends: an exec's output (64 KiB, escaped). A hello is followed
 // by one message per container and per note, so that no message grows with the node; forwarded
@@ -36,6 +36,17 @@ struct log_target {
   uint32_t max_files = 0; // rotated files kept (.1 .. .N)
 };
 
+// A main process that another program starts: argv is a launcher (`runc create`) that sets the
+// container up, writes its main process's pid to `pid_file` and exits, leaving that process to
+// the keeper, a subreaper, and to the launcher's stdout and stderr; then `start` (`runc start`)
+// lets it run. The container runs once both succeeded; the launcher's failure is the create's,
+// the start command's the start's.
+struct launch {
+  std::string pid_file;
+  std::vector<std::string> start;
+  bool operator==(const launch&) const = default;
+};
+
 // Start a container's main process.
 struct spawn {
   std::string id;
@@ -49,6 +60,7 @@ struct spawn {
   log_target log;
   bool forward = false;    // also send its output to the runtime (run's console)
   std::string fingerprint; // the runtime's, handed back in the hello
+  launch launched_by;      // pid_file empty: argv is the main process itself
 };
 
 // Signal the container's process group; with grace_ms >= 0, SIGKILL its whole cgroup once that
@@ -123,10 +135,13 @@ struct spawned {
   uint64_t start_time = 0;
 };
 
+enum class spawn_stage : uint8_t { start, create };
+
 struct spawn_failed {
   std::string id;
   uint64_t gen = 0;
   std::string error;
+  spawn_stage stage = spawn_stage::start; // create: a launcher's failure
 };
 
 struct exited {

@@ -37,6 +37,7 @@ struct UnexpectedExit {
   int32_t signal = 0; // the signal that killed it; 0: it exited by itself. Not in the display text
                       // (the seed's) nor in the JSON form or on the wire (agent_error_fields.hpp):
                       // in-process only, for the trace's exit event and the status.
+  bool oom_killed = false; // by the kernel, at its memory limit; in-process only, like `signal`
   bool operator==(const UnexpectedExit&) const = default;
 };
 struct HealthCheckFailed {

@@ -5,6 +5,7 @@
 #include <any>
 #include <csignal>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,12 +14,17 @@
 
 namespace nv {
 
+// When a runtime with images fetches one: `newer` checks the registry like `always` (the copy is
+// content-addressed, so an unchanged image costs its manifest).
+enum class pull_policy : uint8_t { always, newer, if_not_present, never };
+
 struct container_spec {
   std::string deployment;
   std::string service;
   uint32_t replica = 1; // 1-based
   std::string id;       // ZLayer's replica id: "{service}-rep-{replica}"
   std::string image;
+  pull_policy pull = pull_policy::if_not_present;
   std::vector<std::string> command; // entrypoint followed by args
   std::vector<std::pair<std::string, std::string>> env;
   std::string workdir;
@@ -27,6 +33,9 @@ struct container_spec {
   std::string user;
   std::string os = "linux"; // OCI name: linux | windows | darwin
   int stop_signal = SIGTERM;
+  // Limits, for a runtime that enforces them (the oci runtime, through cgroups).
+  std::optional<double> cpu;      // cores
+  std::optional<uint64_t> memory; // bytes
   // What only the runtime that serves it understands (containerd's `options`): the sim runtime's
   // sim_behavior, say. Opaque to everything above the runtime; empty: the runtime's defaults.
   std::any options;

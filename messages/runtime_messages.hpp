@@ -35,8 +35,9 @@ inline NotFound no_such_container(const std::string& id) {
 
 struct container_exited {
   std::string id;
-  int32_t code = 0;   // exit status; 128 + signal when killed by a signal (shell convention)
-  int32_t signal = 0; // the terminating signal, 0 when it exited by itself
+  int32_t code = 0;        // exit status; 128 + signal when killed by a signal (shell convention)
+  int32_t signal = 0;      // the terminating signal, 0 when it exited by itself
+  bool oom_killed = false; // the kernel killed it at its memory limit (where the runtime can tell)
 };
 
 struct exec_result {

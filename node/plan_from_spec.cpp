@@ -110,7 +110,11 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
     sp.shape = prints[s.name].shape;
     auto command = s.command.entrypoint;
     command.insert(command.end(), s.command.args.begin(), s.command.args.end());
-    if (runtime_name == "process" && command.empty())
+    // `image: {name: process}` runs as a process whatever serves linux (design §4).
+    const bool as_process =
+        runtime_name == "process" || (runtime_name == "oci" && s.image.name == "process");
+    const std::string served_by = as_process ? "process" : runtime_name;
+    if (as_process && command.empty())
       out.errors.push_back(where +
                            ".command: the process runtime pulls no image and runs only "
                            "a command, so image '" +
@@ -127,16 +131,16 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
     // Neither process nor sim can limit a replica; saying so beats a limit that silently is not.
     auto unenforced = [&](const char* field, const char* limit) {
       out.warnings.push_back({"", where + ".resources." + field,
-                              "the " + runtime_name +
+                              "the " + served_by +
                                   " runtime does not enforce it; the replicas run without a " +
                                   limit + " limit",
                               spec::severity::warning});
     };
-    if (s.resources.cpu)
+    if (s.resources.cpu && served_by != "oci")
       unenforced("cpu", "CPU");
-    if (s.resources.memory)
+    if (s.resources.memory && served_by != "oci")
       unenforced("memory", "memory");
-    if (!s.user.empty() && runtime_name == "process") {
+    if (!s.user.empty() && as_process) {
       // Checked again at each start, where it fails the start: users come and go.
       if (auto who = resolve_user(s.user); !who.error.empty())
         out.warnings.push_back({"", where + ".user", who.error + "; its replicas will not start",
@@ -153,6 +157,9 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
       c.spec.replica = r;
       c.spec.id = replica_id(s.name, r);
       c.spec.image = s.image.name;
+      c.spec.pull = s.image.pull;
+      c.spec.cpu = s.resources.cpu;
+      c.spec.memory = s.resources.memory;
       for (auto& word : command)
         c.spec.command.push_back(spec::expand_replica_variables(word, values));
       c.spec.env = env.vars;

@@ -23,8 +23,6 @@ namespace nv::spec {
 
 enum class service_kind : uint8_t { service, job }; // the spec's `rtype`
 
-enum class pull_policy : uint8_t { always, newer, if_not_present, never };
-
 enum class restart_kind : uint8_t { no, always, unless_stopped, on_failure };
 
 struct image_spec {

@@ -52,7 +52,7 @@ struct cluster_config {
   bool operator==(const cluster_config&) const = default;
 };
 
-// `registries` (design.md §11): kept as data for the oci issue; not acted on yet.
+// `registries` (design.md §11): what the oci runtime's image store is told.
 struct registries_config {
   std::vector<std::string> insecure; // registries spoken to over plain HTTP
   bool operator==(const registries_config&) const = default;

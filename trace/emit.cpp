@@ -49,8 +49,10 @@ uint64_t exit(const std::string& actor, exit_event::reason_kind reason, const Ag
     data.error.reset();
   data.code.reset();
   data.signal.clear();
+  data.oom_killed = false;
   if (const auto* exited = error ? std::get_if<UnexpectedExit>(error) : nullptr) {
     data.code = exited->code;
+    data.oom_killed = exited->oom_killed;
     if (exited->signal != 0)
       data.signal = signal_name(exited->signal);
   }

@@ -24,6 +24,7 @@ struct exit_event {
   // A container's exit: its exit code, and the signal that killed it ("SIGKILL"; empty: none).
   std::optional<int32_t> code;
   std::string signal;
+  bool oom_killed = false; // the kernel's OOM killer ended it
 };
 
 struct state_event {

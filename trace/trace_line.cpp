@@ -254,6 +254,8 @@ void put_fields(line_out& out, const exit_event& e) {
     put_int<"code">(out, *e.code);
   if (!e.signal.empty())
     put_string<"signal">(out, e.signal);
+  if (e.oom_killed)
+    put_bool<"oom_killed">(out, true);
 }
 
 void put_fields(line_out& out, const state_event& e) {

@@ -371,6 +371,8 @@ trace_data parse_data(trace_kind kind, const field_list& j) {
       e.code = static_cast<int32_t>(get_i64(j, "code"));
     if (j.find("signal"))
       e.signal = get_string(j, "signal");
+    if (j.find("oom_killed"))
+      e.oom_killed = get_bool(j, "oom_killed");
     return e;
   }
   case trace_kind::state: {

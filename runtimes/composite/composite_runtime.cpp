@@ -27,6 +27,14 @@ runtime* composite_runtime::select(std::string_view os) const {
   return nullptr;
 }
 
+runtime* composite_runtime::select(const container_spec& spec) const {
+  if (spec.image == "process" && spec.os == "linux")
+    for (auto* rt : locals_)
+      if (rt->name() == "process")
+        return rt;
+  return select(spec.os);
+}
+
 runtime* composite_runtime::owner(const std::string& id) const {
   std::lock_guard<std::mutex> g{mu_};
   auto it = dispatch_.find(id);
@@ -34,14 +42,14 @@ runtime* composite_runtime::owner(const std::string& id) const {
 }
 
 void composite_runtime::pull(const container_spec& spec, caf::actor reply_to) {
-  if (auto* rt = select(spec.os))
+  if (auto* rt = select(spec))
     rt->pull(spec, std::move(reply_to));
   else // the create that follows reports the routing; an image is not ours to judge
     caf::anon_send(reply_to, runtime_reply{runtime_key(spec), runtime_op::pull, true, {}, 0});
 }
 
 void composite_runtime::create(const container_spec& spec, caf::actor reply_to) {
-  auto* rt = select(spec.os);
+  auto* rt = select(spec);
   if (!rt) {
     std::string names;
     for (auto* l : locals_)

@@ -1,6 +1,7 @@
 // Chooses, per container, the local runtime that runs its OS (container_spec::os). When none
 // of this node's runtimes runs it, create fails with RouteToPeer — never CreateFailed — so
-// the node can place the service on a peer.
+// the node can place the service on a peer. The pseudo-image `process` (design §4) goes to the
+// process runtime wherever it is one of the locals.
 #pragma once
 
 #include <mutex>
@@ -33,6 +34,7 @@ public:
 
 private:
   runtime* select(std::string_view os) const;
+  runtime* select(const container_spec& spec) const;
   runtime* owner(const std::string& id) const;
 
   std::vector<runtime*> locals_;

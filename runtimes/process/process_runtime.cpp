@@ -78,6 +78,9 @@ std::string fingerprint_of(const keeper::spawn& s) {
     add(k + "=" + v);
   add(s.workdir);
   add(s.user);
+  add(s.launched_by.pid_file);
+  for (const auto& a : s.launched_by.start)
+    add(a);
   return text_digest(out);
 }
 
@@ -315,6 +318,12 @@ void process_runtime::shut_down_keeper() {
 
 // --- the supervisors' memory ---
 
+void process_runtime::annotate_exits(
+    std::function<void(const std::string& id, container_exited&)> annotate) {
+  std::lock_guard lock{mu_};
+  annotate_ = std::move(annotate);
+}
+
 void process_runtime::remember(const std::string& key, std::string text) {
   std::lock_guard lock{mu_};
   send(keeper::note{key, std::move(text)});
@@ -360,6 +369,10 @@ void process_runtime::create(const container_spec& spec, caf::actor reply_to) {
   }
   how.forward = static_cast<bool>(options_.on_line);
   how.fingerprint = fingerprint_of(how);
+  if (const auto* launched = std::any_cast<process_launch>(&spec.options)) {
+    how.launched_by = launched->launch;
+    how.fingerprint = text_digest(fingerprint_of(how) + launched->identity);
+  }
 
   std::lock_guard lock{mu_};
   if (containers_.count(id) != 0) {
@@ -676,9 +689,10 @@ void process_runtime::on_event(keeper::event& e) {
           for (const auto& waiter : c.stop_waiters)
             caf::anon_send(waiter, reply_ok(m.id, runtime_op::stop));
           c.stop_waiters.clear();
-          caf::anon_send(c.exit_to,
-                         reply_failed(m.id, runtime_op::start,
-                                      StartFailed{replica_of(m.id), std::move(m.error)}));
+          auto error = m.stage == keeper::spawn_stage::create
+                           ? AgentError{CreateFailed{replica_of(m.id), std::move(m.error)}}
+                           : AgentError{StartFailed{replica_of(m.id), std::move(m.error)}};
+          caf::anon_send(c.exit_to, reply_failed(m.id, runtime_op::start, std::move(error)));
         } else if constexpr (std::is_same_v<T, keeper::exited>) {
           auto* found = current(m.id, m.gen);
           if (!found)
@@ -694,7 +708,10 @@ void process_runtime::on_event(keeper::event& e) {
           }
           exit_to = std::move(c.exit_to);
           stop_waiters = std::move(c.stop_waiters);
-          caf::anon_send(exit_to, container_exited{m.id, m.code, m.signo});
+          container_exited news{m.id, m.code, m.signo};
+          if (annotate_)
+            annotate_(m.id, news);
+          caf::anon_send(exit_to, std::move(news));
           for (const auto& waiter : stop_waiters)
             caf::anon_send(waiter, reply_ok(m.id, runtime_op::stop));
         } else if constexpr (std::is_same_v<T, keeper::exec_done>) {

@@ -68,6 +68,15 @@
 
 namespace nv {
 
+// The process runtime's container_spec::options: a container whose main process another program
+// starts (keeper::launch), as the oci runtime's runc does. `command` is then the launcher.
+struct process_launch {
+  keeper::launch launch;
+  // What the launched container is made of beyond the command and env (the oci runtime: a digest
+  // of its image and config), so that a held container with another one is not adopted.
+  std::string identity;
+};
+
 struct process_runtime_options {
   // Non-empty: each replica's output is appended by the keeper to `<log_dir>/<id>.log` (the
   // replica id), timestamped and rotated (keeper/log_file.hpp). Created if missing, and checked.
@@ -124,6 +133,10 @@ public:
   std::vector<std::string> logs(const std::string& id, std::size_t tail) const override;
   std::optional<int> pid(const std::string& id) const override;
   bool adoptable(const std::string& id) const override;
+
+  // Called on the runtime's I/O thread with every exit before it is sent, for a runtime built on
+  // this one to add what it knows (the oci runtime: an OOM kill). Set before the first start.
+  void annotate_exits(std::function<void(const std::string& id, container_exited&)> annotate);
 
   void remember(const std::string& key, std::string text) override;
   void forget(const std::string& prefix) override;
@@ -190,6 +203,8 @@ private:
   std::deque<std::string> backlog_;
   std::size_t adoptable_at_connect_ = 0;
   clock::time_point claim_deadline_{};
+
+  std::function<void(const std::string& id, container_exited&)> annotate_;
 
   unique_fd epoll_;
   unique_fd wakeup_;  // eventfd: the backlog has work, or the destructor wants the thread to end

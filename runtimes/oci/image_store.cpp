@@ -1,0 +1,130 @@
+#include "runtimes/oci/image_store.hpp"
+
+#include <algorithm>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <sys/file.h>
+
+#include <nlohmann/json.hpp>
+
+#include "posix/unique_fd.hpp"
+#include "runtimes/oci/tool_command.hpp"
+
+namespace nv::oci {
+
+namespace {
+
+constexpr std::string_view transports[] = {"docker://",
+                                           "oci:", "oci-archive:", "docker-archive:", "dir:"};
+
+bool has_transport(const std::string& image) {
+  return std::any_of(std::begin(transports), std::end(transports),
+                     [&image](std::string_view t) { return image.starts_with(t); });
+}
+
+// The registry part of a reference: its first component when that names a host.
+std::string registry_of(const std::string& image) {
+  auto slash = image.find('/');
+  if (slash == std::string::npos)
+    return "docker.io";
+  auto first = image.substr(0, slash);
+  bool host = first.find_first_of(".:") != std::string::npos || first == "localhost";
+  return host ? first : "docker.io";
+}
+
+} // namespace
+
+image_store::image_store(image_store_options options) : options_(std::move(options)) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(fs::path{options_.dir}.parent_path(), ec);
+  if (ec)
+    throw std::runtime_error("image store " + options_.dir + ": " + ec.message());
+  if (!fs::exists(options_.dir + "/index.json")) {
+    fs::remove(options_.dir, ec); // umoci makes the directory itself; an empty one is in its way
+    auto made = run_tool({"umoci", "init", "--layout", options_.dir}, std::chrono::seconds{30});
+    if (!made.ok() && !fs::exists(options_.dir + "/index.json"))
+      throw std::runtime_error("image store " + options_.dir + ": umoci init: " + made.reason());
+  }
+}
+
+std::string image_store::source_of(const std::string& image) {
+  return has_transport(image) ? image : "docker://" + image;
+}
+
+bool image_store::insecure(const std::string& image) const {
+  if (has_transport(image) && !image.starts_with("docker://"))
+    return false;
+  auto name = image.starts_with("docker://") ? image.substr(9) : image;
+  auto registry = registry_of(name);
+  auto host = registry.substr(0, registry.rfind(':') == std::string::npos || registry[0] == '['
+                                     ? registry.size()
+                                     : registry.rfind(':'));
+  if (host == "localhost" || host.starts_with("127.") || host == "[::1]")
+    return true;
+  return std::find(options_.insecure.begin(), options_.insecure.end(), registry) !=
+         options_.insecure.end();
+}
+
+bool image_store::has(const std::string& image) const {
+  std::lock_guard copying{skopeo_}; // a copy rewrites the index
+  std::ifstream in{options_.dir + "/index.json"};
+  auto index = nlohmann::json::parse(in, nullptr, false);
+  if (index.is_discarded())
+    return false;
+  for (const auto& m : index.value("manifests", nlohmann::json::array()))
+    if (m.contains("annotations") &&
+        m["annotations"].value("org.opencontainers.image.ref.name", "") == image)
+      return true;
+  return false;
+}
+
+std::optional<std::string> image_store::pull(const std::string& image, pull_policy pull) {
+  if (pull == pull_policy::never)
+    return has(image)
+               ? std::nullopt
+               : std::optional<std::string>{"not in the node's image store (" + options_.dir +
+                                            ") and pull_policy is never: copy it there "
+                                            "first, or allow a pull"};
+  if (pull == pull_policy::if_not_present && has(image))
+    return std::nullopt;
+  std::shared_ptr<flight> mine;
+  {
+    std::unique_lock lock{mu_};
+    if (auto it = flights_.find(image); it != flights_.end()) {
+      auto theirs = it->second; // one pull of it is under way: its outcome is ours
+      landed_.wait(lock, [&theirs] { return theirs->done; });
+      return theirs->error;
+    }
+    mine = std::make_shared<flight>();
+    flights_.emplace(image, mine);
+  }
+  auto error = copy(image);
+  std::lock_guard lock{mu_};
+  mine->done = true;
+  mine->error = error;
+  flights_.erase(image);
+  landed_.notify_all();
+  return error;
+}
+
+std::optional<std::string> image_store::copy(const std::string& image) {
+  std::vector<std::string> argv{"skopeo", "copy", "--quiet"};
+  if (insecure(image))
+    argv.emplace_back("--src-tls-verify=false");
+  argv.push_back(source_of(image));
+  argv.push_back("oci:" + options_.dir + ":" + image);
+  std::lock_guard copying{skopeo_};
+  // Another nodevisor on this state directory (a run beside the daemon) copies into it too.
+  unique_fd lock{::open((options_.dir + "/.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)};
+  if (lock)
+    ::flock(lock.get(), LOCK_EX);
+  auto done = run_tool(argv, options_.pull_timeout);
+  if (done.ok())
+    return std::nullopt;
+  return "skopeo copy from " + source_of(image) + ": " + done.reason();
+}
+
+} // namespace nv::oci

@@ -1,0 +1,318 @@
+#include "runtimes/oci/oci_runtime.hpp"
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <caf/send.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "messages/digest.hpp"
+#include "runtimes/oci/bundle_config.hpp"
+#include "runtimes/oci/tool_command.hpp"
+
+namespace nv {
+
+namespace fs = std::filesystem;
+using oci::run_tool;
+
+namespace {
+
+constexpr std::chrono::milliseconds tool_timeout{std::chrono::minutes{2}};
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in{path, std::ios::binary};
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+bool write_file(const fs::path& path, const std::string& text) {
+  auto temp = path;
+  temp += ".new";
+  {
+    std::ofstream out{temp, std::ios::binary | std::ios::trunc};
+    out << text;
+    if (!out.flush())
+      return false;
+  }
+  std::error_code ec;
+  fs::rename(temp, path, ec);
+  return !ec;
+}
+
+bool alive(pid_t pid) {
+  return ::kill(pid, 0) == 0 || errno == EPERM;
+}
+
+} // namespace
+
+oci_runtime::oci_runtime(process_runtime& keeper, oci_runtime_options options)
+    : keeper_(keeper), options_(std::move(options)),
+      root_(options_.state_dir + "/runc/" + options_.instance),
+      bundles_(options_.state_dir + "/bundles/" + options_.instance),
+      store_(
+          oci::image_store_options{options_.state_dir + "/images", options_.insecure_registries}) {
+  std::error_code ec;
+  for (const auto& dir : {root_, bundles_}) {
+    fs::create_directories(dir, ec);
+    if (ec)
+      throw std::runtime_error("oci runtime: " + dir + ": " + ec.message());
+  }
+  sweep();
+  keeper_.annotate_exits([this](const std::string& key, container_exited& news) {
+    if (news.signal == SIGKILL && oom_killed(key))
+      news.oom_killed = true;
+  });
+}
+
+oci_runtime::~oci_runtime() {
+  keeper_.annotate_exits({});
+  std::list<std::pair<std::thread, std::shared_ptr<bool>>> jobs;
+  {
+    std::lock_guard lock{mu_};
+    quitting_ = true;
+    jobs.swap(jobs_);
+  }
+  for (auto& [thread, done] : jobs)
+    thread.join();
+  if (options_.instance.starts_with("run-"))
+    release(options_.instance);
+}
+
+void oci_runtime::release(const std::string& instance) const {
+  std::error_code ec;
+  fs::remove(options_.state_dir + "/runc/" + instance, ec);
+  fs::remove(options_.state_dir + "/bundles/" + instance, ec);
+  for (const auto& controller : fs::directory_iterator{"/sys/fs/cgroup", ec})
+    fs::remove(controller.path() / "nodevisor-oci" / instance, ec);
+}
+
+std::string oci_runtime::runc_id(const std::string& key) const {
+  std::string id = key;
+  for (auto& c : id)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
+      c = '.';
+  return id;
+}
+
+std::string oci_runtime::bundle_of(const std::string& key) const {
+  return bundles_ + "/" + runc_id(key);
+}
+
+std::vector<std::string> oci_runtime::runc(std::initializer_list<std::string> args) const {
+  std::vector<std::string> argv{options_.runc, "--root", root_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+void oci_runtime::run_job(std::function<void()> job) {
+  std::lock_guard lock{mu_};
+  for (auto it = jobs_.begin(); it != jobs_.end();) {
+    if (*it->second) {
+      it->first.join();
+      it = jobs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  auto done = std::make_shared<bool>(false);
+  // `done` is set under mu_ by the job's last step, so that a join above never waits.
+  jobs_.emplace_back(std::thread{[this, job = std::move(job), done] {
+                       job();
+                       std::lock_guard finished{mu_};
+                       *done = true;
+                     }},
+                     done);
+}
+
+void oci_runtime::pull(const container_spec& spec, caf::actor reply_to) {
+  run_job([this, image = spec.image, policy = spec.pull, key = runtime_key(spec),
+           reply_to = std::move(reply_to)] {
+    if (auto error = store_.pull(image, policy))
+      caf::anon_send(reply_to, reply_failed(key, runtime_op::pull, PullFailed{image, *error}));
+    else
+      caf::anon_send(reply_to, reply_ok(key, runtime_op::pull));
+  });
+}
+
+void oci_runtime::create(const container_spec& spec, caf::actor reply_to) {
+  run_job([this, spec, reply_to = std::move(reply_to)] {
+    auto key = runtime_key(spec);
+    {
+      std::unique_lock lock{mu_};
+      removed_.wait(lock, [&] { return removing_.count(key) == 0; });
+    }
+    container_spec launched;
+    if (auto error = prepare(spec, launched); !error.empty()) {
+      caf::anon_send(reply_to, reply_failed(key, runtime_op::create, CreateFailed{spec.id, error}));
+      return;
+    }
+    keeper_.create(launched, reply_to);
+  });
+}
+
+std::string oci_runtime::prepare(const container_spec& spec, container_spec& launched) {
+  auto key = runtime_key(spec);
+  auto id = runc_id(key);
+  fs::path bundle = bundle_of(key);
+  oci::bundle_options how{"/nodevisor-oci/" + options_.instance + "/" + id,
+                          (bundle / "rootfs").string()};
+  auto configure = [&](std::string& text) -> std::string {
+    auto config = nlohmann::json::parse(read_file(bundle / "image-config.json"), nullptr, false);
+    if (config.is_discarded())
+      return "the bundle's image-config.json is not JSON";
+    if (auto error = oci::apply_spec(config, spec, how); !error.empty())
+      return error;
+    text = config.dump(2);
+    return {};
+  };
+  std::string config;
+  bool adopt = false;
+  if (keeper_.adoptable(key) && fs::exists(bundle / "image-config.json")) {
+    // Running since before this runtime: the same config, or a new container.
+    adopt = configure(config).empty() && config == read_file(bundle / "config.json");
+  }
+  if (!adopt) {
+    delete_container(key); // what a runtime before this one left under this id
+    auto unpacked = run_tool(
+        {options_.umoci, "unpack", "--image", store_.umoci_ref(spec.image), bundle.string()},
+        tool_timeout);
+    if (!unpacked.ok())
+      return "umoci unpack of " + spec.image + ": " + unpacked.reason();
+    std::error_code ec;
+    fs::rename(bundle / "config.json", bundle / "image-config.json", ec);
+    if (ec)
+      return "bundle " + bundle.string() + ": " + ec.message();
+    if (auto error = configure(config); !error.empty())
+      return error;
+    if (!write_file(bundle / "config.json", config))
+      return "bundle " + bundle.string() + ": cannot write config.json";
+  }
+  launched = spec;
+  launched.command = runc(
+      {"create", "--bundle", bundle.string(), "--pid-file", (bundle / "init.pid").string(), id});
+  launched.workdir = bundle.string();
+  launched.user.clear(); // the container's user is in its config; runc runs as ours
+  launched.options = process_launch{
+      keeper::launch{(bundle / "init.pid").string(), runc({"start", id})}, text_digest(config)};
+  return {};
+}
+
+void oci_runtime::start(const std::string& id, caf::actor reply_to) {
+  keeper_.start(id, std::move(reply_to));
+}
+
+void oci_runtime::stop(const std::string& id, duration grace, int signal, caf::actor reply_to) {
+  keeper_.stop(id, grace, signal, std::move(reply_to));
+}
+
+void oci_runtime::remove(const std::string& id, caf::actor reply_to) {
+  keeper_.remove(id, caf::actor{}); // kills it; what runc keeps of it goes below
+  {
+    std::lock_guard lock{mu_};
+    ++removing_[id];
+  }
+  run_job([this, id, reply_to = std::move(reply_to)] {
+    delete_container(id);
+    {
+      std::lock_guard lock{mu_};
+      if (--removing_[id] == 0)
+        removing_.erase(id);
+    }
+    removed_.notify_all();
+    caf::anon_send(reply_to, reply_ok(id, runtime_op::remove));
+  });
+}
+
+// runc's state and cgroups of the container, and its bundle.
+void oci_runtime::delete_container(const std::string& key) {
+  auto id = runc_id(key);
+  if (fs::exists(root_ + "/" + id)) {
+    auto deleted = run_tool(runc({"delete", "--force", id}), tool_timeout);
+    if (!deleted.ok() && fs::exists(root_ + "/" + id))
+      spdlog::warn("[/_oci] {}: runc delete: {}", key, deleted.reason());
+  }
+  std::error_code ec;
+  fs::remove_all(bundle_of(key), ec);
+  if (ec)
+    spdlog::warn("[/_oci] {}: removing its bundle: {}", key, ec.message());
+}
+
+void oci_runtime::exec(const std::string& id, uint64_t exec_id, std::vector<std::string> cmd,
+                       duration timeout, caf::actor reply_to) {
+  auto argv = runc({"exec", runc_id(id)});
+  argv.insert(argv.end(), std::make_move_iterator(cmd.begin()), std::make_move_iterator(cmd.end()));
+  keeper_.exec(id, exec_id, std::move(argv), timeout, std::move(reply_to));
+}
+
+container_status oci_runtime::state(const std::string& id) const {
+  return keeper_.state(id);
+}
+
+std::vector<std::string> oci_runtime::logs(const std::string& id, std::size_t tail) const {
+  return keeper_.logs(id, tail);
+}
+
+std::optional<int> oci_runtime::pid(const std::string& id) const {
+  return keeper_.pid(id);
+}
+
+bool oci_runtime::adoptable(const std::string& id) const {
+  return keeper_.adoptable(id);
+}
+
+bool oci_runtime::oom_killed(const std::string& key) const {
+  auto dir = "/nodevisor-oci/" + options_.instance + "/" + runc_id(key);
+  // cgroup v1's memory controller, else v2's unified tree.
+  for (auto [file, field] :
+       {std::pair{"/sys/fs/cgroup/memory" + dir + "/memory.oom_control", std::string{"oom_kill"}},
+        {"/sys/fs/cgroup" + dir + "/memory.events", "oom_kill"}}) {
+    std::ifstream in{file};
+    std::string name;
+    uint64_t count = 0;
+    while (in >> name >> count)
+      if (name == field)
+        return count > 0;
+  }
+  return false;
+}
+
+// Stopped containers of this instance, and everything of runs that are gone.
+void oci_runtime::sweep() {
+  auto clear_root = [this](const std::string& root, bool only_stopped) {
+    auto listed =
+        run_tool({options_.runc, "--root", root, "list", "--format", "json"}, tool_timeout);
+    auto list = nlohmann::json::parse(listed.output, nullptr, false);
+    if (!listed.ok() || !list.is_array())
+      return;
+    for (const auto& c : list) {
+      auto id = c.value("id", "");
+      if (id.empty() || (only_stopped && c.value("status", "") != "stopped"))
+        continue;
+      run_tool({options_.runc, "--root", root, "delete", "--force", id}, tool_timeout);
+      std::error_code ec;
+      fs::remove_all(c.value("bundle", ""), ec);
+    }
+  };
+  clear_root(root_, true);
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator{options_.state_dir + "/runc", ec}) {
+    auto name = entry.path().filename().string();
+    if (!name.starts_with("run-") || name == options_.instance)
+      continue;
+    auto pid = std::atoi(name.c_str() + 4);
+    if (pid <= 0 || alive(pid))
+      continue;
+    spdlog::info("[/_oci] clearing what run {} left (it is gone)", pid);
+    clear_root(entry.path().string(), false);
+    fs::remove_all(entry.path(), ec);
+    fs::remove_all(options_.state_dir + "/bundles/" + name, ec);
+    release(name);
+  }
+}
+
+} // namespace nv
