@@ -765,7 +765,12 @@ void keeper::on_launched(proc& p, const exit_status& status) {
       ::kill(main, SIGKILL);
     auto why = status.code != 0 ? "exited with code " + std::to_string(status.code)
                                 : std::string{"left no pid in "} + b->how->launched_by.pid_file;
-    fail_launch(*b, spawn_stage::create, b->how->argv.front() + " " + why);
+    const auto& marker = b->how->launched_by.start_failure;
+    bool started = false;
+    for (const auto& line : b->tail.tail(tail_lines))
+      started = started || (!marker.empty() && line.find(marker) != std::string::npos);
+    fail_launch(*b, started ? spawn_stage::start : spawn_stage::create,
+                b->how->argv.front() + " " + why);
     return;
   }
   p.is = role::main;

@@ -7,7 +7,7 @@
 namespace nv::keeper {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(log_target, name, max_size, max_files)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(launch, pid_file, start)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(launch, pid_file, start, start_failure)
 NLOHMANN_JSON_SERIALIZE_ENUM(spawn_stage,
                              {{spawn_stage::start, "start"}, {spawn_stage::create, "create"}})
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(spawn, id, gen, argv, deployment, service, replica,

@@ -40,10 +40,12 @@ struct log_target {
 // container up, writes its main process's pid to `pid_file` and exits, leaving that process to
 // the keeper, a subreaper, and to the launcher's stdout and stderr; then `start` (`runc start`)
 // lets it run. The container runs once both succeeded; the launcher's failure is the create's,
-// the start command's the start's.
+// the start command's the start's, and so is a launcher's whose output has `start_failure` (runc
+// create execs the entrypoint before it returns: a missing one is a failed start).
 struct launch {
   std::string pid_file;
   std::vector<std::string> start;
+  std::string start_failure;
   bool operator==(const launch&) const = default;
 };
 

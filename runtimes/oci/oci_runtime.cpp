@@ -197,8 +197,10 @@ std::string oci_runtime::prepare(const container_spec& spec, container_spec& lau
       {"create", "--bundle", bundle.string(), "--pid-file", (bundle / "init.pid").string(), id});
   launched.workdir = bundle.string();
   launched.user.clear(); // the container's user is in its config; runc runs as ours
-  launched.options = process_launch{
-      keeper::launch{(bundle / "init.pid").string(), runc({"start", id})}, text_digest(config)};
+  // runc create execs the entrypoint before it returns: when that fails, the start has.
+  keeper::launch launch{(bundle / "init.pid").string(), runc({"start", id}),
+                        "unable to start container process: exec:"};
+  launched.options = process_launch{std::move(launch), text_digest(config)};
   return {};
 }
 

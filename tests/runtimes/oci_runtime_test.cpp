@@ -1,0 +1,330 @@
+// The oci runtime against real runc containers of a real image, pulled from a real registry on
+// loopback (oci_fixture.hpp); and the bundle's config.json as the spec makes it.
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <caf/all.hpp>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "runtimes/oci/bundle_config.hpp"
+#include "runtimes/oci/oci_runtime.hpp"
+#include "runtimes/oci/tool_command.hpp"
+#include "tests/runtimes/oci_fixture.hpp"
+#include "tests/runtimes/runtime_replies.hpp"
+
+using namespace nv;
+using namespace nv::runtime_test;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+using oci_test::registry_environment;
+
+registry_environment& env() {
+  return *registry_environment::get();
+}
+
+container_spec replica(const std::string& id, std::vector<std::string> command) {
+  container_spec s;
+  s.deployment = "shop";
+  s.service = "api";
+  s.id = id;
+  s.image = env().image();
+  s.command = std::move(command);
+  return s;
+}
+
+// A process runtime attached to its own keeper, and the oci runtime on it, with a state
+// directory of the test's own.
+struct oci_node {
+  fs::path state = env().dir() / ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  process_runtime keeper{};
+  oci_runtime oci{keeper, options()};
+
+  oci_runtime_options options() {
+    oci_runtime_options o;
+    o.state_dir = state.string();
+    o.instance = "run-" + std::to_string(::getpid());
+    return o;
+  }
+
+  // What runc lists under the runtime's root: "id status" lines.
+  std::vector<std::string> runc_list() {
+    auto listed = oci::run_tool({"runc", "--root", oci.runc_root(), "list", "--format", "json"}, 30s);
+    std::vector<std::string> out;
+    auto list = nlohmann::json::parse(listed.output, nullptr, false);
+    if (list.is_array())
+      for (const auto& c : list)
+        out.push_back(c.value("id", "") + " " + c.value("status", ""));
+    return out;
+  }
+};
+
+std::string exec_output(caf::scoped_actor& self, runtime& rt, const std::string& key,
+                        std::vector<std::string> cmd, int32_t* code = nullptr) {
+  static uint64_t next = 1;
+  auto id = next++;
+  rt.exec(key, id, std::move(cmd), 10s, self);
+  auto r = take<exec_result>(self);
+  EXPECT_EQ(r.exec_id, id);
+  if (code)
+    *code = r.code;
+  return r.output;
+}
+
+// pull, create and start, each answered ok; the container's pid.
+int32_t run_up(caf::scoped_actor& self, runtime& rt, const container_spec& s) {
+  auto key = runtime_key(s);
+  rt.pull(s, self);
+  take_ok(self, runtime_op::pull, key);
+  rt.create(s, self);
+  take_ok(self, runtime_op::create, key);
+  rt.start(key, self);
+  return take_ok(self, runtime_op::start, key);
+}
+
+std::string status_field(int pid, const std::string& field) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.starts_with(field + ":"))
+      return line.substr(field.size() + 1);
+  return {};
+}
+
+} // namespace
+
+TEST(OciRuntime, RunsAnImageFromTheRegistryAsAContainerAndLeavesNothingBehind) {
+  NV_NEEDS_OCI();
+  config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  oci_node node;
+  auto s = replica("api-rep-1", {"sh", "-c", "trap 'echo bye; exit 0' TERM; echo up; "
+                                             "while true; do sleep 1 & wait; done"});
+  s.user = "nobody";
+  s.env = {{"GREETING", "hello"}};
+  auto key = runtime_key(s);
+  auto pid = run_up(self, node.oci, s);
+  ASSERT_GT(pid, 0);
+  // Its own PID namespace: PID 1 inside, a child of the keeper outside.
+  EXPECT_NE(status_field(pid, "NSpid").find("\t1"), std::string::npos) << status_field(pid, "NSpid");
+  EXPECT_EQ(std::stoi(status_field(pid, "PPid")), node.keeper.keeper_pid());
+  EXPECT_EQ(node.oci.state(key).state, container_state::running);
+  EXPECT_EQ(exec_output(self, node.oci, key, {"id", "-u"}), "65534\n");
+  EXPECT_EQ(exec_output(self, node.oci, key, {"hostname"}), "api-rep-1\n");
+  EXPECT_EQ(exec_output(self, node.oci, key, {"sh", "-c", "echo $GREETING $NODEVISOR_REPLICA"}),
+            "hello 1\n");
+  // The host's network: the registry the test started answers from inside.
+  int32_t code = -1;
+  exec_output(self, node.oci, key,
+              {"wget", "-q", "-O", "/dev/null", "http://" + env().registry() + "/v2/"}, &code);
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(node.runc_list(), std::vector<std::string>{node.oci.runc_id(key) + " running"});
+
+  node.oci.stop(key, 10s, SIGTERM, self);
+  take_exit(self, key, 0, 0);
+  take_ok(self, runtime_op::stop, key);
+  EXPECT_NE(node.oci.logs(key, 10).size(), 0u);
+  node.oci.remove(key, self);
+  take_ok(self, runtime_op::remove, key);
+  EXPECT_TRUE(node.runc_list().empty());
+  EXPECT_FALSE(fs::exists(node.oci.bundle_of(key)));
+  EXPECT_TRUE(node.oci.images().has(s.image)); // images stay
+}
+
+TEST(OciRuntime, AKillNineIsAnExitAndTheSameReplicaRunsAgainAtOnce) {
+  NV_NEEDS_OCI();
+  config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  oci_node node;
+  auto s = replica("api-rep-1", {"sleep", "3600"});
+  auto key = runtime_key(s);
+  auto pid = run_up(self, node.oci, s);
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  take_exit(self, key, 128 + SIGKILL, SIGKILL);
+  // A restart: remove, then create of the same key, which waits for the remove to be done.
+  node.oci.remove(key, self);
+  node.oci.create(s, self);
+  take_ok(self, runtime_op::remove, key);
+  take_ok(self, runtime_op::create, key);
+  node.oci.start(key, self);
+  auto again = take_ok(self, runtime_op::start, key);
+  EXPECT_GT(again, 0);
+  EXPECT_NE(again, pid);
+  // PID 1 of sleep has no handler for SIGTERM: it is killed at the end of the grace.
+  node.oci.stop(key, 300ms, SIGTERM, self);
+  take_exit(self, key, 128 + SIGKILL, SIGKILL);
+  take_ok(self, runtime_op::stop, key);
+  node.oci.remove(key, self);
+  take_ok(self, runtime_op::remove, key);
+  EXPECT_TRUE(node.runc_list().empty());
+}
+
+TEST(OciRuntime, PullFailuresArePullFailedWithSkopeosReason) {
+  NV_NEEDS_OCI();
+  config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  oci_node node;
+  auto unknown = replica("api-rep-1", {"true"});
+  unknown.image = env().registry() + "/nodevisor/busybox:no-such-tag";
+  node.oci.pull(unknown, self);
+  auto error = take_error(self, runtime_op::pull);
+  ASSERT_TRUE(std::holds_alternative<PullFailed>(error)) << to_string(error);
+  EXPECT_EQ(std::get<PullFailed>(error).image, unknown.image);
+  EXPECT_NE(to_string(error).find("manifest unknown"), std::string::npos) << to_string(error);
+
+  auto down = replica("api-rep-1", {"true"});
+  auto port = oci_test::free_port();
+  down.image = "127.0.0.1:" + std::to_string(port) + "/nodevisor/busybox:1";
+  node.oci.pull(down, self);
+  error = take_error(self, runtime_op::pull);
+  ASSERT_TRUE(std::holds_alternative<PullFailed>(error)) << to_string(error);
+  EXPECT_NE(to_string(error).find("127.0.0.1:" + std::to_string(port)), std::string::npos)
+      << to_string(error);
+  EXPECT_NE(to_string(error).find("connection refused"), std::string::npos) << to_string(error);
+
+  // `never` does not ask the registry, so its reason is the store's, not the connection's.
+  down.pull = pull_policy::never;
+  node.oci.pull(down, self);
+  error = take_error(self, runtime_op::pull);
+  EXPECT_NE(to_string(error).find("pull_policy is never"), std::string::npos) << to_string(error);
+  EXPECT_EQ(to_string(error).find("connection refused"), std::string::npos) << to_string(error);
+}
+
+TEST(OciRuntime, TwoReplicasPullingOneImageBothGetIt) {
+  NV_NEEDS_OCI();
+  config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  oci_node node;
+  auto a = replica("api-rep-1", {"true"});
+  auto b = replica("api-rep-2", {"true"});
+  a.pull = b.pull = pull_policy::always;
+  node.oci.pull(a, self);
+  node.oci.pull(b, self);
+  for (int i = 0; i < 2; ++i) {
+    auto r = take<runtime_reply>(self);
+    EXPECT_TRUE(r.ok) << to_string(r.error);
+  }
+  EXPECT_TRUE(node.oci.images().has(a.image));
+}
+
+TEST(OciRuntime, ARefusedConfigIsCreateFailedAndAMissingEntrypointStartFailed) {
+  NV_NEEDS_OCI();
+  config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  oci_node node;
+  // A memory limit below what runc's own init uses: runc refuses to set it.
+  auto tiny = replica("api-rep-1", {"sleep", "10"});
+  tiny.memory = 4096;
+  auto key = runtime_key(tiny);
+  node.oci.pull(tiny, self);
+  take_ok(self, runtime_op::pull, key);
+  node.oci.create(tiny, self);
+  take_ok(self, runtime_op::create, key);
+  node.oci.start(key, self);
+  auto error = take_error(self, runtime_op::start);
+  ASSERT_TRUE(std::holds_alternative<CreateFailed>(error)) << to_string(error);
+  EXPECT_NE(to_string(error).find("memory limit"), std::string::npos) << to_string(error);
+  node.oci.remove(key, self);
+  take_ok(self, runtime_op::remove, key);
+
+  auto missing = replica("api-rep-1", {"/bin/no-such-program"});
+  node.oci.create(missing, self);
+  take_ok(self, runtime_op::create, key);
+  node.oci.start(key, self);
+  error = take_error(self, runtime_op::start);
+  ASSERT_TRUE(std::holds_alternative<StartFailed>(error)) << to_string(error);
+  EXPECT_NE(to_string(error).find("/bin/no-such-program"), std::string::npos) << to_string(error);
+  node.oci.remove(key, self);
+  take_ok(self, runtime_op::remove, key);
+
+  auto nobody = replica("api-rep-1", {"true"});
+  nobody.user = "no-such-user";
+  node.oci.create(nobody, self);
+  error = take_error(self, runtime_op::create);
+  ASSERT_TRUE(std::holds_alternative<CreateFailed>(error)) << to_string(error);
+  EXPECT_NE(to_string(error).find("no user 'no-such-user' in the image's /etc/passwd"),
+            std::string::npos)
+      << to_string(error);
+  EXPECT_TRUE(node.runc_list().empty());
+}
+
+TEST(OciRuntime, AContainerPastItsMemoryLimitIsOomKilledAndSaysSo) {
+  NV_NEEDS_OCI();
+  config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  oci_node node;
+  auto hungry = replica("api-rep-1", {"sh", "-c", "x=0123456789; while true; do x=$x$x; done"});
+  hungry.memory = 32 << 20;
+  auto key = runtime_key(hungry);
+  run_up(self, node.oci, hungry);
+  auto exit = take<container_exited>(self);
+  EXPECT_EQ(exit.signal, SIGKILL);
+  EXPECT_TRUE(exit.oom_killed);
+  node.oci.remove(key, self);
+  take_ok(self, runtime_op::remove, key);
+}
+
+TEST(BundleConfig, TheSpecDecidesOverTheImageAndTheNodeGivesItsNetworkAndLimits) {
+  auto config = nlohmann::json::parse(R"({
+    "process": {"args": ["/bin/sh"], "env": ["PATH=/bin", "MODE=image"], "cwd": "/",
+                "user": {"uid": 0, "gid": 0}, "terminal": true},
+    "linux": {"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "mount"}],
+              "resources": {}},
+    "mounts": []})");
+  auto root = fs::temp_directory_path() / ("nv-bundle-" + std::to_string(::getpid()));
+  fs::create_directories(root / "etc");
+  std::ofstream{root / "etc/passwd"} << "root:x:0:0::/:/bin/sh\napp:x:1000:1001::/:/bin/sh\n";
+  std::ofstream{root / "etc/group"} << "root:x:0:\nstaff:x:50:\n";
+  container_spec s;
+  s.deployment = "shop";
+  s.service = "api";
+  s.replica = 2;
+  s.id = "api-rep-2";
+  s.command = {"server", "--port", "80"};
+  s.env = {{"MODE", "spec"}};
+  s.workdir = "/srv";
+  s.user = "app:staff";
+  s.cpu = 0.5;
+  s.memory = 64 << 20;
+  EXPECT_EQ(oci::apply_spec(config, s, {"/nodevisor-oci/x/shop.api-rep-2", root.string()}), "");
+  EXPECT_EQ(config["process"]["args"], nlohmann::json({"server", "--port", "80"}));
+  EXPECT_EQ(config["process"]["terminal"], false);
+  auto env = config["process"]["env"];
+  EXPECT_EQ(std::count(env.begin(), env.end(), "MODE=spec"), 1);
+  EXPECT_EQ(std::count(env.begin(), env.end(), "MODE=image"), 0);
+  EXPECT_EQ(std::count(env.begin(), env.end(), "NODEVISOR_REPLICA=2"), 1);
+  EXPECT_EQ(config["process"]["cwd"], "/srv");
+  EXPECT_EQ(config["process"]["user"], nlohmann::json({{"uid", 1000}, {"gid", 50}}));
+  EXPECT_EQ(config["hostname"], "api-rep-2");
+  for (const auto& n : config["linux"]["namespaces"])
+    EXPECT_NE(n["type"], "network");
+  EXPECT_EQ(config["linux"]["cgroupsPath"], "/nodevisor-oci/x/shop.api-rep-2");
+  EXPECT_EQ(config["linux"]["resources"]["memory"]["limit"], 64 << 20);
+  EXPECT_EQ(config["linux"]["resources"]["cpu"]["quota"], 50000);
+  EXPECT_EQ(config["linux"]["resources"]["cpu"]["period"], 100000);
+
+  // No command anywhere is the spec's to fix; a user the image lacks, too.
+  auto bare = nlohmann::json::parse(R"({"process": {}, "linux": {"namespaces": []}})");
+  s.command.clear();
+  EXPECT_NE(oci::apply_spec(bare, s, {"/x", root.string()}).find("command.entrypoint"),
+            std::string::npos);
+  s.command = {"true"};
+  s.user = "ghost";
+  EXPECT_EQ(oci::apply_spec(bare, s, {"/x", root.string()}),
+            "user: no user 'ghost' in the image's /etc/passwd");
+  fs::remove_all(root);
+}
