@@ -84,10 +84,10 @@ public:
                     (dir_ / "layout").string() + " busybox:1 >/dev/null"),
               0);
     port_ = free_port();
-    std::ofstream{dir_ / "registry.yml"} << "version: 0.1\nlog:\n  level: error\nstorage:\n"
-                                         << "  filesystem:\n    rootdirectory: "
-                                         << (dir_ / "registry").string() << "\nhttp:\n  addr: "
-                                         << registry() << "\n";
+    std::ofstream{dir_ / "registry.yml"}
+        << "version: 0.1\nlog:\n  level: error\nstorage:\n"
+        << "  filesystem:\n    rootdirectory: " << (dir_ / "registry").string()
+        << "\nhttp:\n  addr: " << registry() << "\n";
     registry_pid_ = ::fork();
     if (registry_pid_ == 0) {
       ::setpgid(0, 0);

@@ -57,7 +57,8 @@ struct oci_node {
 
   // What runc lists under the runtime's root: "id status" lines.
   std::vector<std::string> runc_list() {
-    auto listed = oci::run_tool({"runc", "--root", oci.runc_root(), "list", "--format", "json"}, 30s);
+    auto listed =
+        oci::run_tool({"runc", "--root", oci.runc_root(), "list", "--format", "json"}, 30s);
     std::vector<std::string> out;
     auto list = nlohmann::json::parse(listed.output, nullptr, false);
     if (list.is_array())
@@ -107,15 +108,17 @@ TEST(OciRuntime, RunsAnImageFromTheRegistryAsAContainerAndLeavesNothingBehind) {
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
   oci_node node;
-  auto s = replica("api-rep-1", {"sh", "-c", "trap 'echo bye; exit 0' TERM; echo up; "
-                                             "while true; do sleep 1 & wait; done"});
+  auto s = replica("api-rep-1", {"sh", "-c",
+                                 "trap 'echo bye; exit 0' TERM; echo up; "
+                                 "while true; do sleep 1 & wait; done"});
   s.user = "nobody";
   s.env = {{"GREETING", "hello"}};
   auto key = runtime_key(s);
   auto pid = run_up(self, node.oci, s);
   ASSERT_GT(pid, 0);
   // Its own PID namespace: PID 1 inside, a child of the keeper outside.
-  EXPECT_NE(status_field(pid, "NSpid").find("\t1"), std::string::npos) << status_field(pid, "NSpid");
+  EXPECT_NE(status_field(pid, "NSpid").find("\t1"), std::string::npos)
+      << status_field(pid, "NSpid");
   EXPECT_EQ(std::stoi(status_field(pid, "PPid")), node.keeper.keeper_pid());
   EXPECT_EQ(node.oci.state(key).state, container_state::running);
   EXPECT_EQ(exec_output(self, node.oci, key, {"id", "-u"}), "65534\n");

@@ -1,0 +1,137 @@
+// `nodevisor run --runtime oci`: a two-service deployment of real containers from a registry on
+// loopback (oci_fixture.hpp), healthy through a tcp and a command check, and nothing left once
+// it stops, or once it is killed.
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/integration/nodevisor_process.hpp"
+#include "tests/runtimes/oci_fixture.hpp"
+
+using namespace nv_test;
+using nv::oci_test::registry_environment;
+
+namespace {
+
+class OciRun : public Run {
+protected:
+  std::string spec() {
+    port = free_port();
+    return write_spec(replace_all(replace_all(R"(
+version: v1
+deployment: shop
+services:
+  web:
+    image: {name: IMAGE}
+    command:
+      entrypoint: [httpd, -f, -p, "127.0.0.1:PORT", -h, /var/www]
+    resources: {memory: 64Mi}
+    health:
+      start_grace: 0s
+      interval: 500ms
+      timeout: 1s
+      check: {type: tcp, port: PORT}
+    stop_grace_period: 2s
+  worker:
+    image: {name: IMAGE}
+    command:
+      entrypoint: [sh, -c]
+      args: ["trap 'exit 0' TERM; touch /tmp/ready; while true; do wget -q -O - http://127.0.0.1:PORT/; sleep 1 & wait; done"]
+    user: nobody
+    depends:
+      - {service: web, condition: healthy}
+    health:
+      start_grace: 0s
+      interval: 500ms
+      timeout: 2s
+      check: {type: command, command: test -f /tmp/ready}
+    stop_grace_period: 2s
+)",
+                                              "IMAGE", registry_environment::get()->image()),
+                                  "PORT", port));
+  }
+
+  std::string state() const { return (dir / "state").string(); }
+
+  // What runc lists under `root`, as "id status".
+  static std::vector<std::string> runc_list(const std::string& root) {
+    std::vector<std::string> out;
+    auto listed = nlohmann::json::array();
+    std::string text;
+    if (FILE* p =
+            ::popen(("runc --root " + root + " list --format json 2>/dev/null").c_str(), "r")) {
+      char buf[4096];
+      while (auto n = std::fread(buf, 1, sizeof buf, p))
+        text.append(buf, n);
+      ::pclose(p);
+    }
+    auto list = nlohmann::json::parse(text, nullptr, false);
+    if (list.is_array())
+      for (const auto& c : list)
+        out.push_back(c.value("id", "") + " " + c.value("status", ""));
+    return out;
+  }
+
+  std::string port;
+};
+
+} // namespace
+
+TEST_F(OciRun, TwoServicesBecomeHealthyInContainersAndNothingIsLeftAfterTheStop) {
+  NV_NEEDS_OCI();
+  nodevisor_process run{{"run", spec(), "--runtime", "oci", "--state-dir", state(), "--until",
+                         "healthy", "--timeout", "60s", "--trace", trace_path()}};
+  ASSERT_EQ(run.wait_exit(90s), 0) << run.stderr_text;
+  EXPECT_NE(run.stdout_text.find("hello from a nodevisor container"), std::string::npos)
+      << run.stdout_text;
+  EXPECT_GT(first("/shop/web/web-rep-1", "state", "healthy"), 0u);
+  EXPECT_GT(first("/shop/worker/worker-rep-1", "state", "healthy"), 0u);
+  EXPECT_LT(first("/shop/web/web-rep-1", "state", "healthy"),
+            first("/shop/worker/worker-rep-1", "state", "running"));
+  // Its runc state, bundles and cgroup parents went with it; the image stays in the store.
+  EXPECT_FALSE(fs::exists(state() + "/runc/run-" + std::to_string(run.pid)));
+  EXPECT_FALSE(fs::exists(state() + "/bundles/run-" + std::to_string(run.pid)));
+  EXPECT_FALSE(fs::exists("/sys/fs/cgroup/memory/nodevisor-oci/run-" + std::to_string(run.pid)));
+  EXPECT_TRUE(fs::exists(state() + "/images/index.json"));
+}
+
+TEST_F(OciRun, AKilledRunLeavesNoRunningContainerAndTheNextRunClearsItsRest) {
+  NV_NEEDS_OCI();
+  auto file = spec();
+  pid_t first_pid = 0;
+  std::set<int> container_pids;
+  {
+    nodevisor_process run{
+        {"run", file, "--runtime", "oci", "--state-dir", state(), "--trace", trace_path()}};
+    first_pid = run.pid;
+    ASSERT_TRUE(run.wait_for_stdout("hello from a nodevisor container", 60s)) << run.stderr_text;
+    container_pids = pids();
+    ASSERT_EQ(runc_list(state() + "/runc/run-" + std::to_string(run.pid)).size(), 2u);
+    ::kill(run.pid, SIGKILL);
+    run.wait_exit(30s);
+  }
+  ASSERT_FALSE(container_pids.empty());
+  // The keeper dies with the run it is attached to, and takes every container with it.
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  for (int pid : container_pids)
+    while (running(pid) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(20ms);
+  for (int pid : container_pids)
+    EXPECT_FALSE(running(pid)) << "container process " << pid << " outlived its run";
+  for (const auto& c : runc_list(state() + "/runc/run-" + std::to_string(first_pid)))
+    EXPECT_EQ(c.substr(c.find(' ') + 1), "stopped") << c;
+
+  // The next run on this state directory deletes what the killed one left.
+  nodevisor_process again{{"run", file, "--runtime", "oci", "--state-dir", state(), "--until",
+                           "healthy", "--timeout", "60s"}};
+  ASSERT_EQ(again.wait_exit(90s), 0) << again.stderr_text;
+  EXPECT_NE(again.stderr_text.find("clearing what run " + std::to_string(first_pid) + " left"),
+            std::string::npos)
+      << again.stderr_text;
+  EXPECT_FALSE(fs::exists(state() + "/runc/run-" + std::to_string(first_pid)));
+  EXPECT_FALSE(fs::exists(state() + "/bundles/run-" + std::to_string(first_pid)));
+}
