@@ -29,6 +29,8 @@ packages=(
   libcaf-dev nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
   libcpp-httplib-dev libsqlite3-dev # the daemon: control API, desired state
+  runc umoci skopeo                 # the oci runtime: containers, bundles, images
+  busybox-static docker-registry    # its tests: an image built offline, a registry on loopback
   curl graphviz
 )
 

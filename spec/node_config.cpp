@@ -300,10 +300,7 @@ void read_node(reader& r, const node& root, node_config& c, listen_origin& liste
           c.cluster = read_cluster(r, v, p);
           r.warning(v, p, "not acted on yet: this node runs alone (peers are later work)");
         }},
-       {"registries", [&](auto& v, auto& p) {
-          c.registries = read_registries(r, v, p);
-          r.warning(v, p, "not acted on yet: it is for the oci runtime, which is later work");
-        }}});
+       {"registries", [&](auto& v, auto& p) { c.registries = read_registries(r, v, p); }}});
 }
 
 // A flag's path, absolute as it would be for the daemon started here.
