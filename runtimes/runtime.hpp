@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,6 +47,14 @@ public:
   virtual container_status state(const std::string& id) const = 0;
   virtual std::vector<std::string> logs(const std::string& id, std::size_t tail) const = 0;
   virtual std::optional<int> pid(const std::string& id) const = 0;
+  // Where a create finds the container's image made for another platform (WrongPlatform), a
+  // runtime that takes a fallback hands the create to it instead of failing it (design §11): the
+  // composite tries another local runtime for the image's OS, else answers RouteToPeer. Without
+  // one, the create fails with the WrongPlatform.
+  using platform_fallback =
+      std::function<void(const container_spec&, const WrongPlatform&, caf::actor reply_to)>;
+  virtual void on_wrong_platform(platform_fallback fallback) { (void)fallback; }
+
   // True when a container with this key ran on from before this process (a daemon's keeper held
   // it) and a create of it would adopt it rather than start it anew.
   virtual bool adoptable(const std::string& id) const {

@@ -14,7 +14,48 @@ runtime_reply not_found(const std::string& id, runtime_op op) {
 
 } // namespace
 
-composite_runtime::composite_runtime(std::vector<runtime*> locals) : locals_(std::move(locals)) {}
+composite_runtime::composite_runtime(std::vector<runtime*> locals) : locals_(std::move(locals)) {
+  for (auto* rt : locals_)
+    rt->on_wrong_platform(
+        [this](const container_spec& spec, const WrongPlatform& wrong, caf::actor reply_to) {
+          place_elsewhere(spec, wrong, std::move(reply_to));
+        });
+}
+
+composite_runtime::~composite_runtime() {
+  for (auto* rt : locals_)
+    rt->on_wrong_platform({});
+}
+
+// An image for another platform is not a container failure: another local runtime that runs
+// images of its OS gets it (the process runtime runs no image), else a peer (RouteToPeer, with
+// the image's OS, whatever the spec said).
+void composite_runtime::place_elsewhere(const container_spec& spec, const WrongPlatform& wrong,
+                                        caf::actor reply_to) {
+  auto os = wrong.actual.substr(0, wrong.actual.find('/'));
+  auto key = runtime_key(spec);
+  for (auto* rt : locals_) {
+    if (rt->name() == wrong.runtime || rt->name() == "process" || !rt->runs_os(os))
+      continue;
+    auto moved = spec;
+    moved.os = os;
+    {
+      std::lock_guard<std::mutex> g{mu_};
+      dispatch_[key] = rt;
+    }
+    rt->create(moved, std::move(reply_to));
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> g{mu_};
+    dispatch_.erase(key);
+  }
+  caf::anon_send(reply_to,
+                 reply_failed(key, runtime_op::create,
+                              RouteToPeer{spec.service, os,
+                                          to_string(AgentError{wrong}) +
+                                              "; no runtime of this node runs images for " + os}));
+}
 
 bool composite_runtime::runs_os(std::string_view os) const {
   return select(os) != nullptr;

@@ -16,6 +16,10 @@ class composite_runtime final : public runtime {
 public:
   // `locals` are tried in order; they must outlive this runtime.
   explicit composite_runtime(std::vector<runtime*> locals);
+  ~composite_runtime() override;
+
+  composite_runtime(const composite_runtime&) = delete;
+  composite_runtime& operator=(const composite_runtime&) = delete;
 
   std::string_view name() const override { return "composite"; }
   bool runs_os(std::string_view os) const override;
@@ -36,6 +40,7 @@ private:
   runtime* select(std::string_view os) const;
   runtime* select(const container_spec& spec) const;
   runtime* owner(const std::string& id) const;
+  void place_elsewhere(const container_spec& spec, const WrongPlatform& wrong, caf::actor reply_to);
 
   std::vector<runtime*> locals_;
   mutable std::mutex mu_;

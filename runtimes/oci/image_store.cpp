@@ -68,17 +68,52 @@ bool image_store::insecure(const std::string& image) const {
          options_.insecure.end();
 }
 
-bool image_store::has(const std::string& image) const {
-  std::lock_guard copying{skopeo_}; // a copy rewrites the index
-  std::ifstream in{options_.dir + "/index.json"};
-  auto index = nlohmann::json::parse(in, nullptr, false);
+namespace {
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in{path};
+  return nlohmann::json::parse(in, nullptr, false);
+}
+
+// A blob of the layout by its digest ("sha256:...").
+std::string blob_path(const std::string& dir, const std::string& digest) {
+  auto colon = digest.find(':');
+  return colon == std::string::npos
+             ? std::string{}
+             : dir + "/blobs/" + digest.substr(0, colon) + "/" + digest.substr(colon + 1);
+}
+
+// The manifest descriptor tagged `image` in the layout's index; null when there is none.
+nlohmann::json descriptor_of(const std::string& dir, const std::string& image) {
+  auto index = read_json(dir + "/index.json");
   if (index.is_discarded())
-    return false;
+    return nullptr;
   for (const auto& m : index.value("manifests", nlohmann::json::array()))
     if (m.contains("annotations") &&
         m["annotations"].value("org.opencontainers.image.ref.name", "") == image)
-      return true;
-  return false;
+      return m;
+  return nullptr;
+}
+
+} // namespace
+
+bool image_store::has(const std::string& image) const {
+  std::lock_guard copying{skopeo_}; // a copy rewrites the index
+  return !descriptor_of(options_.dir, image).is_null();
+}
+
+std::optional<image_store::platform> image_store::platform_of(const std::string& image) const {
+  std::lock_guard copying{skopeo_};
+  auto descriptor = descriptor_of(options_.dir, image);
+  if (descriptor.is_null())
+    return std::nullopt;
+  auto manifest = read_json(blob_path(options_.dir, descriptor.value("digest", "")));
+  if (manifest.is_discarded() || !manifest.contains("config"))
+    return std::nullopt;
+  auto config = read_json(blob_path(options_.dir, manifest["config"].value("digest", "")));
+  if (config.is_discarded())
+    return std::nullopt;
+  return platform{config.value("os", ""), config.value("architecture", "")};
 }
 
 std::optional<std::string> image_store::pull(const std::string& image, pull_policy pull) {

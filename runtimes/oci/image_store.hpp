@@ -31,6 +31,12 @@ public:
   // Makes `image` present as `pull` asks. nullopt when it is; else why not, in skopeo's words.
   std::optional<std::string> pull(const std::string& image, pull_policy pull);
   bool has(const std::string& image) const;
+  // The OS and architecture the image's config names ("linux", "amd64"); nullopt when the image
+  // is not in the store or its config cannot be read.
+  struct platform {
+    std::string os, arch;
+  };
+  std::optional<platform> platform_of(const std::string& image) const;
   // The `--image` argument for umoci: the layout and the image's tag in it.
   std::string umoci_ref(const std::string& image) const { return options_.dir + ":" + image; }
   const std::string& dir() const { return options_.dir; }

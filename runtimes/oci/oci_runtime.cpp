@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <sys/utsname.h>
 
 #include <caf/send.hpp>
 #include <nlohmann/json.hpp>
@@ -146,6 +147,21 @@ void oci_runtime::create(const container_spec& spec, caf::actor reply_to) {
       std::unique_lock lock{mu_};
       removed_.wait(lock, [&] { return removing_.count(key) == 0; });
     }
+    if (auto platform = store_.platform_of(spec.image);
+        platform && !(platform->os == "linux" &&
+                      (platform->arch == arch_ || (arch_ == "amd64" && platform->arch == "386")))) {
+      WrongPlatform wrong{"oci", "linux/" + arch_, platform->os + "/" + platform->arch, spec.image};
+      platform_fallback fallback;
+      {
+        std::lock_guard lock{mu_};
+        fallback = fallback_;
+      }
+      if (fallback)
+        fallback(spec, wrong, reply_to);
+      else
+        caf::anon_send(reply_to, reply_failed(key, runtime_op::create, std::move(wrong)));
+      return;
+    }
     container_spec launched;
     if (auto error = prepare(spec, launched); !error.empty()) {
       caf::anon_send(reply_to, reply_failed(key, runtime_op::create, CreateFailed{spec.id, error}));
@@ -265,6 +281,27 @@ std::optional<int> oci_runtime::pid(const std::string& id) const {
 
 bool oci_runtime::adoptable(const std::string& id) const {
   return keeper_.adoptable(id);
+}
+
+void oci_runtime::on_wrong_platform(platform_fallback fallback) {
+  std::lock_guard lock{mu_};
+  fallback_ = std::move(fallback);
+}
+
+std::string oci_runtime::node_arch() {
+  utsname u{};
+  ::uname(&u);
+  const std::string machine = u.machine;
+  for (auto [kernel, oci] : {std::pair{"x86_64", "amd64"},
+                             {"aarch64", "arm64"},
+                             {"i686", "386"},
+                             {"armv7l", "arm"},
+                             {"ppc64le", "ppc64le"},
+                             {"s390x", "s390x"},
+                             {"riscv64", "riscv64"}})
+    if (machine == kernel)
+      return oci;
+  return machine;
 }
 
 bool oci_runtime::oom_killed(const std::string& key) const {

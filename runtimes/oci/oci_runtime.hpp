@@ -25,6 +25,8 @@
 //   containers that its keeper still holds. A run's runtime takes its directories and cgroup
 //   parents with it.
 // - An exit of a container that its memory cgroup saw OOM-killed says so (container_exited).
+// - An image for another OS, or for an architecture this machine does not run, fails the create
+//   with WrongPlatform, or goes to the platform fallback (runtime.hpp).
 #pragma once
 
 #include <condition_variable>
@@ -74,6 +76,7 @@ public:
   std::vector<std::string> logs(const std::string& id, std::size_t tail) const override;
   std::optional<int> pid(const std::string& id) const override;
   bool adoptable(const std::string& id) const override;
+  void on_wrong_platform(platform_fallback fallback) override;
 
   std::string runc_id(const std::string& key) const;
   std::string bundle_of(const std::string& key) const;
@@ -101,6 +104,10 @@ private:
   std::map<std::string, int> removing_; // keys whose remove is still under way
   std::list<std::pair<std::thread, std::shared_ptr<bool>>> jobs_; // bool: finished
   bool quitting_ = false;
+  platform_fallback fallback_;     // under mu_
+  std::string arch_ = node_arch(); // OCI's name for this machine's: amd64, arm64, ...
+
+  static std::string node_arch();
 };
 
 } // namespace nv

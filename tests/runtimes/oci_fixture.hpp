@@ -62,6 +62,8 @@ public:
   // Empty when the tests can run; else why not (for GTEST_SKIP).
   const std::string& unavailable() const { return unavailable_; }
   const std::string& image() const { return image_; } // in the registry
+  // The same image, its config saying windows/amd64.
+  std::string windows_image() const { return registry() + "/nodevisor/busybox:windows"; }
   std::string registry() const { return "127.0.0.1:" + std::to_string(port_); }
   const fs::path& dir() const { return dir_; }
 
@@ -104,6 +106,11 @@ public:
     image_ = registry() + "/nodevisor/busybox:1";
     ASSERT_EQ(shell("skopeo copy --quiet --dest-tls-verify=false oci:" +
                     (dir_ / "layout").string() + ":busybox:1 docker://" + image_),
+              0);
+    ASSERT_EQ(shell("umoci config --image " + (dir_ / "layout").string() +
+                    ":busybox:1 --tag windows --os windows && skopeo copy --quiet "
+                    "--dest-tls-verify=false oci:" +
+                    (dir_ / "layout").string() + ":windows docker://" + windows_image()),
               0);
   }
 

@@ -12,9 +12,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "runtimes/composite/composite_runtime.hpp"
 #include "runtimes/oci/bundle_config.hpp"
 #include "runtimes/oci/oci_runtime.hpp"
 #include "runtimes/oci/tool_command.hpp"
+#include "runtimes/sim/sim_runtime.hpp"
 #include "tests/runtimes/oci_fixture.hpp"
 #include "tests/runtimes/runtime_replies.hpp"
 
@@ -279,6 +281,52 @@ TEST(OciRuntime, AContainerPastItsMemoryLimitIsOomKilledAndSaysSo) {
   EXPECT_TRUE(exit.oom_killed);
   node.oci.remove(key, self);
   take_ok(self, runtime_op::remove, key);
+}
+
+TEST(OciRuntime, AnImageForAnotherOsIsWrongPlatformAndTheCompositeRoutesItOrRunsItElsewhere) {
+  NV_NEEDS_OCI();
+  config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  oci_node node;
+  auto win = replica("api-rep-1", {"cmd.exe"}); // the spec does not say platform.os
+  win.image = env().windows_image();
+  auto key = runtime_key(win);
+  node.oci.pull(win, self);
+  take_ok(self, runtime_op::pull, key);
+  // Alone, the runtime says what is wrong.
+  node.oci.create(win, self);
+  auto error = take_error(self, runtime_op::create);
+  ASSERT_TRUE(std::holds_alternative<WrongPlatform>(error)) << to_string(error);
+  auto wrong = std::get<WrongPlatform>(error);
+  EXPECT_EQ(wrong.runtime, "oci");
+  EXPECT_EQ(wrong.actual.substr(0, 8), "windows/");
+  EXPECT_EQ(wrong.expected.substr(0, 6), "linux/");
+  EXPECT_EQ(wrong.image, win.image);
+  EXPECT_TRUE(is_permanent(error)); // a restart would meet the same image
+  {
+    // No local runtime runs windows images (the process runtime runs none): a peer's job.
+    composite_runtime rt{{&node.oci, &node.keeper}};
+    rt.create(win, self);
+    error = take_error(self, runtime_op::create);
+    ASSERT_TRUE(std::holds_alternative<RouteToPeer>(error)) << to_string(error);
+    EXPECT_EQ(std::get<RouteToPeer>(error).required_os, "windows");
+    EXPECT_EQ(std::get<RouteToPeer>(error).service, "api");
+    EXPECT_NE(to_string(error).find("windows/"), std::string::npos) << to_string(error);
+  }
+  {
+    // A local runtime for windows (a sim playing one) takes it.
+    sim_runtime windows{{"windows"}};
+    composite_runtime rt{{&node.oci, &node.keeper, &windows}};
+    rt.create(win, self);
+    take_ok(self, runtime_op::create, key);
+    rt.start(key, self);
+    take_ok(self, runtime_op::start, key);
+    EXPECT_EQ(windows.state(key).state, container_state::running);
+    rt.remove(key, self);
+    take_ok(self, runtime_op::remove, key);
+  }
+  EXPECT_TRUE(node.runc_list().empty());
 }
 
 TEST(BundleConfig, TheSpecDecidesOverTheImageAndTheNodeGivesItsNetworkAndLimits) {
