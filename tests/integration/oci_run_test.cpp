@@ -135,3 +135,44 @@ TEST_F(OciRun, AKilledRunLeavesNoRunningContainerAndTheNextRunClearsItsRest) {
   EXPECT_FALSE(fs::exists(state() + "/runc/run-" + std::to_string(first_pid)));
   EXPECT_FALSE(fs::exists(state() + "/bundles/run-" + std::to_string(first_pid)));
 }
+
+TEST_F(OciRun, AWindowsImageIsRoutedToAPeerAndTheRestRunsOn) {
+  NV_NEEDS_OCI();
+  auto file =
+      write_spec(replace_all(replace_all(R"(
+version: v1
+deployment: mixed
+services:
+  web:
+    image: {name: IMAGE}
+    command: {entrypoint: [sleep, "3600"]}
+    stop_grace_period: 1s
+  desk:
+    image: {name: WINDOWS}
+)",
+                                         "WINDOWS", registry_environment::get()->windows_image()),
+                             "IMAGE", registry_environment::get()->image()));
+  nodevisor_process run{
+      {"run", file, "--runtime", "oci", "--state-dir", state(), "--trace", trace_path()}};
+  auto routed = [&] {
+    for (auto& e : trace())
+      if (e["event"] == "escalate" && e["to"] == "/" && e["error"]["kind"] == "RouteToPeer")
+        return e;
+    return nlohmann::json{};
+  };
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while ((routed().is_null() || first("/mixed/web/web-rep-1", "state", "running") == 0) &&
+         std::chrono::steady_clock::now() < deadline)
+    run.pump(100ms);
+  auto e = routed();
+  ASSERT_FALSE(e.is_null()) << run.stderr_text;
+  // The node receives it as itself, not wrapped: the service, the image's OS, the reason.
+  EXPECT_EQ(e["origin"], "/mixed/desk/desk-rep-1");
+  EXPECT_EQ(e["error"]["service"], "desk");
+  EXPECT_EQ(e["error"]["required_os"], "windows");
+  EXPECT_NE(e["error"]["reason"].get<std::string>().find("wrong-platform"), std::string::npos);
+  EXPECT_GT(first("/mixed/web/web-rep-1", "state", "running"), 0u);
+  ::kill(run.pid, SIGTERM);
+  // A service that only a peer could run does not fail the run.
+  EXPECT_EQ(run.wait_exit(60s), 0) << run.stderr_text;
+}
