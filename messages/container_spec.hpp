@@ -18,6 +18,14 @@ namespace nv {
 // content-addressed, so an unchanged image costs its manifest).
 enum class pull_policy : uint8_t { always, newer, if_not_present, never };
 
+// A port a container serves on the host (its spec's `endpoints`, on the host's network): one
+// that something else holds already fails the create with Network, before anything starts.
+struct host_port {
+  uint16_t port = 0;
+  bool udp = false;
+  bool operator==(const host_port&) const = default;
+};
+
 struct container_spec {
   std::string deployment;
   std::string service;
@@ -36,6 +44,7 @@ struct container_spec {
   // Limits, for a runtime that enforces them (the oci runtime, through cgroups).
   std::optional<double> cpu;      // cores
   std::optional<uint64_t> memory; // bytes
+  std::vector<host_port> ports;
   // What only the runtime that serves it understands (containerd's `options`): the sim runtime's
   // sim_behavior, say. Opaque to everything above the runtime; empty: the runtime's defaults.
   std::any options;

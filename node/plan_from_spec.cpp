@@ -136,6 +136,12 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
                                   limit + " limit",
                               spec::severity::warning});
     };
+    if (!s.endpoints.empty() && served_by != "oci")
+      out.warnings.push_back({"", where + ".endpoints",
+                              "the " + served_by +
+                                  " runtime does not check that their ports are free before a "
+                                  "start",
+                              spec::severity::warning});
     if (s.resources.cpu && served_by != "oci")
       unenforced("cpu", "CPU");
     if (s.resources.memory && served_by != "oci")
@@ -160,6 +166,7 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
       c.spec.pull = s.image.pull;
       c.spec.cpu = s.resources.cpu;
       c.spec.memory = s.resources.memory;
+      c.spec.ports = s.endpoints;
       for (auto& word : command)
         c.spec.command.push_back(spec::expand_replica_variables(word, values));
       c.spec.env = env.vars;

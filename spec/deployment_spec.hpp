@@ -81,6 +81,9 @@ struct service_spec {
   // in its environment and as ${NODEVISOR_PORT} (port 0 in a tcp check) in its fields.
   std::optional<uint16_t> replica_port;
   std::string user; // ZLayer's `user` (docker's forms); empty: nodevisor's own
+  // ZLayer's `endpoints`: the ports it serves (`target_port`, else `port`); the rest of an
+  // endpoint (name, path, expose) is the proxy's, which nodevisor does not have.
+  std::vector<host_port> endpoints;
   bool operator==(const service_spec&) const = default;
 };
 

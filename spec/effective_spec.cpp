@@ -173,6 +173,12 @@ json service_json(const service_spec& s) {
   out["scale"] = {{"mode", "fixed"}, {"replicas", s.replicas}};
   if (s.replica_port)
     out["replica_port"] = *s.replica_port;
+  if (!s.endpoints.empty()) {
+    json endpoints = json::array();
+    for (const auto& e : s.endpoints)
+      endpoints.push_back({{"port", e.port}, {"protocol", e.udp ? "udp" : "tcp"}});
+    out["endpoints"] = endpoints;
+  }
   if (s.platform) {
     json platform = {{"os", s.platform->os}};
     if (!s.platform->arch.empty())

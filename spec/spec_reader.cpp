@@ -15,20 +15,16 @@ namespace {
 // ZLayer fields (crates/zlayer-types/src/spec/types.rs) that nodevisor accepts and ignores.
 constexpr std::string_view deployment_zlayer_only[] = {"externals", "tunnels", "api"};
 constexpr std::string_view service_zlayer_only[] = {
-    "schedule",       "network",       "endpoints",
-    "replica_groups", "lifecycle",     "isolation",
-    "devices",        "storage",       "port_mappings",
-    "capabilities",   "cap_add",       "cap_drop",
-    "privileged",     "node_mode",     "node_selector",
-    "affinity",       "service_type",  "wasm",
-    "wasm_http",      "logs",          "host_network",
-    "hostname",       "dns",           "extra_hosts",
-    "labels",         "sysctls",       "ulimits",
-    "security_opt",   "pid_mode",      "ipc_mode",
-    "network_mode",   "extra_groups",  "read_only_root_fs",
-    "init_container", "tty",           "stdin_open",
-    "userns_mode",    "cgroup_parent", "expose",
-    "overlay"};
+    "schedule",       "network",       "replica_groups", "lifecycle",
+    "isolation",      "devices",       "storage",        "port_mappings",
+    "capabilities",   "cap_add",       "cap_drop",       "privileged",
+    "node_mode",      "node_selector", "affinity",       "service_type",
+    "wasm",           "wasm_http",     "logs",           "host_network",
+    "hostname",       "dns",           "extra_hosts",    "labels",
+    "sysctls",        "ulimits",       "security_opt",   "pid_mode",
+    "ipc_mode",       "network_mode",  "extra_groups",   "read_only_root_fs",
+    "init_container", "tty",           "stdin_open",     "userns_mode",
+    "cgroup_parent",  "expose",        "overlay"};
 constexpr std::string_view image_zlayer_only[] = {"source_policy"};
 constexpr std::string_view resources_zlayer_only[] = {"gpu",
                                                       "pids_limit",
@@ -599,6 +595,30 @@ void read_sim(reader& r, const node& n, const std::string& path, sim_behavior& o
       });
 }
 
+void read_endpoints(reader& r, const node& n, const std::string& path,
+                    std::vector<host_port>& out) {
+  read_items(r, n, path, [&](const node& item, const std::string& item_p) {
+    host_port served;
+    std::optional<uint16_t> port, target;
+    read_fields(r, item, item_p,
+                {{"port", [&](auto& v, auto& p) { set(port, read_port(r, v, p)); }, true},
+                 {"target_port", [&](auto& v, auto& p) { set(target, read_port(r, v, p)); }},
+                 {"protocol",
+                  [&](auto& v, auto& p) {
+                    if (auto protocol = read_text(r, v, p))
+                      served.udp = *protocol == "udp";
+                  }},
+                 {"name", already_read},
+                 {"path", already_read},
+                 {"expose", already_read},
+                 {"stream", already_read},
+                 {"target_role", already_read}});
+    served.port = target.value_or(port.value_or(0));
+    if (served.port != 0)
+      out.push_back(served);
+  });
+}
+
 service_spec read_service(reader& r, const std::string& name, const node& n,
                           const std::string& path) {
   service_spec s;
@@ -631,6 +651,7 @@ service_spec read_service(reader& r, const std::string& name, const node& n,
           {"sim", [&](auto& v, auto& p) { read_sim(r, v, p, s.sim); }},
           {"replica_port", [&](auto& v, auto& p) { set(s.replica_port, read_port(r, v, p)); }},
           {"user", [&](auto& v, auto& p) { read_user(r, v, p, s.user); }},
+          {"endpoints", [&](auto& v, auto& p) { read_endpoints(r, v, p, s.endpoints); }},
       },
       service_zlayer_only);
   return s;

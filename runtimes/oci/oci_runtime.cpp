@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "messages/digest.hpp"
+#include "posix/port_holder.hpp"
 #include "runtimes/oci/bundle_config.hpp"
 #include "runtimes/oci/tool_command.hpp"
 
@@ -162,6 +163,19 @@ void oci_runtime::create(const container_spec& spec, caf::actor reply_to) {
         caf::anon_send(reply_to, reply_failed(key, runtime_op::create, std::move(wrong)));
       return;
     }
+    // The host's network: a port its endpoints declare that something holds would fail its bind.
+    for (const auto& served : spec.ports)
+      if (auto holder = port_holder(served.port, served.udp)) {
+        auto port = std::to_string(served.port) + (served.udp ? "/udp" : "/tcp");
+        caf::anon_send(
+            reply_to,
+            reply_failed(key, runtime_op::create,
+                         Network{"port " + port + " of '" + spec.id +
+                                 "' (its service's endpoints) is already in use by " + *holder +
+                                 " on this host: stop that, or change the "
+                                 "endpoint's port"}));
+        return;
+      }
     container_spec launched;
     if (auto error = prepare(spec, launched); !error.empty()) {
       caf::anon_send(reply_to, reply_failed(key, runtime_op::create, CreateFailed{spec.id, error}));

@@ -25,6 +25,8 @@
 //   containers that its keeper still holds. A run's runtime takes its directories and cgroup
 //   parents with it.
 // - An exit of a container that its memory cgroup saw OOM-killed says so (container_exited).
+// - A port of the spec's endpoints that something on the host holds fails the create with
+//   Network, naming the holder, before anything starts.
 // - An image for another OS, or for an architecture this machine does not run, fails the create
 //   with WrongPlatform, or goes to the platform fallback (runtime.hpp).
 #pragma once

@@ -1,10 +1,13 @@
 // The oci runtime against real runc containers of a real image, pulled from a real registry on
 // loopback (oci_fixture.hpp); and the bundle's config.json as the spec makes it.
+#include <arpa/inet.h>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <netinet/in.h>
 #include <string>
+#include <sys/socket.h>
 #include <thread>
 #include <vector>
 
@@ -327,6 +330,42 @@ TEST(OciRuntime, AnImageForAnotherOsIsWrongPlatformAndTheCompositeRoutesItOrRuns
     take_ok(self, runtime_op::remove, key);
   }
   EXPECT_TRUE(node.runc_list().empty());
+}
+
+TEST(OciRuntime, AnEndpointPortHeldOnTheHostIsNetworkNamingItsHolderBeforeAnythingStarts) {
+  NV_NEEDS_OCI();
+  config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  oci_node node;
+  int held = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(held, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(held, 1), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(held, reinterpret_cast<sockaddr*>(&addr), &len);
+  auto port = ntohs(addr.sin_port);
+  auto web = replica("web-rep-1", {"httpd", "-f", "-p", std::to_string(port)});
+  web.ports = {{port, false}};
+  auto key = runtime_key(web);
+  node.oci.pull(web, self);
+  take_ok(self, runtime_op::pull, key);
+  node.oci.create(web, self);
+  auto error = take_error(self, runtime_op::create);
+  ASSERT_TRUE(std::holds_alternative<Network>(error)) << to_string(error);
+  EXPECT_NE(to_string(error).find("port " + std::to_string(port) + "/tcp"), std::string::npos)
+      << to_string(error);
+  EXPECT_NE(to_string(error).find("pid " + std::to_string(::getpid())), std::string::npos)
+      << to_string(error);
+  EXPECT_FALSE(is_permanent(error)); // a port is freed: restarted after backoff
+  EXPECT_FALSE(fs::exists(node.oci.bundle_of(key))) << "nothing is unpacked for it";
+  ::close(held);
+  node.oci.create(web, self);
+  take_ok(self, runtime_op::create, key);
+  node.oci.remove(key, self);
+  take_ok(self, runtime_op::remove, key);
 }
 
 TEST(BundleConfig, TheSpecDecidesOverTheImageAndTheNodeGivesItsNetworkAndLimits) {

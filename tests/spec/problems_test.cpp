@@ -300,7 +300,6 @@ services:
               ElementsAre(std::string{"spec.yaml: api"} + w,
                           std::string{"spec.yaml: services.api.image.source_policy"} + w,
                           std::string{"spec.yaml: services.api.network"} + w,
-                          std::string{"spec.yaml: services.api.endpoints"} + w,
                           std::string{"spec.yaml: services.api.labels"} + w,
                           std::string{"spec.yaml: services.api.node_selector"} + w,
                           std::string{"spec.yaml: services.api.capabilities"} + w,
