@@ -904,11 +904,14 @@ void keeper::kill_everything() {
     signal_group(p.child.pid, SIGKILL);
   for (pid_t orphan : own_children())
     ::kill(orphan, SIGKILL);
-  for (auto& [token, p] : procs_)
-    reap(p.child.pid, true);
   procs_.clear();
   boxes_.clear();
-  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+  // Every child, in whatever order they end: a container's PID 1 does not finish exiting before
+  // the zombies of its PID namespace that were handed to us (what a killed `runc exec` ran) are
+  // reaped, so waiting for one pid after the other could wait forever.
+  for (;;) {
+    if (::waitpid(-1, nullptr, 0) < 0 && errno != EINTR)
+      break;
   }
   for (const auto& dir : cgroups_to_remove_)
     for (int i = 0; i < 100 && !remove_cgroup(dir); ++i)
