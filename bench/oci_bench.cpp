@@ -2,6 +2,8 @@
 // - pull of the test image from a docker-registry on loopback: cold (empty store) and warm (the
 //   image is there: pull_policy always asks the registry, if_not_present does not);
 // - start of N containers (create + start until the entrypoint has exec'd: runc start returned),
+//   from the image (start: the bundle made, then runc create and start) and from a bundle that is
+//   there (start_runc: what the keeper runs);
 //   restart after kill -9 (exit seen, remove, create, start), and stop (SIGTERM to a PID 1 that
 //   handles it, until the exit is seen and the container deleted), for N = 1 and 100;
 // - the floor: the same bundles (same config.json, made by the same code) driven by a plain
@@ -13,7 +15,8 @@
 //   oci_bench [--n 1,100] [--reps 3] [--no-podman]
 //
 // Each measurement is a JSON line:
-//   {"bench":"oci","metric":"start|restart|stop|pull_cold|pull_warm_always|pull_warm_present",
+//   {"bench":"oci","metric":"start|start_runc|restart|stop|pull_cold|pull_warm_always|
+//              pull_warm_present|unpack",
 //    "impl":"nodevisor|floor|podman","n":N,"rep":R,"value":SECONDS}
 // and a line {"bench":"oci","metric":"podman_error","impl":"podman","text":...} when podman
 // could not run, with what it said.
@@ -25,6 +28,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <netinet/in.h>
 #include <sstream>
 #include <string>
@@ -92,36 +96,43 @@ uint16_t free_port() {
   return ntohs(a.sin_port);
 }
 
-// The replies of the runtime calls, counted until `n` of the wanted kind arrived.
+// The replies of the runtime calls, counted by kind as they come (a create's may come before
+// the remove's that it waited for was taken).
 struct replies {
   caf::scoped_actor& self;
   std::vector<int32_t> pids;
+  std::map<runtime_op, int> got{};
+  int exited = 0;
+  bool ok = true;
 
-  // Waits for n replies to `op` (and, with exits, n container_exited); false on a failure.
+  // Waits until n replies to `op` (and `exits` exits) arrived since the last take of them;
+  // false when one failed or nothing came for 2 minutes.
   bool take(runtime_op op, int n, int exits = 0) {
-    int got = 0, exited = 0;
-    bool ok = true;
-    while (got < n || exited < exits) {
+    while (got[op] < n || exited < exits) {
       bool timed_out = false;
       self->receive(
           [&](runtime_reply& r) {
-            if (r.op != op)
-              return;
-            ++got;
+            ++got[r.op];
             if (!r.ok) {
               std::cerr << "oci_bench: " << to_string(r.op) << " " << r.id << ": "
                         << to_string(r.error) << "\n";
               ok = false;
             }
-            if (op == runtime_op::start)
+            if (r.op == runtime_op::start)
               pids.push_back(r.pid);
           },
           [&](container_exited&) { ++exited; }, [&](exec_result&) {},
           caf::after(std::chrono::seconds{120}) >> [&] { timed_out = true; });
-      if (timed_out)
+      if (timed_out) {
+        std::cerr << "oci_bench: no answer to " << to_string(op) << " within 2 minutes\n";
         return false;
+      }
     }
-    return ok;
+    got[op] -= n;
+    exited -= exits;
+    bool was = ok;
+    ok = true;
+    return was;
   }
 };
 
@@ -157,11 +168,14 @@ void measure_nodevisor(const std::string& image, const fs::path& state, int n, i
   for (auto& s : specs)
     oci.create(s, self);
   bool ok = r.take(runtime_op::create, n);
+  auto created = clk::now();
   for (auto& s : specs)
     oci.start(runtime_key(s), self);
   ok = r.take(runtime_op::start, n) && ok;
-  if (ok)
+  if (ok) {
     report("start", "nodevisor", n, rep, seconds_since(t));
+    report("start_runc", "nodevisor", n, rep, seconds_since(created));
+  }
 
   // kill -9 of every container, then what a supervisor does: remove, create, start.
   auto killed = r.pids;
@@ -182,6 +196,8 @@ void measure_nodevisor(const std::string& image, const fs::path& state, int n, i
   if (ok)
     report("restart", "nodevisor", n, rep, seconds_since(t));
 
+  // A PID 1 drops a signal it has no handler for yet: give sh the time to run its trap.
+  std::this_thread::sleep_for(300ms);
   t = clk::now();
   for (auto& s : specs)
     oci.stop(runtime_key(s), 10s, SIGTERM, self);
@@ -219,21 +235,40 @@ void measure_floor(const oci::image_store& store, const std::string& image, cons
         "set -e; R=" + root.string() + "; B=" + (dir / "floor-bundles").string() + "; for id in";
     for (auto& id : ids)
       script += " " + id;
-    return script + "; do (" + body + ") & done; wait";
+    // Every one's failure counts: a bare `wait` would answer 0 whatever they did.
+    return script + "; do (" + body + ") & pids=\"$pids $!\"; done; " +
+           "for p in $pids; do wait $p; done";
   };
   auto create_start = "runc --root $R create --bundle $B/$id $id </dev/null >/dev/null 2>&1; "
                       "runc --root $R start $id";
+  // The whole start, from the image: unpack into a bundle, the same config.json, runc create and
+  // start (the config is written by this program beforehand, as a script would copy it).
+  sh("for id in $(ls " + (dir / "floor-bundles").string() + "); do cp " +
+     (dir / "floor-bundles").string() + "/$id/config.json " + dir.string() + "/$id.json; rm -rf " +
+     (dir / "floor-bundles").string() + "/$id; done");
   auto t = clk::now();
-  if (sh(each(create_start)) == 0)
+  if (sh(each("umoci unpack --image " + store.umoci_ref(image) + " $B/$id >/dev/null && cp " +
+              dir.string() + "/$id.json $B/$id/config.json && " + create_start)) == 0) {
     report("start", "floor", n, rep, seconds_since(t));
+  }
+  // runc alone, on bundles that are there: the part the keeper runs.
+  sh(each("runc --root $R delete --force $id"));
+  t = clk::now();
+  if (sh(each(create_start)) == 0)
+    report("start_runc", "floor", n, rep, seconds_since(t));
   // kill -9 of the container's process, seen gone, deleted, created and started again.
   t = clk::now();
-  if (sh(each(std::string{"p=$(cat /dev/null; runc --root $R state $id | sed -n "
+  // A zombie nobody reaps is gone for runc (it reads the process's state), as for us.
+  if (sh(each(std::string{"p=$(runc --root $R state $id | sed -n "
                           "'s/.*\"pid\": *\\([0-9]*\\).*/\\1/p'); kill -9 $p; "
-                          "while kill -0 $p 2>/dev/null; do :; done; "
-                          "runc --root $R delete --force $id; "} +
-              create_start)) == 0)
+                          "while runc --root $R state $id | grep -q '\"running\"'; do :; done; "
+                          "runc --root $R delete --force $id; umoci unpack --image "} +
+              store.umoci_ref(image) +
+              " $B/$id.new >/dev/null && rm -rf $B/$id && mv $B/$id.new "
+              "$B/$id && cp " +
+              dir.string() + "/$id.json $B/$id/config.json && " + create_start)) == 0)
     report("restart", "floor", n, rep, seconds_since(t));
+  std::this_thread::sleep_for(300ms); // as for nodevisor: the trap is set
   t = clk::now();
   if (sh(each("runc --root $R kill $id TERM; "
               "while runc --root $R state $id | grep -q '\"running\"'; do :; done; "
@@ -247,13 +282,18 @@ void measure_floor(const oci::image_store& store, const std::string& image, cons
 // Podman on this kind of machine: cgroupfs, file events, the host's network, runc.
 const std::string podman = "podman --cgroup-manager=cgroupfs --events-backend=file "
                            "--runtime=runc";
+// Podman asks for more open files and processes than this kind of machine allows (runc: "error
+// setting rlimit type 7: operation not permitted").
+const std::string podman_limits = " --ulimit nofile=1024:1024 --ulimit nproc=1024:1024";
 
 bool measure_podman(const std::string& image, int n, int rep) {
   auto each = [&](const std::string& body) {
-    return "set -e; for i in $(seq " + std::to_string(n) + "); do (" + body + ") & done; wait";
+    return "set -e; for i in $(seq " + std::to_string(n) + "); do (" + body +
+           ") & pids=\"$pids $!\"; done; for p in $pids; do wait $p; done";
   };
+  sh(podman + " rm -f -a >/dev/null 2>&1"); // what a run cut short left
   auto t = clk::now();
-  auto run = podman + " run -d --network=host --name nvb-$i " + image +
+  auto run = podman + " run -d --network=host" + podman_limits + " --name nvb-$i " + image +
              " sh -c \"trap 'exit 0' TERM; while true; do sleep 1 & wait; done\" >/dev/null";
   if (sh(each(run)) != 0)
     return false;
@@ -262,6 +302,7 @@ bool measure_podman(const std::string& image, int n, int rep) {
   if (sh(each("p=$(" + podman + " inspect -f '{{.State.Pid}}' nvb-$i); kill -9 $p; " + podman +
               " wait nvb-$i >/dev/null; " + podman + " start nvb-$i >/dev/null")) == 0)
     report("restart", "podman", n, rep, seconds_since(t));
+  std::this_thread::sleep_for(300ms);
   t = clk::now();
   if (sh(each(podman + " stop -t 10 nvb-$i >/dev/null; " + podman + " rm nvb-$i >/dev/null")) == 0)
     report("stop", "podman", n, rep, seconds_since(t));
@@ -315,6 +356,7 @@ int main(int argc, char** argv) {
   if (reg == 0) {
     ::setpgid(0, 0);
     std::freopen("/dev/null", "w", stdout);
+    std::freopen("/dev/null", "w", stderr); // a 404 on a blob it is asked about is logged
     ::execlp("docker-registry", "docker-registry", "serve", (dir / "registry.yml").c_str(),
              nullptr);
     ::_exit(127);
@@ -341,6 +383,11 @@ int main(int argc, char** argv) {
       t = clk::now();
       if (!store.pull(image, pull_policy::if_not_present))
         report("pull_warm_present", "nodevisor", 1, rep, seconds_since(t));
+      // Once per image version, shared by its containers (as podman's pull extracts layers).
+      std::string error;
+      t = clk::now();
+      if (store.unpacked(image, error))
+        report("unpack", "nodevisor", 1, rep, seconds_since(t));
       for (int n : sizes) {
         measure_nodevisor(image, state, n, rep);
         measure_floor(store, image, dir, n, rep);
@@ -371,8 +418,8 @@ int main(int argc, char** argv) {
           std::cout << nlohmann::json{{"bench", "oci"},
                                       {"metric", "podman_error"},
                                       {"impl", "podman"},
-                                      {"text", sh_output(podman + " run --rm --network=host " +
-                                                         image + " true")}}
+                                      {"text", sh_output(podman + " run --rm --network=host" +
+                                                         podman_limits + " " + image + " true")}}
                            .dump()
                     << std::endl;
           with_podman = false;

@@ -37,6 +37,8 @@ std::string registry_of(const std::string& image) {
 } // namespace
 
 image_store::image_store(image_store_options options) : options_(std::move(options)) {
+  if (options_.unpacked_dir.empty())
+    options_.unpacked_dir = options_.dir + ".unpacked";
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(fs::path{options_.dir}.parent_path(), ec);
@@ -114,6 +116,40 @@ std::optional<image_store::platform> image_store::platform_of(const std::string&
   if (config.is_discarded())
     return std::nullopt;
   return platform{config.value("os", ""), config.value("architecture", "")};
+}
+
+std::optional<std::string> image_store::unpacked(const std::string& image, std::string& error) {
+  std::string digest;
+  {
+    std::lock_guard copying{skopeo_};
+    digest = descriptor_of(options_.dir, image).value("digest", "");
+  }
+  if (digest.empty()) {
+    error = "not in the image store";
+    return std::nullopt;
+  }
+  auto dir = options_.unpacked_dir + "/" + digest.substr(digest.find(':') + 1);
+  std::lock_guard lock{unpacking_};
+  namespace fs = std::filesystem;
+  if (fs::exists(dir + "/config.json"))
+    return dir;
+  auto temp = dir + ".partial";
+  std::error_code ec;
+  fs::remove_all(temp, ec);
+  fs::create_directories(options_.unpacked_dir, ec);
+  auto done =
+      run_tool({"umoci", "unpack", "--image", umoci_ref(image), temp}, std::chrono::minutes{10});
+  if (!done.ok()) {
+    fs::remove_all(temp, ec);
+    error = done.reason();
+    return std::nullopt;
+  }
+  fs::rename(temp, dir, ec); // complete, or not there at all
+  if (ec) {
+    error = dir + ": " + ec.message();
+    return std::nullopt;
+  }
+  return dir;
 }
 
 std::optional<std::string> image_store::pull(const std::string& image, pull_policy pull) {

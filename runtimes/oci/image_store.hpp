@@ -21,6 +21,9 @@ struct image_store_options {
   std::string dir;                   // the layout
   std::vector<std::string> insecure; // registries (host[:port]) spoken to over plain HTTP
   std::chrono::milliseconds pull_timeout{std::chrono::minutes{10}};
+  // Each image unpacked once, by its manifest's digest, for containers to overlay; empty:
+  // `<dir>.unpacked`.
+  std::string unpacked_dir{};
 };
 
 class image_store {
@@ -40,6 +43,10 @@ public:
   // The `--image` argument for umoci: the layout and the image's tag in it.
   std::string umoci_ref(const std::string& image) const { return options_.dir + ":" + image; }
   const std::string& dir() const { return options_.dir; }
+  // The image unpacked once (umoci unpack): a directory with its rootfs/ and the config.json
+  // umoci made from the image's config, shared read-only by every container of that image
+  // version. nullopt, with `error`, when it cannot be unpacked.
+  std::optional<std::string> unpacked(const std::string& image, std::string& error);
 
   // Where skopeo copies `image` from: a reference with a transport (oci:, oci-archive:,
   // docker-archive:, docker://) as written, any other one from its registry.
@@ -59,6 +66,7 @@ private:
   mutable std::mutex mu_;
   std::condition_variable landed_;
   std::map<std::string, std::shared_ptr<flight>> flights_; // pulls under way, by reference
+  std::mutex unpacking_;                                   // one unpack into the cache at a time
   mutable std::mutex skopeo_; // one copy into the layout at a time (and a file lock for others)
 };
 

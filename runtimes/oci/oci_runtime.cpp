@@ -1,10 +1,12 @@
 #include "runtimes/oci/oci_runtime.hpp"
 
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <sys/mount.h>
 #include <sys/utsname.h>
 
 #include <caf/send.hpp>
@@ -208,15 +210,8 @@ std::string oci_runtime::prepare(const container_spec& spec, container_spec& lau
   }
   if (!adopt) {
     delete_container(key); // what a runtime before this one left under this id
-    auto unpacked = run_tool(
-        {options_.umoci, "unpack", "--image", store_.umoci_ref(spec.image), bundle.string()},
-        tool_timeout);
-    if (!unpacked.ok())
-      return "umoci unpack of " + spec.image + ": " + unpacked.reason();
-    std::error_code ec;
-    fs::rename(bundle / "config.json", bundle / "image-config.json", ec);
-    if (ec)
-      return "bundle " + bundle.string() + ": " + ec.message();
+    if (auto error = make_rootfs(spec.image, bundle); !error.empty())
+      return error;
     if (auto error = configure(config); !error.empty())
       return error;
     if (!write_file(bundle / "config.json", config))
@@ -232,6 +227,44 @@ std::string oci_runtime::prepare(const container_spec& spec, container_spec& lau
                         "unable to start container process: exec:"};
   launched.options = process_launch{std::move(launch), text_digest(config)};
   return {};
+}
+
+// The image unpacked once and overlaid per container: its writes go to the bundle's upper/, the
+// image stays as it was. Where overlayfs cannot be mounted, the image is unpacked into the bundle.
+std::string oci_runtime::make_rootfs(const std::string& image, const fs::path& bundle) {
+  std::string error;
+  auto shared = store_.unpacked(image, error);
+  if (!shared)
+    return "umoci unpack of " + image + ": " + error;
+  std::error_code ec;
+  for (const char* dir : {"rootfs", "upper", "work"})
+    fs::create_directories(bundle / dir, ec);
+  fs::copy_file(fs::path{*shared} / "config.json", bundle / "image-config.json",
+                fs::copy_options::overwrite_existing, ec);
+  if (ec)
+    return "bundle " + bundle.string() + ": " + ec.message();
+  auto layers = "lowerdir=" + *shared + "/rootfs,upperdir=" + (bundle / "upper").string() +
+                ",workdir=" + (bundle / "work").string();
+  if (::mount("overlay", (bundle / "rootfs").c_str(), "overlay", 0, layers.c_str()) == 0)
+    return {};
+  spdlog::debug("[/_oci] overlayfs: {}; unpacking {} into {}", std::strerror(errno), image,
+                bundle.string());
+  remove_bundle(bundle);
+  auto unpacked =
+      run_tool({options_.umoci, "unpack", "--image", store_.umoci_ref(image), bundle.string()},
+               tool_timeout);
+  if (!unpacked.ok())
+    return "umoci unpack of " + image + ": " + unpacked.reason();
+  fs::rename(bundle / "config.json", bundle / "image-config.json", ec);
+  return ec ? "bundle " + bundle.string() + ": " + ec.message() : std::string{};
+}
+
+void oci_runtime::remove_bundle(const fs::path& bundle) {
+  ::umount2((bundle / "rootfs").c_str(), MNT_DETACH); // not mounted: EINVAL, nothing to do
+  std::error_code ec;
+  fs::remove_all(bundle, ec);
+  if (ec)
+    spdlog::warn("[/_oci] removing bundle {}: {}", bundle.string(), ec.message());
 }
 
 void oci_runtime::start(const std::string& id, caf::actor reply_to) {
@@ -268,10 +301,7 @@ void oci_runtime::delete_container(const std::string& key) {
     if (!deleted.ok() && fs::exists(root_ + "/" + id))
       spdlog::warn("[/_oci] {}: runc delete: {}", key, deleted.reason());
   }
-  std::error_code ec;
-  fs::remove_all(bundle_of(key), ec);
-  if (ec)
-    spdlog::warn("[/_oci] {}: removing its bundle: {}", key, ec.message());
+  remove_bundle(bundle_of(key));
 }
 
 void oci_runtime::exec(const std::string& id, uint64_t exec_id, std::vector<std::string> cmd,
@@ -347,8 +377,8 @@ void oci_runtime::sweep() {
       if (id.empty() || (only_stopped && c.value("status", "") != "stopped"))
         continue;
       run_tool({options_.runc, "--root", root, "delete", "--force", id}, tool_timeout);
-      std::error_code ec;
-      fs::remove_all(c.value("bundle", ""), ec);
+      if (auto bundle = c.value("bundle", ""); !bundle.empty())
+        remove_bundle(bundle);
     }
   };
   clear_root(root_, true);
@@ -363,6 +393,8 @@ void oci_runtime::sweep() {
     spdlog::info("[/_oci] clearing what run {} left (it is gone)", pid);
     clear_root(entry.path().string(), false);
     fs::remove_all(entry.path(), ec);
+    for (const auto& bundle : fs::directory_iterator{options_.state_dir + "/bundles/" + name, ec})
+      remove_bundle(bundle.path());
     fs::remove_all(options_.state_dir + "/bundles/" + name, ec);
     release(name);
   }

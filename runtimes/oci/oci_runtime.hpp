@@ -10,8 +10,11 @@
 // answer is a message, like every runtime's.
 //
 // Semantics beyond runtime.hpp:
-// - create unpacks the image into `<state_dir>/bundles/<instance>/<runc id>` and writes its
-//   config.json (bundle_config.hpp); `runc create` runs at start, so a config that runc refuses
+// - create makes the bundle `<state_dir>/bundles/<instance>/<runc id>`: its rootfs an overlay of
+//   the image, unpacked once per image version (image_store::unpacked), with the container's
+//   writes in the bundle (a fresh one per create: a restarted container starts from the image, as
+//   in Kubernetes); where overlayfs cannot be mounted, the image unpacked into the bundle. Then
+//   its config.json (bundle_config.hpp); `runc create` runs at start, so a config that runc refuses
 //   fails the start with CreateFailed and runc's message, a missing entrypoint with StartFailed.
 // - runc ids are the runtime key, unique per node and per instance (`node` for the daemon,
 //   `run-<pid>` for a run); runc's state lives under `<state_dir>/runc/<instance>`.
@@ -32,6 +35,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <filesystem>
 #include <list>
 #include <map>
 #include <memory>
@@ -90,6 +94,8 @@ private:
   // The create's work, on a job thread: empty, or why the bundle could not be made.
   std::string prepare(const container_spec& spec, container_spec& launched);
   void delete_container(const std::string& key);
+  std::string make_rootfs(const std::string& image, const std::filesystem::path& bundle);
+  static void remove_bundle(const std::filesystem::path& bundle);
   void sweep();
   // The instance's directories and cgroup parents, where empty.
   void release(const std::string& instance) const;

@@ -128,6 +128,9 @@ TEST(OciRuntime, RunsAnImageFromTheRegistryAsAContainerAndLeavesNothingBehind) {
   EXPECT_EQ(node.oci.state(key).state, container_state::running);
   EXPECT_EQ(exec_output(self, node.oci, key, {"id", "-u"}), "65534\n");
   EXPECT_EQ(exec_output(self, node.oci, key, {"hostname"}), "api-rep-1\n");
+  // Its root is the image overlaid: what it writes stays in its bundle, not in the image.
+  EXPECT_EQ(exec_output(self, node.oci, key, {"sh", "-c", "echo mine > /tmp/mine"}), "");
+  EXPECT_TRUE(fs::exists(fs::path{node.oci.bundle_of(key)} / "upper/tmp/mine"));
   EXPECT_EQ(exec_output(self, node.oci, key, {"sh", "-c", "echo $GREETING $NODEVISOR_REPLICA"}),
             "hello 1\n");
   // The host's network: the registry the test started answers from inside.
@@ -146,6 +149,9 @@ TEST(OciRuntime, RunsAnImageFromTheRegistryAsAContainerAndLeavesNothingBehind) {
   EXPECT_TRUE(node.runc_list().empty());
   EXPECT_FALSE(fs::exists(node.oci.bundle_of(key)));
   EXPECT_TRUE(node.oci.images().has(s.image)); // images stay
+  std::ifstream mounts{"/proc/self/mountinfo"};
+  for (std::string line; std::getline(mounts, line);)
+    EXPECT_EQ(line.find(node.state.string()), std::string::npos) << "still mounted: " << line;
 }
 
 TEST(OciRuntime, AKillNineIsAnExitAndTheSameReplicaRunsAgainAtOnce) {
