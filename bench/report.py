@@ -5,7 +5,7 @@
 
 RESULTS_DIR holds what bench/run.sh collected: machine.json, supervisor_bench.json and
 trace_emit.json (Google Benchmark's JSON), and tree_scale.jsonl, tracing.jsonl, escalation.jsonl,
-probe.jsonl, peers.jsonl, daemon.jsonl (every line of a benchmark's output that is a JSON object; the schemas
+probe.jsonl, peers.jsonl, daemon.jsonl, oci.jsonl (every line of a benchmark's output that is a JSON object; the schemas
 are at the top of each benchmark's source). A part whose file is missing or empty is reported as
 not run. Every figure is a median over repetitions with its spread [min-max].
 """
@@ -641,6 +641,57 @@ def keeper_section(rep, rows):
     rep.line()
 
 
+def oci_section(rep, rows):
+    """bench/oci_bench: real runc containers against a plain runc script and podman."""
+    if not heading(rep, "## Real containers: the oci runtime against runc alone and podman "
+                   "(`bench/oci_bench`)", rows, "oci.jsonl"):
+        return
+    sizes = sorted({r["n"] for r in rows if r.get("metric") == "start"})
+
+    def v(metric, impl, n=1):
+        return [r["value"] for r in rows if r.get("metric") == metric and r.get("impl") == impl
+                and r.get("n") == n]
+
+    rep.line("The tests' image (a static busybox packed with umoci), served by docker-registry on "
+             "loopback. Each container runs `sh -c` with a TERM trap, N at once. **start**: from "
+             "the pulled image until `runc start` returned (the entrypoint has exec'd): nodevisor "
+             "overlays the image unpacked once, the floor's script unpacks it for each container "
+             "(`umoci unpack`), podman uses its own storage. **start_runc**: `runc create` and "
+             "`runc start` on a bundle that is there (for nodevisor, what its keeper runs). "
+             "**restart**: kill -9 of every container's process until each runs again (nodevisor: "
+             "exit seen, remove, create, start; the floor: runc delete, unpack, create, start; "
+             "podman: `podman start`). **stop**: SIGTERM until exited and deleted.")
+    rep.line()
+    header = ["measurement", "N", "nodevisor", "floor (runc script)", "podman",
+              "nodevisor / floor", "nodevisor / podman", "target"]
+    table = []
+    for metric in ["start", "start_runc", "restart", "stop"]:
+        for n in sizes:
+            nv, fl, pm = v(metric, "nodevisor", n), v(metric, "floor", n), v(metric, "podman", n)
+            target = {"start": "≤ 1.2× the floor, ahead of podman",
+                      "start_runc": "≤ 1.2× the floor"}.get(metric, "reported")
+            table.append([metric, n, spread(nv, "ms", 1000), spread(fl, "ms", 1000), spread(pm, "ms", 1000),
+                          fmt_ratio(ratio(median(nv), median(fl))),
+                          fmt_ratio(ratio(median(nv), median(pm))), target])
+    rep.table(header, table)
+    rep.line("Pulls of the test image (1.1 MB) from the local registry: cold into an empty store, "
+             "then warm (`pull_policy: always` asks the registry for the manifest; "
+             "`if_not_present` does not), and the one unpack per image version that containers "
+             "share. Podman's pull extracts the layers into its storage as well.")
+    rep.line()
+    rep.table(["pull", "nodevisor", "podman"], [
+        ["cold", spread(v("pull_cold", "nodevisor"), "ms", 1000), spread(v("pull_cold", "podman"), "ms", 1000)],
+        ["warm, always", spread(v("pull_warm_always", "nodevisor"), "ms", 1000), "–"],
+        ["warm, if_not_present", spread(v("pull_warm_present", "nodevisor"), "ms", 1000), "–"],
+        ["unpack once per image", spread(v("unpack", "nodevisor"), "ms", 1000), "–"],
+    ])
+    errors = [r.get("text", "") for r in rows if r.get("metric") == "podman_error"]
+    if errors:
+        rep.line("Podman could not run here; it said: `" + errors[0].strip().replace("\n", " ") +
+                 "`")
+        rep.line()
+
+
 def micro_section(rep, data):
     if not heading(rep, "## Supervisor decisions (`bench/supervisor_bench`, Google Benchmark)", data, "supervisor_bench.json"):
         return
@@ -676,6 +727,7 @@ def main():
     probe_section(rep, read_jsonl(os.path.join(results, "probe.jsonl")))
     daemon_section(rep, read_jsonl(os.path.join(results, "daemon.jsonl")))
     keeper_section(rep, read_jsonl(os.path.join(results, "daemon.jsonl")))
+    oci_section(rep, read_jsonl(os.path.join(results, "oci.jsonl")))
     micro_section(rep, read_json(os.path.join(results, "supervisor_bench.json")))
     with open(out_md, "w") as f:
         f.write("\n".join(rep.out).rstrip() + "\n")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install the peers that bench/peers/peer_bench compares nodevisor with (Debian bookworm), and
-# matplotlib for the report's plots (bench/report.py).
+# Install the peers that bench/peers/peer_bench and bench/oci_bench compare nodevisor with
+# (Debian bookworm), and matplotlib for the report's plots (bench/report.py).
 #
 #   scripts/setup-bench.sh
 #
@@ -23,7 +23,8 @@ for arg in "$@"; do
   esac
 done
 
-packages=(s6 runit daemontools supervisor erlang-base systemd python3-matplotlib)
+packages=(s6 runit daemontools supervisor erlang-base systemd python3-matplotlib
+  podman) # podman: the peer of the oci runtime (bench/oci_bench), run with runc and cgroupfs
 
 installed() {
   [[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" == installed ]]
