@@ -526,7 +526,9 @@ void keeper::on_spawn(const spawn& s) {
   b.tail = log_ring{tail_share_};
   std::string error;
   unique_fd join;
-  if (cgroups_) {
+  // A launched container gets cgroups of its own from its launcher (runc): one of ours would only
+  // cost its making and a move out of it.
+  if (cgroups_ && s.launched_by.pid_file.empty()) {
     auto name = cgroup_name_of(s.id, s.gen);
     join = cgroups_->create(name, error);
     if (join)
