@@ -74,8 +74,7 @@ typename Inspector::result_type inspect(Inspector& f, runtime_reply& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, container_exited& x) {
-  return f(caf::meta::type_name("container_exited"), x.id, x.code, x.signal,
-           x.oom_killed);
+  return f(caf::meta::type_name("container_exited"), x.id, x.code, x.signal, x.oom_killed);
 }
 
 template <class Inspector>
