@@ -320,7 +320,18 @@ std::vector<int> parse_list(const std::string& text) {
 
 } // namespace
 
+int run_bench(int argc, char** argv);
+
 int main(int argc, char** argv) {
+  try {
+    return run_bench(argc, argv);
+  } catch (const std::exception& e) { // no keeper, no image store: say so, not abort
+    std::cerr << "oci_bench: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+int run_bench(int argc, char** argv) {
   std::vector<int> sizes{1, 100};
   int reps = 3;
   bool with_podman = true;

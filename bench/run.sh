@@ -23,7 +23,7 @@ scripts/setup.sh --no-build
 scripts/setup-bench.sh
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j"$(nproc)" --target nodevisor supervisor_bench tree_scale \
-  trace_emit escalation_latency probe_throughput peer_bench daemon_bench oci_bench
+  trace_emit escalation_latency probe_throughput peer_bench daemon_bench oci_bench nodevisor-keeper
 
 results="$build/bench-results"
 rm -rf "$results"
@@ -58,7 +58,8 @@ if [[ $quick == 1 ]]; then
     --crash-seconds 5 --nodevisor "$build/app/nodevisor"
   measure daemon.jsonl "$build/bench/daemon_bench" --nodevisor "$build/app/nodevisor" --n 200 \
     --reps 1 --samples 50 --ps-samples 5 --window 2 --windows 1
-  measure oci.jsonl "$build/bench/oci_bench" --n 1,10 --reps 1
+  measure oci.jsonl env NODEVISOR_KEEPER="$build/app/nodevisor-keeper" "$build/bench/oci_bench" \
+    --n 1,10 --reps 1
 else
   "$build/bench/supervisor_bench" --benchmark_min_time=0.5 --benchmark_repetitions=3 \
     --benchmark_report_aggregates_only=true \
@@ -75,7 +76,8 @@ else
     --kills 50 --crash-seconds 30 --nodevisor "$build/app/nodevisor"
   measure daemon.jsonl "$build/bench/daemon_bench" --nodevisor "$build/app/nodevisor" --n 1000 \
     --reps 3
-  measure oci.jsonl "$build/bench/oci_bench" --n 1,100 --reps 3
+  measure oci.jsonl env NODEVISOR_KEEPER="$build/app/nodevisor-keeper" "$build/bench/oci_bench" \
+    --n 1,100 --reps 3
 fi
 
 elapsed=$(($(date +%s) - began))
