@@ -9,8 +9,6 @@
 
 namespace nv {
 
-namespace {
-
 std::optional<uint32_t> as_id(std::string_view text) {
   uint32_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -18,6 +16,8 @@ std::optional<uint32_t> as_id(std::string_view text) {
     return std::nullopt;
   return value;
 }
+
+namespace {
 
 // getpwnam_r and friends want a buffer whose right size only a retry finds.
 struct passwd_entry {

@@ -29,4 +29,7 @@ struct resolved_user {
 // up through NSS, which may take a while: not on a thread that must not wait.
 resolved_user resolve_user(std::string_view user);
 
+// A uid or gid written as a number ("1000"); nullopt for a name or anything else.
+std::optional<uint32_t> as_id(std::string_view text);
+
 } // namespace nv

@@ -1,22 +1,15 @@
 #include "runtimes/oci/bundle_config.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 
+#include "posix/user.hpp"
+
 namespace nv::oci {
 
 namespace {
-
-std::optional<uint32_t> number(std::string_view text) {
-  uint32_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size() || text.empty())
-    return std::nullopt;
-  return value;
-}
 
 // Field `want` (0-based) of the line of a passwd or group file whose first field is `name`.
 std::optional<uint32_t> lookup(const std::string& file, const std::string& name, int want) {
@@ -30,7 +23,7 @@ std::optional<uint32_t> lookup(const std::string& file, const std::string& name,
       fields.push_back(rest.substr(0, at));
     fields.push_back(rest);
     if (fields.size() > static_cast<std::size_t>(want) && fields[0] == name)
-      return number(fields[static_cast<std::size_t>(want)]);
+      return as_id(fields[static_cast<std::size_t>(want)]);
   }
   return std::nullopt;
 }
@@ -40,19 +33,19 @@ std::string set_user(nlohmann::json& user, const std::string& spec_user, const s
   auto colon = spec_user.find(':');
   std::string who = spec_user.substr(0, colon);
   std::string group = colon == std::string::npos ? "" : spec_user.substr(colon + 1);
-  auto uid = number(who);
+  auto uid = as_id(who);
   if (!uid)
     uid = lookup(root + "/etc/passwd", who, 2);
   if (!uid)
     return "user: no user '" + who + "' in the image's /etc/passwd";
   std::optional<uint32_t> gid;
   if (!group.empty()) {
-    gid = number(group);
+    gid = as_id(group);
     if (!gid)
       gid = lookup(root + "/etc/group", group, 2);
     if (!gid)
       return "user: no group '" + group + "' in the image's /etc/group";
-  } else if (!number(who)) {
+  } else if (!as_id(who)) {
     gid = lookup(root + "/etc/passwd", who, 3);
   }
   user["uid"] = *uid;

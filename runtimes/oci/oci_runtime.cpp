@@ -107,6 +107,10 @@ std::string oci_runtime::bundle_of(const std::string& key) const {
   return bundles_ + "/" + runc_id(key);
 }
 
+std::string oci_runtime::cgroups_path(const std::string& key) const {
+  return "/nodevisor-oci/" + options_.instance + "/" + runc_id(key);
+}
+
 std::vector<std::string> oci_runtime::runc(std::initializer_list<std::string> args) const {
   std::vector<std::string> argv{options_.runc, "--root", root_};
   argv.insert(argv.end(), args.begin(), args.end());
@@ -191,8 +195,7 @@ std::string oci_runtime::prepare(const container_spec& spec, container_spec& lau
   auto key = runtime_key(spec);
   auto id = runc_id(key);
   fs::path bundle = bundle_of(key);
-  oci::bundle_options how{"/nodevisor-oci/" + options_.instance + "/" + id,
-                          (bundle / "rootfs").string()};
+  oci::bundle_options how{cgroups_path(key), (bundle / "rootfs").string()};
   auto configure = [&](std::string& text) -> std::string {
     auto config = nlohmann::json::parse(read_file(bundle / "image-config.json"), nullptr, false);
     if (config.is_discarded())
@@ -349,7 +352,7 @@ std::string oci_runtime::node_arch() {
 }
 
 bool oci_runtime::oom_killed(const std::string& key) const {
-  auto dir = "/nodevisor-oci/" + options_.instance + "/" + runc_id(key);
+  auto dir = cgroups_path(key);
   // cgroup v1's memory controller, else v2's unified tree.
   for (auto [file, field] :
        {std::pair{"/sys/fs/cgroup/memory" + dir + "/memory.oom_control", std::string{"oom_kill"}},

@@ -86,6 +86,8 @@ public:
 
   std::string runc_id(const std::string& key) const;
   std::string bundle_of(const std::string& key) const;
+  // runc's linux.cgroupsPath for the container, under every controller.
+  std::string cgroups_path(const std::string& key) const;
   const std::string& runc_root() const { return root_; }
   oci::image_store& images() { return store_; }
 

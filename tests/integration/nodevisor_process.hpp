@@ -24,6 +24,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/free_port.hpp"
+
 extern char** environ;
 
 namespace nv_test {
@@ -186,15 +188,7 @@ protected:
 
 // A port nobody listens on right now, for a demo server to take.
 inline std::string free_port() {
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  close(s);
-  return std::to_string(ntohs(a.sin_port));
+  return std::to_string(nv_test_support::free_loopback_port());
 }
 
 inline std::string replace_all(std::string text, const std::string& from, const std::string& to) {

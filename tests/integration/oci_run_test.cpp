@@ -57,25 +57,6 @@ services:
 
   std::string state() const { return (dir / "state").string(); }
 
-  // What runc lists under `root`, as "id status".
-  static std::vector<std::string> runc_list(const std::string& root) {
-    std::vector<std::string> out;
-    auto listed = nlohmann::json::array();
-    std::string text;
-    if (FILE* p =
-            ::popen(("runc --root " + root + " list --format json 2>/dev/null").c_str(), "r")) {
-      char buf[4096];
-      while (auto n = std::fread(buf, 1, sizeof buf, p))
-        text.append(buf, n);
-      ::pclose(p);
-    }
-    auto list = nlohmann::json::parse(text, nullptr, false);
-    if (list.is_array())
-      for (const auto& c : list)
-        out.push_back(c.value("id", "") + " " + c.value("status", ""));
-    return out;
-  }
-
   std::string port;
 };
 
@@ -110,7 +91,7 @@ TEST_F(OciRun, AKilledRunLeavesNoRunningContainerAndTheNextRunClearsItsRest) {
     first_pid = run.pid;
     ASSERT_TRUE(run.wait_for_stdout("hello from a nodevisor container", 60s)) << run.stderr_text;
     container_pids = pids();
-    ASSERT_EQ(runc_list(state() + "/runc/run-" + std::to_string(run.pid)).size(), 2u);
+    ASSERT_EQ(nv::oci_test::runc_list(state() + "/runc/run-" + std::to_string(run.pid)).size(), 2u);
     ::kill(run.pid, SIGKILL);
     run.wait_exit(30s);
   }
@@ -122,7 +103,7 @@ TEST_F(OciRun, AKilledRunLeavesNoRunningContainerAndTheNextRunClearsItsRest) {
       std::this_thread::sleep_for(20ms);
   for (int pid : container_pids)
     EXPECT_FALSE(running(pid)) << "container process " << pid << " outlived its run";
-  for (const auto& c : runc_list(state() + "/runc/run-" + std::to_string(first_pid)))
+  for (const auto& c : nv::oci_test::runc_list(state() + "/runc/run-" + std::to_string(first_pid)))
     EXPECT_EQ(c.substr(c.find(' ') + 1), "stopped") << c;
 
   // The next run on this state directory deletes what the killed one left.

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -16,8 +17,12 @@
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/free_port.hpp"
 
 namespace nv::oci_test {
 
@@ -32,16 +37,23 @@ inline bool on_path(const std::string& program) {
   return shell("command -v " + program + " >/dev/null 2>&1") == 0;
 }
 
-inline uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
+using nv_test_support::free_loopback_port;
+
+// What runc lists under `root`, as "id status" lines.
+inline std::vector<std::string> runc_list(const std::string& root) {
+  std::string text;
+  if (FILE* p = ::popen(("runc --root " + root + " list --format json 2>/dev/null").c_str(), "r")) {
+    char buf[4096];
+    while (auto n = std::fread(buf, 1, sizeof buf, p))
+      text.append(buf, n);
+    ::pclose(p);
+  }
+  std::vector<std::string> out;
+  auto list = nlohmann::json::parse(text, nullptr, false);
+  if (list.is_array())
+    for (const auto& c : list)
+      out.push_back(c.value("id", "") + " " + c.value("status", ""));
+  return out;
 }
 
 inline bool accepts(uint16_t port) {
@@ -85,7 +97,7 @@ public:
     ASSERT_EQ(shell(std::string{NV_SOURCE_DIR} + "/examples/oci/busybox-image.sh " +
                     (dir_ / "layout").string() + " busybox:1 >/dev/null"),
               0);
-    port_ = free_port();
+    port_ = free_loopback_port();
     std::ofstream{dir_ / "registry.yml"}
         << "version: 0.1\nlog:\n  level: error\nstorage:\n"
         << "  filesystem:\n    rootdirectory: " << (dir_ / "registry").string()

@@ -18,7 +18,6 @@
 #include "runtimes/composite/composite_runtime.hpp"
 #include "runtimes/oci/bundle_config.hpp"
 #include "runtimes/oci/oci_runtime.hpp"
-#include "runtimes/oci/tool_command.hpp"
 #include "runtimes/sim/sim_runtime.hpp"
 #include "tests/runtimes/oci_fixture.hpp"
 #include "tests/runtimes/runtime_replies.hpp"
@@ -60,17 +59,7 @@ struct oci_node {
     return o;
   }
 
-  // What runc lists under the runtime's root: "id status" lines.
-  std::vector<std::string> runc_list() {
-    auto listed =
-        oci::run_tool({"runc", "--root", oci.runc_root(), "list", "--format", "json"}, 30s);
-    std::vector<std::string> out;
-    auto list = nlohmann::json::parse(listed.output, nullptr, false);
-    if (list.is_array())
-      for (const auto& c : list)
-        out.push_back(c.value("id", "") + " " + c.value("status", ""));
-    return out;
-  }
+  std::vector<std::string> runc_list() { return oci_test::runc_list(oci.runc_root()); }
 };
 
 std::string exec_output(caf::scoped_actor& self, runtime& rt, const std::string& key,
@@ -198,7 +187,7 @@ TEST(OciRuntime, PullFailuresArePullFailedWithSkopeosReason) {
   EXPECT_NE(to_string(error).find("manifest unknown"), std::string::npos) << to_string(error);
 
   auto down = replica("api-rep-1", {"true"});
-  auto port = oci_test::free_port();
+  auto port = oci_test::free_loopback_port();
   down.image = "127.0.0.1:" + std::to_string(port) + "/nodevisor/busybox:1";
   node.oci.pull(down, self);
   error = take_error(self, runtime_op::pull);
