@@ -286,13 +286,15 @@ void oci_runtime::remove(const std::string& id, caf::actor reply_to) {
   }
   run_job([this, id, reply_to = std::move(reply_to)] {
     delete_container(id);
+    // Answered before a waiting create is let go, so that the answers arrive in the order
+    // of the requests.
+    caf::anon_send(reply_to, reply_ok(id, runtime_op::remove));
     {
       std::lock_guard lock{mu_};
       if (--removing_[id] == 0)
         removing_.erase(id);
     }
     removed_.notify_all();
-    caf::anon_send(reply_to, reply_ok(id, runtime_op::remove));
   });
 }
 
