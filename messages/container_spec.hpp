@@ -26,6 +26,19 @@ struct host_port {
   bool operator==(const host_port&) const = default;
 };
 
+enum class gpu_sharing : uint8_t { exclusive, mps, time_slice };
+
+// ZLayer's `resources.gpu`, the part that a node acts on: which devices and how many, and, for
+// NVIDIA's MPS, where its control daemon's pipes and logs are.
+struct gpu_request {
+  uint32_t count = 1;
+  std::string vendor = "nvidia"; // nvidia | amd | intel | apple
+  gpu_sharing sharing = gpu_sharing::exclusive;
+  std::string mps_pipe_dir = "/tmp/nvidia-mps";
+  std::string mps_log_dir = "/tmp/nvidia-log";
+  bool operator==(const gpu_request&) const = default;
+};
+
 struct container_spec {
   std::string deployment;
   std::string service;
@@ -44,6 +57,9 @@ struct container_spec {
   // Limits, for a runtime that enforces them (the oci runtime, through cgroups).
   std::optional<double> cpu;      // cores
   std::optional<uint64_t> memory; // bytes
+  // A runtime that cannot give its containers GPUs fails a create that asks for one (Unsupported)
+  // rather than run it without.
+  std::optional<gpu_request> gpu;
   std::vector<host_port> ports;
   // What only the runtime that serves it understands (containerd's `options`): the sim runtime's
   // sim_behavior, say. Opaque to everything above the runtime; empty: the runtime's defaults.

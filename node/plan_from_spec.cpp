@@ -136,7 +136,7 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
                                   limit + " limit",
                               spec::severity::warning});
     };
-    if (!s.endpoints.empty() && served_by != "oci")
+    if (!s.endpoints.empty() && served_by == "sim")
       out.warnings.push_back({"", where + ".endpoints",
                               "the " + served_by +
                                   " runtime does not check that their ports are free before a "
@@ -146,6 +146,15 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
       unenforced("cpu", "CPU");
     if (s.resources.memory && served_by != "oci")
       unenforced("memory", "memory");
+    if (s.resources.gpu && served_by == "sim")
+      out.warnings.push_back({"", where + ".resources.gpu",
+                              "the sim runtime simulates its replicas without GPUs",
+                              spec::severity::warning});
+    if (s.resources.gpu && as_process)
+      out.warnings.push_back({"", where + ".resources.gpu",
+                              "the process runtime gives a process no devices of its own; its "
+                              "replicas will fail with Unsupported (run it with the oci runtime)",
+                              spec::severity::warning});
     if (!s.user.empty() && as_process) {
       // Checked again at each start, where it fails the start: users come and go.
       if (auto who = resolve_user(s.user); !who.error.empty())
@@ -166,6 +175,7 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
       c.spec.pull = s.image.pull;
       c.spec.cpu = s.resources.cpu;
       c.spec.memory = s.resources.memory;
+      c.spec.gpu = s.resources.gpu;
       c.spec.ports = s.endpoints;
       for (auto& word : command)
         c.spec.command.push_back(spec::expand_replica_variables(word, values));

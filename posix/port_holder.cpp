@@ -66,4 +66,15 @@ std::optional<std::string> port_holder(uint16_t port, bool udp) {
   return "a process this node cannot see";
 }
 
+std::optional<Network> held_endpoint(const container_spec& spec) {
+  for (const auto& served : spec.ports)
+    if (auto holder = port_holder(served.port, served.udp)) {
+      auto port = std::to_string(served.port) + (served.udp ? "/udp" : "/tcp");
+      return Network{"port " + port + " of '" + spec.id +
+                     "' (its service's endpoints) is already in use by " + *holder +
+                     " on this host: stop that, or change the endpoint's port"};
+    }
+  return std::nullopt;
+}
+
 } // namespace nv

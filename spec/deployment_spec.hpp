@@ -47,6 +47,7 @@ struct platform_spec {
 struct resources_spec {
   std::optional<double> cpu;      // cores
   std::optional<uint64_t> memory; // bytes
+  std::optional<gpu_request> gpu;
   bool operator==(const resources_spec&) const = default;
 };
 

@@ -34,6 +34,18 @@ std::string_view word(pull_policy p) {
   return "";
 }
 
+std::string_view word(gpu_sharing g) {
+  switch (g) {
+  case gpu_sharing::exclusive:
+    return "exclusive";
+  case gpu_sharing::mps:
+    return "mps";
+  case gpu_sharing::time_slice:
+    return "time-slice";
+  }
+  return "";
+}
+
 std::string_view word(restart_kind k) {
   switch (k) {
   case restart_kind::no:
@@ -189,12 +201,18 @@ json service_json(const service_spec& s) {
   out["stop_grace_period"] = text(s.stop_grace_period);
   if (s.restart_policy)
     out["restart_policy"] = {{"kind", word(*s.restart_policy)}};
-  if (s.resources.cpu || s.resources.memory) {
+  if (s.resources != resources_spec{}) {
     json resources = json::object();
     if (s.resources.cpu)
       resources["cpu"] = *s.resources.cpu;
     if (s.resources.memory)
       resources["memory"] = memory_text(*s.resources.memory);
+    if (const auto& gpu = s.resources.gpu)
+      resources["gpu"] = {{"count", gpu->count},
+                          {"vendor", gpu->vendor},
+                          {"sharing", word(gpu->sharing)},
+                          {"mps_pipe_dir", gpu->mps_pipe_dir},
+                          {"mps_log_dir", gpu->mps_log_dir}};
     out["resources"] = resources;
   }
   if (s.health)

@@ -26,16 +26,12 @@ constexpr std::string_view service_zlayer_only[] = {
     "init_container", "tty",           "stdin_open",     "userns_mode",
     "cgroup_parent",  "expose",        "overlay"};
 constexpr std::string_view image_zlayer_only[] = {"source_policy"};
-constexpr std::string_view resources_zlayer_only[] = {"gpu",
-                                                      "pids_limit",
-                                                      "cpuset",
-                                                      "cpu_shares",
-                                                      "memory_swap",
-                                                      "memory_reservation",
-                                                      "memory_swappiness",
-                                                      "oom_score_adj",
-                                                      "oom_kill_disable",
-                                                      "blkio_weight"};
+constexpr std::string_view resources_zlayer_only[] = {
+    "pids_limit",        "cpuset",        "cpu_shares",       "memory_swap", "memory_reservation",
+    "memory_swappiness", "oom_score_adj", "oom_kill_disable", "blkio_weight"};
+// The scheduler's (placement, gang scheduling) or a driver's (model, time-slicing config).
+constexpr std::string_view gpu_zlayer_only[] = {
+    "mode", "model", "scheduling", "distributed", "time_slice_index", "time_slicing_config_path"};
 // nodevisor starts `min` replicas and does not autoscale.
 constexpr std::string_view adaptive_zlayer_only[] = {"max", "cooldown", "targets"};
 constexpr std::string_view platform_zlayer_only[] = {"osVersion"};
@@ -291,6 +287,46 @@ void read_restart_policy(reader& r, const node& n, const std::string& path,
               restart_policy_zlayer_only);
 }
 
+void read_gpu(reader& r, const node& n, const std::string& path, gpu_request& out) {
+  auto dir = [&](std::string& into) {
+    return [&](auto& v, auto& p) {
+      auto text = read_string(r, v, p);
+      if (text && !text->starts_with("/"))
+        r.error(v, p, "expected an absolute path, got " + describe(v));
+      else if (text)
+        into = *text;
+    };
+  };
+  read_fields(r, n, path,
+              {
+                  {"count",
+                   [&](auto& v, auto& p) {
+                     if (auto count = read_int(r, v, p, 1, 1024))
+                       out.count = static_cast<uint32_t>(*count);
+                   }},
+                  {"vendor",
+                   [&](auto& v, auto& p) {
+                     if (auto vendor = read_enum<std::string_view>(r, v, p,
+                                                                   {{"nvidia", "nvidia"},
+                                                                    {"amd", "amd"},
+                                                                    {"intel", "intel"},
+                                                                    {"apple", "apple"}}))
+                       out.vendor = *vendor;
+                   }},
+                  {"sharing",
+                   [&](auto& v, auto& p) {
+                     set(out.sharing,
+                         read_enum<gpu_sharing>(r, v, p,
+                                                {{"exclusive", gpu_sharing::exclusive},
+                                                 {"mps", gpu_sharing::mps},
+                                                 {"time-slice", gpu_sharing::time_slice}}));
+                   }},
+                  {"mps_pipe_dir", dir(out.mps_pipe_dir)},
+                  {"mps_log_dir", dir(out.mps_log_dir)},
+              },
+              gpu_zlayer_only);
+}
+
 void read_resources(reader& r, const node& n, const std::string& path, resources_spec& out) {
   read_fields(
       r, n, path,
@@ -314,6 +350,7 @@ void read_resources(reader& r, const node& n, const std::string& path, resources
                r.error(v, p,
                        "expected a size such as 512Mi (Ki, Mi, Gi or Ti), got " + describe(v));
            }},
+          {"gpu", [&](auto& v, auto& p) { read_gpu(r, v, p, out.gpu.emplace()); }},
       },
       resources_zlayer_only);
 }

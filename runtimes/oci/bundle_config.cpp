@@ -77,6 +77,19 @@ void bind_host_file(nlohmann::json& mounts, const std::string& path) {
                     {"options", {"rbind", "ro", "nosuid", "nodev", "noexec"}}});
 }
 
+// The device in the container and in its device cgroup, which denies every device not allowed.
+void grant_device(nlohmann::json& linux_, const granted_device& d) {
+  linux_["devices"].push_back({{"path", d.path},
+                               {"type", "c"},
+                               {"major", d.major},
+                               {"minor", d.minor},
+                               {"fileMode", d.mode},
+                               {"uid", 0},
+                               {"gid", 0}});
+  linux_["resources"]["devices"].push_back(
+      {{"allow", true}, {"type", "c"}, {"major", d.major}, {"minor", d.minor}, {"access", "rwm"}});
+}
+
 } // namespace
 
 std::string apply_spec(nlohmann::json& config, const container_spec& spec,
@@ -123,6 +136,17 @@ std::string apply_spec(nlohmann::json& config, const container_spec& spec,
   auto& mounts = config["mounts"];
   bind_host_file(mounts, "/etc/resolv.conf");
   bind_host_file(mounts, "/etc/hosts");
+  for (const auto& device : options.gpus.devices)
+    grant_device(linux_, device);
+  for (const auto& m : options.gpus.mounts) {
+    nlohmann::json flags = {"rbind", m.read_only ? "ro" : "rw", "nosuid", "nodev"};
+    mounts.push_back({{"destination", m.destination},
+                      {"type", "bind"},
+                      {"source", m.source},
+                      {"options", flags}});
+  }
+  for (const auto& [k, v] : options.gpus.env)
+    set_env(process["env"], k, v);
   return {};
 }
 

@@ -169,21 +169,22 @@ void oci_runtime::create(const container_spec& spec, caf::actor reply_to) {
         caf::anon_send(reply_to, reply_failed(key, runtime_op::create, std::move(wrong)));
       return;
     }
-    // The host's network: a port its endpoints declare that something holds would fail its bind.
-    for (const auto& served : spec.ports)
-      if (auto holder = port_holder(served.port, served.udp)) {
-        auto port = std::to_string(served.port) + (served.udp ? "/udp" : "/tcp");
-        caf::anon_send(
-            reply_to,
-            reply_failed(key, runtime_op::create,
-                         Network{"port " + port + " of '" + spec.id +
-                                 "' (its service's endpoints) is already in use by " + *holder +
-                                 " on this host: stop that, or change the "
-                                 "endpoint's port"}));
+    oci::gpu_grant gpus;
+    if (spec.gpu) {
+      auto granted = oci::grant_gpus(*spec.gpu, options_.gpus, spec.id);
+      if (auto* error = std::get_if<AgentError>(&granted)) {
+        caf::anon_send(reply_to, reply_failed(key, runtime_op::create, std::move(*error)));
         return;
       }
+      gpus = std::get<oci::gpu_grant>(std::move(granted));
+    }
+    // The host's network: a port its endpoints declare that something holds would fail its bind.
+    if (auto held = held_endpoint(spec)) {
+      caf::anon_send(reply_to, reply_failed(key, runtime_op::create, std::move(*held)));
+      return;
+    }
     container_spec launched;
-    if (auto error = prepare(spec, launched); !error.empty()) {
+    if (auto error = prepare(spec, gpus, launched); !error.empty()) {
       caf::anon_send(reply_to, reply_failed(key, runtime_op::create, CreateFailed{spec.id, error}));
       return;
     }
@@ -191,11 +192,12 @@ void oci_runtime::create(const container_spec& spec, caf::actor reply_to) {
   });
 }
 
-std::string oci_runtime::prepare(const container_spec& spec, container_spec& launched) {
+std::string oci_runtime::prepare(const container_spec& spec, const oci::gpu_grant& gpus,
+                                 container_spec& launched) {
   auto key = runtime_key(spec);
   auto id = runc_id(key);
   fs::path bundle = bundle_of(key);
-  oci::bundle_options how{cgroups_path(key), (bundle / "rootfs").string()};
+  oci::bundle_options how{cgroups_path(key), (bundle / "rootfs").string(), gpus};
   auto configure = [&](std::string& text) -> std::string {
     auto config = nlohmann::json::parse(read_file(bundle / "image-config.json"), nullptr, false);
     if (config.is_discarded())
@@ -224,7 +226,10 @@ std::string oci_runtime::prepare(const container_spec& spec, container_spec& lau
   launched.command = runc(
       {"create", "--bundle", bundle.string(), "--pid-file", (bundle / "init.pid").string(), id});
   launched.workdir = bundle.string();
-  launched.user.clear(); // the container's user is in its config; runc runs as ours
+  // The container's user and GPUs are in its config; runc runs as ours, with no devices of its own.
+  launched.user.clear();
+  launched.gpu.reset();
+  launched.ports.clear(); // checked above
   // runc create execs the entrypoint before it returns: when that fails, the start has.
   keeper::launch launch{(bundle / "init.pid").string(), runc({"start", id}),
                         "unable to start container process: exec:"};

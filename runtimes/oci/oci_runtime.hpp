@@ -28,6 +28,8 @@
 //   containers that its keeper still holds. A run's runtime takes its directories and cgroup
 //   parents with it.
 // - An exit of a container that its memory cgroup saw OOM-killed says so (container_exited).
+// - A create that asks for GPUs gets their devices (gpu_devices.hpp), or fails with the error that
+//   says why this node has none to give, before anything is unpacked.
 // - A port of the spec's endpoints that something on the host holds fails the create with
 //   Network, naming the holder, before anything starts.
 // - An image for another OS, or for an architecture this machine does not run, fails the create
@@ -43,6 +45,7 @@
 #include <string>
 #include <thread>
 
+#include "runtimes/oci/gpu_devices.hpp"
 #include "runtimes/oci/image_store.hpp"
 #include "runtimes/process/process_runtime.hpp"
 #include "runtimes/runtime.hpp"
@@ -55,6 +58,7 @@ struct oci_runtime_options {
   std::vector<std::string> insecure_registries; // host[:port], besides loopback ones
   std::string runc = "runc";
   std::string umoci = "umoci";
+  oci::gpu_host gpus; // where resources.gpu's devices are looked for
 };
 
 class oci_runtime final : public runtime {
@@ -94,7 +98,8 @@ public:
 private:
   void run_job(std::function<void()> job);
   // The create's work, on a job thread: empty, or why the bundle could not be made.
-  std::string prepare(const container_spec& spec, container_spec& launched);
+  std::string prepare(const container_spec& spec, const oci::gpu_grant& gpus,
+                      container_spec& launched);
   void delete_container(const std::string& key);
   std::string make_rootfs(const std::string& image, const std::filesystem::path& bundle);
   static void remove_bundle(const std::filesystem::path& bundle);

@@ -24,6 +24,7 @@
 
 #include "keeper/log_file.hpp"
 #include "messages/digest.hpp"
+#include "posix/port_holder.hpp"
 
 namespace nv {
 
@@ -351,6 +352,19 @@ void process_runtime::create(const container_spec& spec, caf::actor reply_to) {
     caf::anon_send(reply_to, reply_failed(id, runtime_op::create,
                                           CreateFailed{spec.id, "no command: the process runtime "
                                                                 "needs command.entrypoint"}));
+    return;
+  }
+  if (spec.gpu) {
+    caf::anon_send(reply_to,
+                   reply_failed(id, runtime_op::create,
+                                Unsupported{"'" + spec.id +
+                                            "' asks for a GPU (resources.gpu), and a process of "
+                                            "the process runtime gets no devices of its own: "
+                                            "run it with the oci runtime"}));
+    return;
+  }
+  if (auto held = held_endpoint(spec)) {
+    caf::anon_send(reply_to, reply_failed(id, runtime_op::create, std::move(*held)));
     return;
   }
   keeper::spawn how;

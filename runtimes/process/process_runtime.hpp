@@ -29,6 +29,8 @@
 // - The child's environment is posix/child_env.hpp's.
 // - `user` (docker's forms) is switched to in the child before the exec; one that cannot be
 //   resolved fails the start, naming the user and the reason.
+// - create fails with Network when a port of the spec's endpoints is held on the host (the
+//   process shares the host's network), and with Unsupported when the spec asks for a GPU.
 // - A container starts once; a restart is remove and create. A failed start leaves it created.
 // - The container ends with its main process: the rest of its process group and its cgroup is
 //   SIGKILLed then. Output already written is read before container_exited is sent.

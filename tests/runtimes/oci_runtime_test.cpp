@@ -8,6 +8,8 @@
 #include <netinet/in.h>
 #include <string>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <thread>
 #include <vector>
 
@@ -56,6 +58,11 @@ struct oci_node {
     oci_runtime_options o;
     o.state_dir = state.string();
     o.instance = "run-" + std::to_string(::getpid());
+    // A host with no GPU and a kernel that is not WSL2's, of the test's own, to put GPUs into.
+    fs::create_directories(state / "host/dev");
+    std::ofstream{state / "host/version"} << "Linux version 6.1.0-13-amd64\n";
+    o.gpus = {(state / "host/version").string(), (state / "host/dev").string(),
+              (state / "host/wsl").string()};
     return o;
   }
 
@@ -363,7 +370,48 @@ TEST(OciRuntime, AnEndpointPortHeldOnTheHostIsNetworkNamingItsHolderBeforeAnythi
   take_ok(self, runtime_op::remove, key);
 }
 
-TEST(BundleConfig, TheSpecDecidesOverTheImageAndTheNodeGivesItsNetworkAndLimits) {
+TEST(OciRuntime, AGpuOfTheNodeIsADeviceOfTheContainerWithItsMpsDirectories) {
+  NV_NEEDS_OCI();
+  config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  oci_node node;
+  // This machine has no GPU: its "nvidia0" is the kernel log (1:11, which runc's defaults do not
+  // allow), opened for writing only when the container's device cgroup allows it. Nothing is
+  // written to it.
+  auto dev = node.state / "host/dev";
+  if (::mknod((dev / "nvidia0").c_str(), S_IFCHR | 0666, makedev(1, 11)) != 0)
+    GTEST_SKIP() << "this machine does not let the test make device nodes (mknod needs root)";
+  auto mps = node.state / "host/mps";
+  fs::create_directories(mps);
+  auto s = replica("train-rep-1", {"sleep", "3600"});
+  s.gpu = gpu_request{};
+  s.gpu->sharing = gpu_sharing::mps;
+  s.gpu->mps_pipe_dir = s.gpu->mps_log_dir = mps.string();
+  auto key = runtime_key(s);
+  run_up(self, node.oci, s);
+  int32_t code = -1;
+  EXPECT_EQ(exec_output(self, node.oci, key,
+                        {"sh", "-c", "test -c /dev/nvidia0 && : > /dev/nvidia0 && echo ok"}, &code),
+            "ok\n");
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(exec_output(self, node.oci, key, {"sh", "-c", "echo $CUDA_MPS_PIPE_DIRECTORY"}),
+            mps.string() + "\n");
+  EXPECT_EQ(exec_output(self, node.oci, key, {"sh", "-c", "echo pipe > " + mps.string() + "/p"}),
+            "");
+  EXPECT_TRUE(fs::exists(mps / "p")) << "the MPS directory is the host's, mounted";
+  // A device it was not given stays out of reach.
+  exec_output(self, node.oci, key, {"sh", "-c", "mknod /tmp/zero c 1 5 && head -c1 /tmp/zero"},
+              &code);
+  EXPECT_NE(code, 0);
+  node.oci.stop(key, 1s, SIGKILL, self);
+  take_exit(self, key, 128 + SIGKILL, SIGKILL);
+  take_ok(self, runtime_op::stop, key);
+  node.oci.remove(key, self);
+  take_ok(self, runtime_op::remove, key);
+}
+
+TEST(BundleConfig, TheSpecDecidesOverTheImageAndTheNodeGivesItsNetworkLimitsAndGpus) {
   auto config = nlohmann::json::parse(R"({
     "process": {"args": ["/bin/sh"], "env": ["PATH=/bin", "MODE=image"], "cwd": "/",
                 "user": {"uid": 0, "gid": 0}, "terminal": true},
@@ -385,7 +433,11 @@ TEST(BundleConfig, TheSpecDecidesOverTheImageAndTheNodeGivesItsNetworkAndLimits)
   s.user = "app:staff";
   s.cpu = 0.5;
   s.memory = 64 << 20;
-  EXPECT_EQ(oci::apply_spec(config, s, {"/nodevisor-oci/x/shop.api-rep-2", root.string()}), "");
+  oci::gpu_grant gpus{{{"/host/dev/nvidia1", "/dev/nvidia1", 195, 1, 0666}},
+                      {{"/tmp/nvidia-mps", "/tmp/nvidia-mps", false}},
+                      {{"CUDA_MPS_PIPE_DIRECTORY", "/tmp/nvidia-mps"}}};
+  EXPECT_EQ(oci::apply_spec(config, s, {"/nodevisor-oci/x/shop.api-rep-2", root.string(), gpus}),
+            "");
   EXPECT_EQ(config["process"]["args"], nlohmann::json({"server", "--port", "80"}));
   EXPECT_EQ(config["process"]["terminal"], false);
   auto env = config["process"]["env"];
@@ -401,15 +453,28 @@ TEST(BundleConfig, TheSpecDecidesOverTheImageAndTheNodeGivesItsNetworkAndLimits)
   EXPECT_EQ(config["linux"]["resources"]["memory"]["limit"], 64 << 20);
   EXPECT_EQ(config["linux"]["resources"]["cpu"]["quota"], 50000);
   EXPECT_EQ(config["linux"]["resources"]["cpu"]["period"], 100000);
+  // Its GPU: the device in the container and allowed by its device cgroup, after umoci's deny-all.
+  EXPECT_EQ(config["linux"]["devices"],
+            nlohmann::json::parse(R"([{"path": "/dev/nvidia1", "type": "c", "major": 195,
+                                       "minor": 1, "fileMode": 438, "uid": 0, "gid": 0}])"));
+  auto rules = config["linux"]["resources"]["devices"];
+  ASSERT_FALSE(rules.empty());
+  EXPECT_EQ(rules.back(), nlohmann::json::parse(R"({"allow": true, "type": "c", "major": 195,
+                                                     "minor": 1, "access": "rwm"})"));
+  EXPECT_EQ(std::count(env.begin(), env.end(), "CUDA_MPS_PIPE_DIRECTORY=/tmp/nvidia-mps"), 1);
+  auto mounts = config["mounts"];
+  EXPECT_TRUE(std::any_of(mounts.begin(), mounts.end(), [](const nlohmann::json& m) {
+    return m["destination"] == "/tmp/nvidia-mps" && m["source"] == "/tmp/nvidia-mps";
+  }));
 
   // No command anywhere is the spec's to fix; a user the image lacks, too.
   auto bare = nlohmann::json::parse(R"({"process": {}, "linux": {"namespaces": []}})");
   s.command.clear();
-  EXPECT_NE(oci::apply_spec(bare, s, {"/x", root.string()}).find("command.entrypoint"),
+  EXPECT_NE(oci::apply_spec(bare, s, {"/x", root.string(), {}}).find("command.entrypoint"),
             std::string::npos);
   s.command = {"true"};
   s.user = "ghost";
-  EXPECT_EQ(oci::apply_spec(bare, s, {"/x", root.string()}),
+  EXPECT_EQ(oci::apply_spec(bare, s, {"/x", root.string(), {}}),
             "user: no user 'ghost' in the image's /etc/passwd");
   fs::remove_all(root);
 }

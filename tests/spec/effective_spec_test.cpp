@@ -95,6 +95,8 @@ services:
   worker:
     image: {name: worker}
     health: {check: {type: command, command: test -f /tmp/ready}}
+    resources: {gpu: {count: 2, vendor: amd, sharing: mps, mps_pipe_dir: /run/mps,
+                      mps_log_dir: /run/mps-log}}
 )");
   expect_round_trip(loaded, "every field");
 }

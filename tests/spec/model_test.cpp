@@ -46,6 +46,7 @@ services:
     resources:
       cpu: 1.5
       memory: 1Gi
+      gpu: {count: 2, vendor: nvidia, sharing: time-slice, mps_pipe_dir: /run/mps}
     health:
       start_grace: 2s
       interval: 1.5s
@@ -143,7 +144,9 @@ constexpr std::string_view full_json = R"({
       "stop_signal": "SIGINT",
       "stop_grace_period": "1m30s",
       "restart_policy": {"kind": "on_failure"},
-      "resources": {"cpu": 1.5, "memory": "1Gi"},
+      "resources": {"cpu": 1.5, "memory": "1Gi",
+                    "gpu": {"count": 2, "vendor": "nvidia", "sharing": "time-slice",
+                            "mps_pipe_dir": "/run/mps"}},
       "health": {"start_grace": "2s", "interval": "1.5s", "timeout": "500ms", "retries": 5,
                  "check": {"type": "tcp", "port": 5432}},
       "errors": {"on_init_failure": {"action": "restart"}, "on_panic": {"action": "isolate"}},
@@ -195,7 +198,8 @@ deployment_spec expected_full() {
   db.stop_signal = SIGINT;
   db.stop_grace_period = 90s;
   db.restart_policy = restart_kind::on_failure;
-  db.resources = {1.5, uint64_t{1} << 30};
+  db.resources = {1.5, uint64_t{1} << 30,
+                  gpu_request{2, "nvidia", gpu_sharing::time_slice, "/run/mps", "/tmp/nvidia-log"}};
   db.health = health_spec{2s, 1500ms, 500ms, 5, tcp_check{5432}};
   db.errors = {init_failure_policy::restart, panic_action::isolate};
   db.supervision = {nv::restart_strategy::one_for_all, 10, 2min, {2s, 30s, std::nullopt}};

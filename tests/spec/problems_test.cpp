@@ -289,7 +289,7 @@ services:
     capabilities: [NET_ADMIN]
     privileged: true
     storage: []
-    resources: {cpu: 1, gpu: {count: 1}}
+    resources: {cpu: 1, gpu: {count: 1, model: A100}}
     scale: {mode: adaptive, min: 1, max: 5, cooldown: 30s}
     platform: {os: windows, osVersion: "10.0.26100"}
     restart_policy: {kind: always, max_attempts: 3}
@@ -305,7 +305,7 @@ services:
                           std::string{"spec.yaml: services.api.capabilities"} + w,
                           std::string{"spec.yaml: services.api.privileged"} + w,
                           std::string{"spec.yaml: services.api.storage"} + w,
-                          std::string{"spec.yaml: services.api.resources.gpu"} + w,
+                          std::string{"spec.yaml: services.api.resources.gpu.model"} + w,
                           std::string{"spec.yaml: services.api.scale.max"} + w,
                           std::string{"spec.yaml: services.api.scale.cooldown"} + w,
                           std::string{"spec.yaml: services.api.platform.osVersion"} + w,
