@@ -5,7 +5,9 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/checks/run_shell.hpp"
 #include "actors/node_services.hpp"
+#include "runtimes/runtime.hpp"
 #include "messages/caf/atoms.hpp"
 #include "supervisor/supervisor.hpp"
 
@@ -15,6 +17,7 @@ namespace {
 
 using try_atom = caf::atom_constant<caf::atom("try")>;
 using attempt_atom = caf::atom_constant<caf::atom("attempt")>;
+using box_timeout_atom = caf::atom_constant<caf::atom("boxtimeout")>;
 
 // Waits try again at least this often (design §5), and failed attempts are this far apart.
 constexpr duration retry_every = std::chrono::milliseconds{500};
@@ -28,6 +31,82 @@ bool is_wait(const init_step_state& st) {
 
 check_runner& checks(const init_step_state& st) {
   return *st.ctx.services->checks;
+}
+
+runtime& rt(const init_step_state& st) {
+  return *st.ctx.services->rt;
+}
+
+void attempt_failed(init_step_actor_t* self, std::string reason);
+
+// init.run in a container: pull, create, start, its exit, then remove; the attempt ends once the
+// runtime has removed it, so that the next attempt's create finds the key free.
+void box_begin(init_step_actor_t* self) {
+  auto& st = self->state;
+  auto& spec = *st.cfg.container;
+  st.box = runtime_key(spec);
+  st.box_failed.reset();
+  st.box_done = false;
+  rt(st).pull(spec, caf::actor_cast<caf::actor>(self));
+  self->delayed_send(self, st.cfg.action_timeout, box_timeout_atom::value, st.attempt);
+}
+
+// How the attempt ended; the container goes first.
+void box_end(init_step_actor_t* self, std::optional<std::string> failed) {
+  auto& st = self->state;
+  if (st.box_done)
+    return;
+  st.box_done = true;
+  st.box_failed = std::move(failed);
+  rt(st).remove(st.box, caf::actor_cast<caf::actor>(self));
+}
+
+void box_reply(init_step_actor_t* self, const runtime_reply& r) {
+  auto& st = self->state;
+  if (r.id != st.box)
+    return;
+  auto me = caf::actor_cast<caf::actor>(self);
+  if (r.op == runtime_op::remove) {
+    st.box.clear();
+    if (st.box_failed)
+      attempt_failed(self, std::move(*st.box_failed));
+    else {
+      spdlog::info("[{}] done", st.ctx.path);
+      self->quit();
+    }
+    return;
+  }
+  if (!r.ok) {
+    box_end(self, to_string(r.error));
+    return;
+  }
+  if (r.op == runtime_op::pull)
+    rt(st).create(*st.cfg.container, me);
+  else if (r.op == runtime_op::create)
+    rt(st).start(st.box, me);
+}
+
+void box_exited(init_step_actor_t* self, const container_exited& e) {
+  auto& st = self->state;
+  if (e.id != st.box || st.box_done)
+    return;
+  if (e.code == 0) {
+    box_end(self, std::nullopt);
+    return;
+  }
+  std::string output;
+  for (const auto& line : rt(st).logs(st.box, 5))
+    output.append(line).append("\n");
+  auto reason = exit_code_reason(std::get<command_check>(st.cfg.action).command, e.code, output);
+  box_end(self, reason + " (in its container)");
+}
+
+void box_timeout(init_step_actor_t* self, uint32_t attempt) {
+  auto& st = self->state;
+  if (attempt != st.attempt || st.box.empty() || st.box_done)
+    return;
+  // The remove kills it; its exit, if it comes first, no longer counts.
+  box_end(self, probed(st.cfg.action) + ": " + timeout_reason(st.cfg.action_timeout));
 }
 
 void try_once(init_step_actor_t* self) {
@@ -45,6 +124,10 @@ void begin_attempt(init_step_actor_t* self) {
   auto& st = self->state;
   ++st.attempt;
   if (auto* run = std::get_if<command_check>(&st.cfg.action)) {
+    if (st.cfg.container) {
+      box_begin(self);
+      return;
+    }
     st.ticket = checks(st).submit(shell_request{run->command, st.cfg.env, st.cfg.workdir},
                                   st.cfg.action_timeout, caf::actor_cast<caf::actor>(self));
     return;
@@ -121,6 +204,8 @@ void on_done(init_step_actor_t* self, check_done& done) {
 init_step_state::~init_step_state() {
   if (ticket != 0)
     ctx.services->checks->cancel(ticket);
+  if (!box.empty())
+    ctx.services->rt->remove(box, caf::actor{}); // kills it; nobody waits for the answer
 }
 
 caf::behavior init_step_actor(init_step_actor_t* self, child_context ctx, init_step_config cfg) {
@@ -142,6 +227,9 @@ caf::behavior init_step_actor(init_step_actor_t* self, child_context ctx, init_s
           try_once(self);
       },
       [self](attempt_atom) { begin_attempt(self); },
+      [self](const runtime_reply& r) { box_reply(self, r); },
+      [self](const container_exited& e) { box_exited(self, e); },
+      [self](box_timeout_atom, uint32_t attempt) { box_timeout(self, attempt); },
       [self](deadline_atom) {
         auto& st = self->state;
         if (st.ticket != 0) {

@@ -4,7 +4,9 @@
 // Actions: wait_tcp and wait_http try until their own timeout, a new try at most 500 ms after
 // the previous one started (a single try is bounded by 5 s, so a server that hangs is tried
 // again); run executes `sh -c command` with the service's environment, once per attempt,
-// bounded by its timeout. All of them run on the shared check_runner.
+// bounded by its timeout. All of them run on the shared check_runner, but a run of a service of
+// an image runtime: that runs in a container of the service's image (init_step_config::container),
+// pulled, created, started, awaited and removed through the node's runtime for each attempt.
 //
 // An attempt fails when the action does (wait: its timeout expired; run: a non-zero exit, a
 // spawn error or its timeout); `retry` more attempts follow, 500 ms apart. The step's own
@@ -31,7 +33,9 @@
 
 #include "actors/checks/check_bounds.hpp"
 #include "actors/checks/check_runner.hpp"
+#include "messages/container_spec.hpp"
 #include "messages/init_step.hpp"
+#include "messages/runtime_messages.hpp"
 #include "supervisor/child_spec.hpp"
 #include "trace/traced_actor.hpp"
 
@@ -43,6 +47,11 @@ namespace nv {
 struct init_step_config : init_step {
   std::vector<std::string> env;
   std::string workdir;
+  // Where the service's replicas are containers of an image (the oci runtime), an init.run runs
+  // in a container of its own made from this spec (its first replica's, with the step's id and
+  // command) through the node's runtime, as a Kubernetes init container does: the service's image,
+  // env, user and limits, not the host's. None: on the host, by the check runner.
+  std::optional<container_spec> container;
 };
 
 struct init_step_state {
@@ -53,11 +62,16 @@ struct init_step_state {
   check_clock::time_point try_started;     // wait actions: the current try's start
   std::string last_reason;                 // wait actions: why the last try that ran failed
   uint64_t ticket = 0;                     // the check in flight, 0 when none
+  // init.run in a container: its runtime key while it exists, and how its attempt ended (set by
+  // its exit or its timeout, acted on once the runtime has removed it).
+  std::string box;
+  std::optional<std::string> box_failed; // nullopt with box_done: the command succeeded
+  bool box_done = false;
 
   init_step_state() = default;
   init_step_state(const init_step_state&) = delete;
   init_step_state& operator=(const init_step_state&) = delete;
-  ~init_step_state(); // cancels the check in flight
+  ~init_step_state(); // cancels the check in flight, removes the container
 
   static inline const char* name = "nv.init_step";
 };

@@ -41,13 +41,21 @@ check check_for(check c, const spec::replica_values& v) {
 }
 
 // The init steps run once per service, before any replica: they see what its first replica
-// would see, its variables and its environment.
+// would see, its variables and its environment. On an image runtime, an init.run runs in a
+// container of the first replica's image, spec and limits, with the step's id and command.
 init_step_config init_step_of(init_step step, const container_spec& first_replica,
-                              const spec::replica_values& first) {
+                              const spec::replica_values& first, bool in_container) {
   step.action = check_for(std::move(step.action), first);
   auto home = resolve_user(first_replica.user).home;
+  std::optional<container_spec> box;
+  if (const auto* run = std::get_if<command_check>(&step.action); run && in_container) {
+    box = first_replica;
+    box->id = first_replica.service + "-init-" + step.id;
+    box->command = {"sh", "-c", run->command};
+    box->ports.clear(); // the replicas' to serve
+  }
   return init_step_config{std::move(step), child_environment(first_replica, environ, home),
-                          first_replica.workdir};
+                          first_replica.workdir, std::move(box)};
 }
 
 std::optional<probe_config> probe_of(const spec::service_spec& s, const std::string& replica,
@@ -201,7 +209,8 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
       for (auto& step : s.init)
         sp.init.push_back(
             init_step_of(step, sp.replicas.front()->spec,
-                         {1, s.replica_port ? std::optional{*s.replica_port} : std::nullopt}));
+                         {1, s.replica_port ? std::optional{*s.replica_port} : std::nullopt},
+                         served_by == "oci"));
     out.plan.services.push_back(std::move(sp));
   }
   return out;

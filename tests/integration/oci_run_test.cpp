@@ -157,3 +157,59 @@ services:
   // A service that only a peer could run does not fail the run.
   EXPECT_EQ(run.wait_exit(60s), 0) << run.stderr_text;
 }
+
+// An init.run step of a service of images runs in a container of that image, as a Kubernetes
+// init container does: its hostname is the step's container, its env the service's, its files
+// the image's. A failing one names its exit and its last output line.
+TEST_F(OciRun, InitRunStepsRunInAContainerOfTheServicesImage) {
+  NV_NEEDS_OCI();
+  auto deployment = [&](const std::string& command, const std::string& with = "") {
+    return write_spec(
+        replace_all(replace_all(replace_all(R"(
+version: v1
+deployment: shop
+supervision: {max_restarts: 1, backoff: {initial: 100ms}}
+services:
+  api:
+    image: {name: IMAGE}
+    command: {entrypoint: [sleep, "3600"]}
+    env: {GREETING: hi}
+    stop_grace_period: 1s
+    init:
+      steps:
+        - {id: setup, uses: init.run, with: {command: 'COMMAND'WITH}}
+)",
+                                            "IMAGE", registry_environment::get()->image()),
+                                "COMMAND", command),
+                    "WITH", with));
+  };
+  nodevisor_process run{
+      {"run",
+       deployment("test \"$(hostname)\" = api-init-setup && test \"$GREETING\" = hi && "
+                  "test -x /bin/busybox && test ! -e /etc/debian_version"),
+       "--runtime", "oci", "--state-dir", state(), "--until", "healthy", "--timeout", "60s",
+       "--trace", trace_path()}};
+  ASSERT_EQ(run.wait_exit(90s), 0) << run.stderr_text;
+  EXPECT_GT(first("/shop/api/init:setup", "exit"), 0u);
+  EXPECT_LT(first("/shop/api/init:setup", "exit"), first("/shop/api/api-rep-1", "spawn"));
+  EXPECT_FALSE(fs::exists(state() + "/runc/run-" + std::to_string(run.pid)));
+
+  nodevisor_process broken{{"run", deployment("echo it broke; exit 3"), "--runtime", "oci",
+                            "--state-dir", state(), "--until", "healthy", "--timeout", "60s"}};
+  EXPECT_EQ(broken.wait_exit(90s), 1) << broken.stderr_text;
+  EXPECT_NE(broken.stderr_text.find("Init action failed for 'setup': command 'echo it broke; "
+                                    "exit 3' exited 3: it broke (in its container)"),
+            std::string::npos)
+      << broken.stderr_text;
+  EXPECT_FALSE(fs::exists(state() + "/runc/run-" + std::to_string(broken.pid)));
+
+  // One that outlives its timeout is killed with its container.
+  nodevisor_process hung{{"run", deployment("sleep 600", ", timeout: 1"), "--runtime", "oci",
+                          "--state-dir", state(), "--until", "healthy", "--timeout", "60s"}};
+  EXPECT_EQ(hung.wait_exit(90s), 1) << hung.stderr_text;
+  EXPECT_NE(hung.stderr_text.find(
+                "Init action failed for 'setup': command 'sleep 600': Timeout after 1s"),
+            std::string::npos)
+      << hung.stderr_text;
+  EXPECT_FALSE(fs::exists(state() + "/runc/run-" + std::to_string(hung.pid)));
+}
