@@ -226,7 +226,7 @@ void measure_floor(const oci::image_store& store, const std::string& image, cons
     std::ifstream in{bundle / "config.json"};
     auto cfg = nlohmann::json::parse(in);
     oci::apply_spec(cfg, replica(image, i),
-                    {"/nodevisor-bench/" + id, (bundle / "rootfs").string(), {}});
+                    {"/nodevisor-bench/" + id, (bundle / "rootfs").string(), {}, ""});
     std::ofstream{bundle / "config.json"} << cfg.dump();
     ids.push_back(id);
   }

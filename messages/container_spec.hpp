@@ -61,6 +61,9 @@ struct container_spec {
   // rather than run it without.
   std::optional<gpu_request> gpu;
   std::vector<host_port> ports;
+  // PID 1 of its container is an init (docker run --init) that forwards signals to the command
+  // and reaps orphans, for a command that installs no handler for its stop signal.
+  bool init_process = false;
   // What only the runtime that serves it understands (containerd's `options`): the sim runtime's
   // sim_behavior, say. Opaque to everything above the runtime; empty: the runtime's defaults.
   std::any options;

@@ -154,6 +154,12 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
       unenforced("cpu", "CPU");
     if (s.resources.memory && served_by != "oci")
       unenforced("memory", "memory");
+    if (s.init_process && served_by != "oci")
+      out.warnings.push_back({"", where + ".init",
+                              "init: true is for containers; the " + served_by +
+                                  " runtime signals a replica's process group and reaps its "
+                                  "orphans without one",
+                              spec::severity::warning});
     if (s.resources.gpu && served_by == "sim")
       out.warnings.push_back({"", where + ".resources.gpu",
                               "the sim runtime simulates its replicas without GPUs",
@@ -184,6 +190,7 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
       c.spec.cpu = s.resources.cpu;
       c.spec.memory = s.resources.memory;
       c.spec.gpu = s.resources.gpu;
+      c.spec.init_process = s.init_process;
       c.spec.ports = s.endpoints;
       for (auto& word : command)
         c.spec.command.push_back(spec::expand_replica_variables(word, values));

@@ -75,6 +75,9 @@ struct service_spec {
   std::optional<health_spec> health; // none: no probe, and healthy means running
   std::vector<dependency> depends;
   std::vector<init_step> init; // `init.steps`
+  // `init: true` (Compose's, docker run --init), or `init.process: true` beside steps: the
+  // container's PID 1 is an init that forwards signals to the entrypoint and reaps orphans.
+  bool init_process = false;
   errors_spec errors;
   supervisor_flags supervision; // nodevisor's own `supervision` block; defaults are ZLayer's
   sim_behavior sim;

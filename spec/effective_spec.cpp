@@ -232,6 +232,8 @@ json service_json(const service_spec& s) {
   for (const auto& step : s.init)
     steps.push_back(step_json(step));
   out["init"] = {{"steps", steps}};
+  if (s.init_process)
+    out["init"]["process"] = true;
   out["errors"] = {{"on_init_failure", {{"action", word(s.errors.on_init_failure)}}},
                    {"on_panic", {{"action", word(s.errors.on_panic)}}}};
   out["supervision"] = supervision_json(s.supervision);

@@ -527,18 +527,25 @@ void read_step(reader& r, const node& n, const std::string& path, init_step& ste
     read_action(r, with ? *with : none, child_path(path, "with"), *kind, step);
 }
 
-void read_init(reader& r, const node& n, const std::string& path, std::vector<init_step>& out) {
-  read_fields(r, n, path, {{"steps", [&](auto& v, auto& p) {
-                              std::unordered_set<std::string> ids;
-                              read_items(r, v, p, [&](const node& item, const std::string& item_p) {
-                                init_step step;
-                                read_step(r, item, item_p, step);
-                                if (!step.id.empty() && !ids.insert(step.id).second)
-                                  r.error(item, child_path(item_p, "id"),
-                                          "duplicate step id '" + step.id + "'");
-                                out.push_back(std::move(step));
-                              });
-                            }}});
+void read_init(reader& r, const node& n, const std::string& path, std::vector<init_step>& out,
+               bool& process) {
+  if (n.type == node::kind::boolean) {
+    set(process, read_bool(r, n, path));
+    return;
+  }
+  read_fields(r, n, path,
+              {{"process", [&](auto& v, auto& p) { set(process, read_bool(r, v, p)); }},
+               {"steps", [&](auto& v, auto& p) {
+                  std::unordered_set<std::string> ids;
+                  read_items(r, v, p, [&](const node& item, const std::string& item_p) {
+                    init_step step;
+                    read_step(r, item, item_p, step);
+                    if (!step.id.empty() && !ids.insert(step.id).second)
+                      r.error(item, child_path(item_p, "id"),
+                              "duplicate step id '" + step.id + "'");
+                    out.push_back(std::move(step));
+                  });
+                }}});
 }
 
 void read_errors(reader& r, const node& n, const std::string& path, errors_spec& out) {
@@ -682,7 +689,7 @@ service_spec read_service(reader& r, const std::string& name, const node& n,
           {"resources", [&](auto& v, auto& p) { read_resources(r, v, p, s.resources); }},
           {"health", [&](auto& v, auto& p) { read_health(r, v, p, s.health); }},
           {"depends", [&](auto& v, auto& p) { read_depends(r, v, p, s.depends); }},
-          {"init", [&](auto& v, auto& p) { read_init(r, v, p, s.init); }},
+          {"init", [&](auto& v, auto& p) { read_init(r, v, p, s.init, s.init_process); }},
           {"errors", [&](auto& v, auto& p) { read_errors(r, v, p, s.errors); }},
           {"supervision", [&](auto& v, auto& p) { read_supervision(r, v, p, s.supervision); }},
           {"sim", [&](auto& v, auto& p) { read_sim(r, v, p, s.sim); }},

@@ -102,6 +102,19 @@ std::string apply_spec(nlohmann::json& config, const container_spec& spec,
   if (!process.contains("args") || process["args"].empty())
     return "command: the image names no entrypoint or cmd, and the spec gives no "
            "command.entrypoint";
+  if (spec.init_process) {
+    if (options.init.empty())
+      return "init: no init binary on this node";
+    auto args = nlohmann::json::array({"/dev/init", "--"});
+    for (auto& arg : process["args"])
+      args.push_back(arg);
+    process["args"] = std::move(args);
+    // /dev is the container's own tmpfs: the image is not touched.
+    config["mounts"].push_back({{"destination", "/dev/init"},
+                                {"type", "bind"},
+                                {"source", options.init},
+                                {"options", {"bind", "ro", "nosuid", "nodev"}}});
+  }
   if (!process["env"].is_array())
     process["env"] = nlohmann::json::array();
   for (const auto& [k, v] : spec.env)

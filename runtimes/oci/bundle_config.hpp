@@ -2,7 +2,8 @@
 // image's config (entrypoint and cmd, env, workdir, user), with what the spec and the node
 // decide on top, as design §11 lists: the spec's command, env, workdir and user; its cpu and
 // memory as cgroup limits under the runtime's cgroup parent; its GPUs' devices, mounts and
-// environment; the host's network; no terminal; the host's resolv.conf and hosts.
+// environment; an init as PID 1 when the spec asks (the host's, bind-mounted at /dev/init); the
+// host's network; no terminal; the host's resolv.conf and hosts.
 #pragma once
 
 #include <string>
@@ -18,6 +19,7 @@ struct bundle_options {
   std::string cgroups_path; // runc's linux.cgroupsPath for this container
   std::string rootfs;       // the unpacked root, for the user's names (its /etc/passwd, /etc/group)
   gpu_grant gpus;           // what the node gives for the spec's resources.gpu
+  std::string init;         // the host's init binary (static), for the spec's init_process
 };
 
 // Changes `config` in place. Empty when it could; else what is wrong, naming the spec's field.

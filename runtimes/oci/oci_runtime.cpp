@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <sys/mount.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <caf/send.hpp>
 #include <nlohmann/json.hpp>
@@ -66,6 +67,9 @@ oci_runtime::oci_runtime(process_runtime& keeper, oci_runtime_options options)
     if (ec)
       throw std::runtime_error("oci runtime: " + dir + ": " + ec.message());
   }
+  for (const auto& init : options_.inits)
+    if (init_.empty() && ::access(init.c_str(), X_OK) == 0)
+      init_ = init;
   sweep();
   keeper_.annotate_exits([this](const std::string& key, container_exited& news) {
     if (news.signal == SIGKILL && oom_killed(key))
@@ -169,6 +173,17 @@ void oci_runtime::create(const container_spec& spec, caf::actor reply_to) {
         caf::anon_send(reply_to, reply_failed(key, runtime_op::create, std::move(wrong)));
       return;
     }
+    if (spec.init_process && init_.empty()) {
+      std::string looked;
+      for (const auto& init : options_.inits)
+        looked += (looked.empty() ? "" : ", ") + init;
+      caf::anon_send(reply_to, reply_failed(key, runtime_op::create,
+                                            Unsupported{"'" + spec.id +
+                                                        "' asks for an init (init: true), and this "
+                                                        "node has none of " +
+                                                        looked + ": apt-get install catatonit"}));
+      return;
+    }
     oci::gpu_grant gpus;
     if (spec.gpu) {
       auto granted = oci::grant_gpus(*spec.gpu, options_.gpus, spec.id);
@@ -197,7 +212,7 @@ std::string oci_runtime::prepare(const container_spec& spec, const oci::gpu_gran
   auto key = runtime_key(spec);
   auto id = runc_id(key);
   fs::path bundle = bundle_of(key);
-  oci::bundle_options how{cgroups_path(key), (bundle / "rootfs").string(), gpus};
+  oci::bundle_options how{cgroups_path(key), (bundle / "rootfs").string(), gpus, init_};
   auto configure = [&](std::string& text) -> std::string {
     auto config = nlohmann::json::parse(read_file(bundle / "image-config.json"), nullptr, false);
     if (config.is_discarded())

@@ -28,6 +28,8 @@
 //   containers that its keeper still holds. A run's runtime takes its directories and cgroup
 //   parents with it.
 // - An exit of a container that its memory cgroup saw OOM-killed says so (container_exited).
+// - init_process puts the first of options.inits that exists in front of the command, as PID 1;
+//   with none, the create fails with Unsupported.
 // - A create that asks for GPUs gets their devices (gpu_devices.hpp), or fails with the error that
 //   says why this node has none to give, before anything is unpacked.
 // - A port of the spec's endpoints that something on the host holds fails the create with
@@ -59,6 +61,8 @@ struct oci_runtime_options {
   std::string runc = "runc";
   std::string umoci = "umoci";
   oci::gpu_host gpus; // where resources.gpu's devices are looked for
+  // Static inits for `init: true`, the first that exists is used (Debian's catatonit, tini).
+  std::vector<std::string> inits = {"/usr/bin/catatonit", "/usr/bin/tini-static"};
 };
 
 class oci_runtime final : public runtime {
@@ -121,6 +125,7 @@ private:
   bool quitting_ = false;
   platform_fallback fallback_;     // under mu_
   std::string arch_ = node_arch(); // OCI's name for this machine's: amd64, arm64, ...
+  std::string init_;               // the first of options_.inits that exists; empty: none
 
   static std::string node_arch();
 };

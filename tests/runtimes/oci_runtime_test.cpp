@@ -50,7 +50,13 @@ container_spec replica(const std::string& id, std::vector<std::string> command) 
 // A process runtime attached to its own keeper, and the oci runtime on it, with a state
 // directory of the test's own.
 struct oci_node {
-  fs::path state = env().dir() / ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  oci_node() = default;
+  explicit oci_node(std::vector<std::string> inits) : inits(std::move(inits)) {}
+
+  std::vector<std::string> inits = oci_runtime_options{}.inits;
+  fs::path state = env().dir() / ::testing::UnitTest::GetInstance()->current_test_info()->name() /
+                   std::to_string(++made); // a test may have two nodes
+  static inline int made = 0;
   process_runtime keeper{};
   oci_runtime oci{keeper, options()};
 
@@ -58,6 +64,7 @@ struct oci_node {
     oci_runtime_options o;
     o.state_dir = state.string();
     o.instance = "run-" + std::to_string(::getpid());
+    o.inits = inits;
     // A host with no GPU and a kernel that is not WSL2's, of the test's own, to put GPUs into.
     fs::create_directories(state / "host/dev");
     std::ofstream{state / "host/version"} << "Linux version 6.1.0-13-amd64\n";
@@ -370,6 +377,45 @@ TEST(OciRuntime, AnEndpointPortHeldOnTheHostIsNetworkNamingItsHolderBeforeAnythi
   take_ok(self, runtime_op::remove, key);
 }
 
+TEST(OciRuntime, AnInitAsPidOneForwardsTheStopSignalToACommandWithoutAHandler) {
+  NV_NEEDS_OCI();
+  config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  if (::access("/usr/bin/catatonit", X_OK) != 0 && ::access("/usr/bin/tini-static", X_OK) != 0)
+    GTEST_SKIP() << "neither catatonit nor tini-static is installed: apt-get install catatonit";
+  oci_node node;
+  auto s = replica("api-rep-1", {"sleep", "3600"});
+  s.init_process = true;
+  auto key = runtime_key(s);
+  run_up(self, node.oci, s);
+  auto init = exec_output(self, node.oci, key, {"cat", "/proc/1/cmdline"});
+  EXPECT_EQ(init, (std::string{"/dev/init\0--\0sleep\0"
+                               "3600\0",
+                               24}))
+      << init;
+  // Without the init, sleep as PID 1 ignores SIGTERM and is killed at the end of the grace (the
+  // test above); with it, SIGTERM reaches sleep, which it ends. The grace is never reached.
+  node.oci.stop(key, 60s, SIGTERM, self);
+  auto exit = take<container_exited>(self);
+  EXPECT_EQ(exit.code, 128 + SIGTERM);
+  EXPECT_NE(exit.signal, SIGKILL);
+  take_ok(self, runtime_op::stop, key);
+  node.oci.remove(key, self);
+  take_ok(self, runtime_op::remove, key);
+
+  // A node without an init binary cannot honour it.
+  oci_node bare{{"/nonexistent/catatonit"}};
+  bare.oci.pull(s, self);
+  take_ok(self, runtime_op::pull, key);
+  bare.oci.create(s, self);
+  auto error = take_error(self, runtime_op::create);
+  ASSERT_TRUE(std::holds_alternative<Unsupported>(error)) << to_string(error);
+  EXPECT_EQ(to_string(error), "Operation not supported by this runtime: 'api-rep-1' asks for an "
+                              "init (init: true), and this node has none of "
+                              "/nonexistent/catatonit: apt-get install catatonit");
+}
+
 TEST(OciRuntime, AGpuOfTheNodeIsADeviceOfTheContainerWithItsMpsDirectories) {
   NV_NEEDS_OCI();
   config cfg;
@@ -436,8 +482,8 @@ TEST(BundleConfig, TheSpecDecidesOverTheImageAndTheNodeGivesItsNetworkLimitsAndG
   oci::gpu_grant gpus{{{"/host/dev/nvidia1", "/dev/nvidia1", 195, 1, 0666}},
                       {{"/tmp/nvidia-mps", "/tmp/nvidia-mps", false}},
                       {{"CUDA_MPS_PIPE_DIRECTORY", "/tmp/nvidia-mps"}}};
-  EXPECT_EQ(oci::apply_spec(config, s, {"/nodevisor-oci/x/shop.api-rep-2", root.string(), gpus}),
-            "");
+  EXPECT_EQ(
+      oci::apply_spec(config, s, {"/nodevisor-oci/x/shop.api-rep-2", root.string(), gpus, ""}), "");
   EXPECT_EQ(config["process"]["args"], nlohmann::json({"server", "--port", "80"}));
   EXPECT_EQ(config["process"]["terminal"], false);
   auto env = config["process"]["env"];
@@ -467,14 +513,25 @@ TEST(BundleConfig, TheSpecDecidesOverTheImageAndTheNodeGivesItsNetworkLimitsAndG
     return m["destination"] == "/tmp/nvidia-mps" && m["source"] == "/tmp/nvidia-mps";
   }));
 
+  // An init goes in front of the command, from the host.
+  auto with_init = nlohmann::json::parse(R"({"process": {}, "linux": {"namespaces": []}})");
+  s.init_process = true;
+  s.user.clear();
+  EXPECT_EQ(oci::apply_spec(with_init, s, {"/x", root.string(), {}, "/usr/bin/catatonit"}), "");
+  EXPECT_EQ(with_init["process"]["args"],
+            nlohmann::json({"/dev/init", "--", "server", "--port", "80"}));
+  EXPECT_EQ(with_init["mounts"][0]["destination"], "/dev/init");
+  EXPECT_EQ(with_init["mounts"][0]["source"], "/usr/bin/catatonit");
+  s.init_process = false;
+
   // No command anywhere is the spec's to fix; a user the image lacks, too.
   auto bare = nlohmann::json::parse(R"({"process": {}, "linux": {"namespaces": []}})");
   s.command.clear();
-  EXPECT_NE(oci::apply_spec(bare, s, {"/x", root.string(), {}}).find("command.entrypoint"),
+  EXPECT_NE(oci::apply_spec(bare, s, {"/x", root.string(), {}, ""}).find("command.entrypoint"),
             std::string::npos);
   s.command = {"true"};
   s.user = "ghost";
-  EXPECT_EQ(oci::apply_spec(bare, s, {"/x", root.string(), {}}),
+  EXPECT_EQ(oci::apply_spec(bare, s, {"/x", root.string(), {}, ""}),
             "user: no user 'ghost' in the image's /etc/passwd");
   fs::remove_all(root);
 }

@@ -87,6 +87,7 @@ services:
     health: {check: {type: http, url: "http://localhost:8080/health", expect_status: 204}}
     depends: [{service: db, condition: started, timeout: 45s, on_timeout: continue}]
     init:
+      process: true
       steps:
         - {id: wait-db, uses: init.wait_tcp, with: {host: db, port: 5432, timeout: 10},
            timeout: 20s, on_failure: warn, retry: 2}

@@ -460,3 +460,20 @@ TEST(SpecModel, QuotedAndPlainScalarsReadAlike) {
             (std::vector<std::pair<std::string, std::string>>{
                 {"PORT", "8080"}, {"DEBUG", "true"}, {"RATIO", "0.5"}, {"QUOTED", "8080"}}));
 }
+
+TEST(SpecModel, InitTrueIsAnInitProcessBesideOrWithoutSteps) {
+  auto service_of = [](std::string_view block) {
+    auto result = load_yaml(std::string{minimal_yaml} + std::string{block});
+    EXPECT_TRUE(result.spec) << testing::PrintToString(printed(result));
+    return result.spec ? result.spec->services[0] : service_spec{};
+  };
+  EXPECT_TRUE(service_of("    init: true\n").init_process);
+  EXPECT_FALSE(service_of("    init: false\n").init_process);
+  auto both = service_of("    init: {process: true, steps: [{id: s, uses: init.run, "
+                         "with: {command: 'true'}}]}\n");
+  EXPECT_TRUE(both.init_process);
+  EXPECT_EQ(both.init.size(), 1u);
+  EXPECT_FALSE(service_of("    init: {steps: []}\n").init_process);
+  auto wrong = load_yaml(std::string{minimal_yaml} + "    init: 3\n");
+  EXPECT_FALSE(wrong.spec);
+}
