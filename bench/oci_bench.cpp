@@ -3,7 +3,8 @@
 //   image is there: pull_policy always asks the registry, if_not_present does not);
 // - start of N containers (create + start until the entrypoint has exec'd: runc start returned),
 //   from the image (start: the bundle made, then runc create and start) and from a bundle that is
-//   there (start_runc: what the keeper runs);
+//   there (start_runc: what the keeper runs; the floor also on roots made as nodevisor makes
+//   them, an overlay on the image unpacked once: start_runc_overlay);
 //   restart after kill -9 (exit seen, remove, create, start), and stop (SIGTERM to a PID 1 that
 //   handles it, until the exit is seen and the container deleted), for N = 1 and 100;
 // - the floor: the same bundles (same config.json, made by the same code) driven by a plain
@@ -15,8 +16,8 @@
 //   oci_bench [--n 1,100] [--reps 3] [--no-podman]
 //
 // Each measurement is a JSON line:
-//   {"bench":"oci","metric":"start|start_runc|restart|stop|pull_cold|pull_warm_always|
-//              pull_warm_present|unpack",
+//   {"bench":"oci","metric":"start|start_runc|start_runc_overlay|restart|stop|pull_cold|
+//              pull_warm_always|pull_warm_present|unpack",
 //    "impl":"nodevisor|floor|podman","n":N,"rep":R,"value":SECONDS}
 // and a line {"bench":"oci","metric":"podman_error","impl":"podman","text":...} when podman
 // could not run, with what it said.
@@ -32,6 +33,7 @@
 #include <netinet/in.h>
 #include <sstream>
 #include <string>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
@@ -230,9 +232,10 @@ void measure_floor(const oci::image_store& store, const std::string& image, cons
     std::ofstream{bundle / "config.json"} << cfg.dump();
     ids.push_back(id);
   }
-  auto each = [&](const std::string& body) {
-    std::string script =
-        "set -e; R=" + root.string() + "; B=" + (dir / "floor-bundles").string() + "; for id in";
+  auto each = [&](const std::string& body, const fs::path& bundles = {}) {
+    std::string script = "set -e; R=" + root.string() +
+                         "; B=" + (bundles.empty() ? dir / "floor-bundles" : bundles).string() +
+                         "; for id in";
     for (auto& id : ids)
       script += " " + id;
     // Every one's failure counts: a bare `wait` would answer 0 whatever they did.
@@ -256,6 +259,35 @@ void measure_floor(const oci::image_store& store, const std::string& image, cons
   t = clk::now();
   if (sh(each(create_start)) == 0)
     report("start_runc", "floor", n, rep, seconds_since(t));
+  // runc alone on roots made as nodevisor makes them (an overlay on the image unpacked once):
+  // what of start_runc is the overlay's, and what is the keeper's.
+  sh(each("runc --root $R delete --force $id"));
+  auto overlays = dir / "floor-overlays";
+  if (oci::run_tool(
+          {"umoci", "unpack", "--image", store.umoci_ref(image), (dir / "floor-shared").string()},
+          60s)
+          .ok()) {
+    bool mounted = true;
+    for (auto& id : ids) {
+      auto b = overlays / id;
+      for (const char* d : {"rootfs", "upper", "work"})
+        fs::create_directories(b / d);
+      fs::copy_file(dir / "floor-bundles" / id / "config.json", b / "config.json");
+      auto layers = "lowerdir=" + (dir / "floor-shared/rootfs").string() +
+                    ",upperdir=" + (b / "upper").string() + ",workdir=" + (b / "work").string();
+      mounted =
+          ::mount("overlay", (b / "rootfs").c_str(), "overlay", 0, layers.c_str()) == 0 && mounted;
+    }
+    t = clk::now();
+    if (mounted && sh(each(create_start, overlays)) == 0)
+      report("start_runc_overlay", "floor", n, rep, seconds_since(t));
+    sh(each("runc --root $R delete --force $id", overlays));
+    for (auto& id : ids)
+      ::umount2((overlays / id / "rootfs").c_str(), MNT_DETACH);
+    fs::remove_all(overlays);
+    fs::remove_all(dir / "floor-shared");
+  }
+  sh(each(create_start)); // the plain ones again, for the restart and the stop
   // kill -9 of the container's process, seen gone, deleted, created and started again.
   t = clk::now();
   // A zombie nobody reaps is gone for runc (it reads the process's state), as for us.

@@ -657,7 +657,10 @@ def oci_section(rep, rows):
              "the pulled image until `runc start` returned (the entrypoint has exec'd): nodevisor "
              "overlays the image unpacked once, the floor's script unpacks it for each container "
              "(`umoci unpack`), podman uses its own storage. **start_runc**: `runc create` and "
-             "`runc start` on a bundle that is there (for nodevisor, what its keeper runs). "
+             "`runc start` on a bundle that is there (for nodevisor, what its keeper runs); the floor "
+             "runs it on the plain roots it unpacked, and again on roots made as nodevisor makes "
+             "them, an overlay on the image unpacked once, which is what runc itself costs more "
+             "on (pivoting into an overlay), so the second ratio is the keeper's own share. "
              "**restart**: kill -9 of every container's process until each runs again (nodevisor: "
              "exit seen, remove, create, start; the floor: runc delete, unpack, create, start; "
              "podman: `podman start`). **stop**: SIGTERM until exited and deleted.")
@@ -665,12 +668,19 @@ def oci_section(rep, rows):
     header = ["measurement", "N", "nodevisor", "floor (runc script)", "podman",
               "nodevisor / floor", "nodevisor / podman", "target"]
     table = []
-    for metric in ["start", "start_runc", "restart", "stop"]:
+    # (row, nodevisor's metric, the floor's): start_runc once against the floor's plain roots,
+    # once against roots made as nodevisor's are (an overlay on one unpack).
+    measured = [("start", "start", "start"), ("start_runc", "start_runc", "start_runc"),
+                ("start_runc, floor on overlay roots", "start_runc", "start_runc_overlay"),
+                ("restart", "restart", "restart"), ("stop", "stop", "stop")]
+    for label, metric, floor_metric in measured:
         for n in sizes:
-            nv, fl, pm = v(metric, "nodevisor", n), v(metric, "floor", n), v(metric, "podman", n)
+            nv, fl, pm = v(metric, "nodevisor", n), v(floor_metric, "floor", n), v(metric, "podman", n)
+            if label != metric:
+                pm = []
             target = {"start": "≤ 1.2× the floor, ahead of podman",
                       "start_runc": "≤ 1.2× the floor"}.get(metric, "reported")
-            table.append([metric, n, spread(nv, "ms", 1000), spread(fl, "ms", 1000), spread(pm, "ms", 1000),
+            table.append([label, n, spread(nv, "ms", 1000), spread(fl, "ms", 1000), spread(pm, "ms", 1000),
                           fmt_ratio(ratio(median(nv), median(fl))),
                           fmt_ratio(ratio(median(nv), median(pm))), target])
     rep.table(header, table)
