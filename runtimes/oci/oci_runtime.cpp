@@ -10,6 +10,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -331,9 +333,30 @@ void oci_runtime::delete_container(const std::string& key) {
 
 void oci_runtime::exec(const std::string& id, uint64_t exec_id, std::vector<std::string> cmd,
                        duration timeout, caf::actor reply_to) {
-  auto argv = runc({"exec", runc_id(id)});
+  auto pid_file = (fs::path{bundle_of(id)} / ("exec-" + std::to_string(exec_id) + ".pid")).string();
+  auto argv = runc({"exec", "--pid-file", pid_file, runc_id(id)});
   argv.insert(argv.end(), std::make_move_iterator(cmd.begin()), std::make_move_iterator(cmd.end()));
-  keeper_.exec(id, exec_id, std::move(argv), timeout, std::move(reply_to));
+  if (!reply_to) { // nobody to answer, nobody to kill it for
+    keeper_.exec(id, exec_id, std::move(argv), timeout, std::move(reply_to));
+    return;
+  }
+  // At its timeout the keeper kills `runc exec`, which cannot pass a SIGKILL on: the command in the
+  // container is killed here, by the pid runc wrote, before the caller hears of the timeout.
+  auto relay = reply_to->home_system().spawn(
+      [pid_file, reply_to](caf::event_based_actor* self) -> caf::behavior {
+        return {[self, pid_file, reply_to](exec_result& r) {
+          if (r.timed_out) {
+            std::ifstream in{pid_file};
+            if (pid_t pid = 0; in >> pid && pid > 1)
+              ::kill(pid, SIGKILL);
+          }
+          std::error_code ec;
+          fs::remove(pid_file, ec);
+          caf::anon_send(reply_to, std::move(r));
+          self->quit();
+        }};
+      });
+  keeper_.exec(id, exec_id, std::move(argv), timeout, std::move(relay));
 }
 
 container_status oci_runtime::state(const std::string& id) const {

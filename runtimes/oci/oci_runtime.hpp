@@ -22,7 +22,8 @@
 //   namespace's rule): then it is killed at the end of the grace.
 // - remove kills the container, deletes it from runc and removes its bundle before it answers;
 //   a create of the same key waits for that.
-// - exec is `runc exec` in the running container.
+// - exec is `runc exec` in the running container; at its timeout the command is killed in there
+//   too (a SIGKILL of runc exec does not reach it).
 // - At construction, what runc still lists of stopped containers, and every container of a run
 //   whose process is gone, is deleted with its bundle: nothing outlives its runtime but
 //   containers that its keeper still holds. A run's runtime takes its directories and cgroup

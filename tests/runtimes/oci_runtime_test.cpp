@@ -377,6 +377,49 @@ TEST(OciRuntime, AnEndpointPortHeldOnTheHostIsNetworkNamingItsHolderBeforeAnythi
   take_ok(self, runtime_op::remove, key);
 }
 
+// The pids of processes on this host whose command line is `cmdline` (its words, NUL-joined).
+std::vector<int> processes_running(const std::string& cmdline) {
+  std::vector<int> out;
+  for (const auto& entry : fs::directory_iterator{"/proc"}) {
+    auto name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    std::ifstream in{entry.path() / "cmdline"};
+    std::string text{std::istreambuf_iterator<char>{in}, {}};
+    if (text == cmdline)
+      out.push_back(std::stoi(name));
+  }
+  return out;
+}
+
+TEST(OciRuntime, AnExecPastItsTimeoutIsKilledInsideTheContainerToo) {
+  NV_NEEDS_OCI();
+  config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  oci_node node;
+  auto s = replica("api-rep-1", {"sleep", "3600"});
+  auto key = runtime_key(s);
+  run_up(self, node.oci, s);
+  node.oci.exec(key, 7, {"sleep", "4321"}, 500ms, self);
+  auto r = take<exec_result>(self);
+  EXPECT_EQ(r.exec_id, 7u);
+  EXPECT_TRUE(r.timed_out);
+  const std::string hung{"sleep\0"
+                         "4321\0",
+                         11};
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!processes_running(hung).empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_TRUE(processes_running(hung).empty()) << "the exec'd command outlived its timeout";
+  EXPECT_FALSE(fs::exists(fs::path{node.oci.bundle_of(key)} / "exec-7.pid"));
+  node.oci.stop(key, 1s, SIGKILL, self);
+  take_exit(self, key, 128 + SIGKILL, SIGKILL);
+  take_ok(self, runtime_op::stop, key);
+  node.oci.remove(key, self);
+  take_ok(self, runtime_op::remove, key);
+}
+
 TEST(OciRuntime, AnInitAsPidOneForwardsTheStopSignalToACommandWithoutAHandler) {
   NV_NEEDS_OCI();
   config cfg;
