@@ -1,11 +1,11 @@
-#!/ usr / bin / env bash
-#Install nodevisor's build dependencies (Debian bookworm) and build it.
+#!/usr/bin/env bash
+# Install nodevisor's build dependencies (Debian bookworm) and build it.
 #
-#scripts / setup.sh install what is missing, then build Release in build /
-#scripts / setup.sh-- no - build only install what is missing
+#   scripts/setup.sh             install what is missing, then build Release in build/
+#   scripts/setup.sh --no-build  only install what is missing
 #
-#Idempotent : packages are checked with dpkg - query first, so a machine that
-#already has everything does no apt work and needs no network.
+# Idempotent: packages are checked with dpkg-query first, so a machine that
+# already has everything does no apt work and needs no network.
 set -euo pipefail
 
 usage() {
@@ -13,8 +13,7 @@ usage() {
 }
 
 build=1
-for arg in "$@";
-do
+for arg in "$@"; do
   case "$arg" in
     --no-build) build=0 ;;
     -h | --help) usage; exit 0 ;;
@@ -36,25 +35,34 @@ packages=(
 )
 
 missing=()
-for pkg in "${packages[@]}";
-  do
-    status = "$(dpkg-query -W -f='${db:Status-Status}' " $pkg
-             " 2>/dev/null || true)" if[["$status" != installed]];
-  then missing += ("$pkg")fi done
+for pkg in "${packages[@]}"; do
+  status="$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)"
+  if [[ "$status" != installed ]]; then
+    missing+=("$pkg")
+  fi
+done
 
-      if (($ { #missing[@] }));
-  then echo "setup.sh: installing missing packages: ${missing[*]}" sudo = () if ((EUID != 0));
-  then if !command - v sudo > / dev / null;
-  then echo "setup.sh: need root or sudo to install: ${missing[*]}" > & 2 exit 1 fi sudo =
-      (sudo)fi "${sudo[@]}" env DEBIAN_FRONTEND =
-          noninteractive apt - get update "${sudo[@]}" env DEBIAN_FRONTEND =
-              noninteractive apt - get install - y-- no - install -
-              recommends "${missing[@]}" else echo
-              "setup.sh: all ${#packages[@]} packages already installed" fi
+if ((${#missing[@]})); then
+  echo "setup.sh: installing missing packages: ${missing[*]}"
+  sudo=()
+  if ((EUID != 0)); then
+    if ! command -v sudo >/dev/null; then
+      echo "setup.sh: need root or sudo to install: ${missing[*]}" >&2
+      exit 1
+    fi
+    sudo=(sudo)
+  fi
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y --no-install-recommends "${missing[@]}"
+else
+  echo "setup.sh: all ${#packages[@]} packages already installed"
+fi
 
-              if ((build));
-  then generator = ()
-#Only choose the generator for a fresh tree; CMake refuses to switch it.
-                       [[-f build / CMakeCache.txt]] ||
-                   generator = (-G Ninja)cmake - S.- B build "${generator[@]}" - DCMAKE_BUILD_TYPE =
-                                   Release cmake-- build build - j "$(nproc)" fi
+if ((build)); then
+  generator=()
+  # Only choose the generator for a fresh tree; CMake refuses to switch it.
+  [[ -f build/CMakeCache.txt ]] || generator=(-G Ninja)
+  cmake -S . -B build "${generator[@]}" -DCMAKE_BUILD_TYPE=Release
+  cmake --build build -j"$(nproc)"
+fi
