@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <fstream>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <caf/all.hpp>
@@ -15,6 +14,7 @@
 #include "actors/restart_memory.hpp"
 #include "messages/caf/atoms.hpp"
 #include "node/plan_from_spec.hpp"
+#include "posix/machine_arch.hpp"
 #include "spec/effective_spec.hpp"
 #include "spec/loader.hpp"
 
@@ -548,13 +548,7 @@ int64_t controller::uptime_secs() const {
 }
 
 nlohmann::json controller::capabilities() const {
-  utsname u{};
-  ::uname(&u);
-  std::string arch = u.machine;
-  if (arch == "x86_64")
-    arch = "amd64";
-  else if (arch == "aarch64")
-    arch = "arm64";
+  const std::string arch = machine_arch();
   bool root = ::geteuid() == 0;
   bool net_admin = false;
   {

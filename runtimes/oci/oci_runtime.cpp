@@ -7,7 +7,6 @@
 #include <sstream>
 #include <stdexcept>
 #include <sys/mount.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <caf/actor_system.hpp>
@@ -17,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "messages/digest.hpp"
+#include "posix/machine_arch.hpp"
 #include "posix/port_holder.hpp"
 #include "runtimes/oci/bundle_config.hpp"
 #include "runtimes/oci/tool_command.hpp"
@@ -378,22 +378,6 @@ bool oci_runtime::adoptable(const std::string& id) const {
 void oci_runtime::on_wrong_platform(platform_fallback fallback) {
   std::lock_guard lock{mu_};
   fallback_ = std::move(fallback);
-}
-
-std::string oci_runtime::node_arch() {
-  utsname u{};
-  ::uname(&u);
-  const std::string machine = u.machine;
-  for (auto [kernel, oci] : {std::pair{"x86_64", "amd64"},
-                             {"aarch64", "arm64"},
-                             {"i686", "386"},
-                             {"armv7l", "arm"},
-                             {"ppc64le", "ppc64le"},
-                             {"s390x", "s390x"},
-                             {"riscv64", "riscv64"}})
-    if (machine == kernel)
-      return oci;
-  return machine;
 }
 
 bool oci_runtime::oom_killed(const std::string& key) const {

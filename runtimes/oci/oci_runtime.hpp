@@ -48,6 +48,7 @@
 #include <string>
 #include <thread>
 
+#include "posix/machine_arch.hpp"
 #include "runtimes/oci/gpu_devices.hpp"
 #include "runtimes/oci/image_store.hpp"
 #include "runtimes/process/process_runtime.hpp"
@@ -124,11 +125,9 @@ private:
   std::map<std::string, int> removing_; // keys whose remove is still under way
   std::list<std::pair<std::thread, std::shared_ptr<bool>>> jobs_; // bool: finished
   bool quitting_ = false;
-  platform_fallback fallback_;     // under mu_
-  std::string arch_ = node_arch(); // OCI's name for this machine's: amd64, arm64, ...
-  std::string init_;               // the first of options_.inits that exists; empty: none
-
-  static std::string node_arch();
+  platform_fallback fallback_; // under mu_
+  std::string arch_ = machine_arch();
+  std::string init_; // the first of options_.inits that exists; empty: none
 };
 
 } // namespace nv
