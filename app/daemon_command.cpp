@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <caf/all.hpp>
+#include <caf/io/middleman.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/node_actor.hpp"
@@ -29,7 +30,9 @@
 #include "node/controller.hpp"
 #include "node/manifests.hpp"
 #include "node/metrics.hpp"
+#include "node/peer_mesh.hpp"
 #include "node/state_store.hpp"
+#include "posix/machine_arch.hpp"
 #include "posix/sd_notify.hpp"
 #include "posix/token_file.hpp"
 #include "posix/unique_fd.hpp"
@@ -222,6 +225,35 @@ std::optional<api_server_config> api_config(const spec::node_config& nc, std::st
   return acfg;
 }
 
+struct cluster_listen {
+  std::string host;
+  uint16_t port = 0;
+};
+
+// cluster.listen as the middleman binds it; what this daemon does not do yet is refused, not
+// ignored.
+std::optional<cluster_listen> cluster_of(const spec::cluster_config& c, std::string& error) {
+  if (!c.etcd.empty() || c.tls) {
+    error = std::string{"cluster."} + (c.tls ? "tls" : "etcd") +
+            ": not supported yet; use cluster.peers (a static list) without tls";
+    return std::nullopt;
+  }
+  auto colon = c.listen.rfind(':');
+  unsigned long port = 0;
+  if (colon != std::string::npos && colon > 0) {
+    try {
+      port = std::stoul(c.listen.substr(colon + 1));
+    } catch (const std::exception&) {
+      port = 0;
+    }
+  }
+  if (port == 0 || port > 65535) {
+    error = "cluster.listen: expected HOST:PORT (the middleman's port), got '" + c.listen + "'";
+    return std::nullopt;
+  }
+  return cluster_listen{c.listen.substr(0, colon), static_cast<uint16_t>(port)};
+}
+
 int serve(const spec::node_config& nc, unique_fd signals) {
   std::string error;
   namespace fs = std::filesystem;
@@ -313,9 +345,38 @@ int serve(const spec::node_config& nc, unique_fd signals) {
   register_message_types(cfg);
   register_supervisor_types(cfg);
   register_node_types(cfg);
+  std::optional<cluster_listen> cluster;
+  if (nc.cluster) {
+    cluster = cluster_of(*nc.cluster, error);
+    if (!cluster) {
+      spdlog::error("[/] Configuration error: {}", error);
+      return 2;
+    }
+    configure_middleman(cfg, nc.cluster->name);
+    register_mesh_types(cfg);
+  }
   cfg.set("scheduler.policy", caf::atom("sharing"));
   cfg.set("scheduler.max-threads", std::max(2u, std::thread::hardware_concurrency()));
   caf::actor_system sys{cfg};
+  caf::actor peers;
+  if (cluster) {
+    mesh_config mcfg;
+    mcfg.self = node_info{nc.name, "linux", machine_arch(), {}, nc.cluster->listen};
+    // What it serves: linux only, whatever else `runtimes` lists (see the warning above).
+    mcfg.self.runtimes.push_back({"linux", std::string{to_string(linux_runtime)}});
+    mcfg.peers = nc.cluster->peers;
+    peers = sys.spawn(peer_mesh, std::move(mcfg));
+    // On this thread, not an actor's: the publish blocks until the port is bound.
+    auto bound = sys.middleman().publish(peers, cluster->port, cluster->host.c_str(), true);
+    if (!bound) {
+      spdlog::error("[/] Configuration error: cluster.listen {}: {}", nc.cluster->listen,
+                    sys.render(bound.error()));
+      caf::anon_send_exit(peers, caf::exit_reason::user_shutdown);
+      return 2;
+    }
+    spdlog::info("[/_peers] cluster {}: listening on {}, {} peers listed", nc.cluster->name,
+                 nc.cluster->listen, nc.cluster->peers.size());
+  }
   caf::actor obs;
   {
     trace::spawn_name name{"/_observer"};
@@ -338,6 +399,8 @@ int serve(const spec::node_config& nc, unique_fd signals) {
     ccfg.runtime = std::string{to_string(linux_runtime)};
     ccfg.version = NODEVISOR_VERSION;
     ccfg.memory = processes;
+    ccfg.peers = peers;
+    ccfg.address = nc.cluster ? nc.cluster->listen : std::string{};
     controller ctl{sys, node, *store, ccfg};
     trace_metrics metrics;
     trace_metrics_feed feed{ring, trace_file, metrics};
@@ -377,8 +440,11 @@ int serve(const spec::node_config& nc, unique_fd signals) {
   }
   caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(obs, caf::exit_reason::user_shutdown);
+  if (peers)
+    caf::anon_send_exit(peers, caf::exit_reason::user_shutdown);
   node = nullptr;
   obs = nullptr;
+  peers = nullptr;
   sys.await_all_actors_done();
   // The tree has stopped every container; the keeper ends with what is left (nothing).
   if (processes != nullptr)

@@ -13,6 +13,7 @@
 #include "actors/plan_diff.hpp"
 #include "actors/restart_memory.hpp"
 #include "messages/caf/atoms.hpp"
+#include "node/peer_mesh.hpp"
 #include "node/plan_from_spec.hpp"
 #include "posix/machine_arch.hpp"
 #include "spec/effective_spec.hpp"
@@ -502,12 +503,44 @@ api_answer controller::nodes() {
       runs.push_back({{"deployment", row.name}, {"service", service}, {"origin", cfg_.node_name}});
   }
   auto caps = capabilities();
-  return ok(nlohmann::json::array({{{"name", cfg_.node_name},
-                                    {"os", caps["os"]},
-                                    {"arch", caps["arch"]},
-                                    {"runtimes", caps["runtimes"]},
-                                    {"link", "self"},
-                                    {"runs", std::move(runs)}}}));
+  auto out = nlohmann::json::array({{{"name", cfg_.node_name},
+                                     {"os", caps["os"]},
+                                     {"arch", caps["arch"]},
+                                     {"runtimes", caps["runtimes"]},
+                                     {"link", "self"},
+                                     {"address", cfg_.address},
+                                     {"runs", std::move(runs)}}});
+  if (!cfg_.peers)
+    return ok(std::move(out));
+  caf::scoped_actor self{sys_};
+  std::optional<api_answer> failed;
+  self->request(cfg_.peers, cfg_.tree_timeout, nodes_atom::value)
+      .receive(
+          [&](std::vector<peer_link>& links) {
+            for (auto& link : links) {
+              nlohmann::json runtimes = nlohmann::json::object();
+              nlohmann::json entry{{"name", link.info ? link.info->name : link.address},
+                                   {"os", link.info ? link.info->os : ""},
+                                   {"arch", link.info ? link.info->arch : ""},
+                                   {"link", std::string{to_string(link.state)}},
+                                   {"address", link.address},
+                                   {"since_us", link.since_us},
+                                   {"runs", nlohmann::json::array()}};
+              if (link.info)
+                for (auto& served : link.info->runtimes)
+                  runtimes[served.os] = served.runtime;
+              entry["runtimes"] = std::move(runtimes);
+              if (!link.last_error.empty())
+                entry["last_error"] = link.last_error;
+              out.push_back(std::move(entry));
+            }
+          },
+          [&](caf::error& e) {
+            failed = internal_error("the peers actor did not answer: " + sys_.render(e), 503);
+          });
+  if (failed)
+    return *failed;
+  return ok(std::move(out));
 }
 
 api_answer controller::internal_scale(const nlohmann::json& body) {

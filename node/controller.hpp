@@ -32,6 +32,9 @@ struct controller_config {
   // Where the supervisors' memory is kept (the keeper); restore() takes what the daemon before
   // this one wrote there. Null: nothing outlives the daemon.
   supervision_memory* memory = nullptr;
+  // The node's links to its peers (peer_mesh.hpp), when it is in a cluster; null: no peers.
+  caf::actor peers;
+  std::string address; // this node's middleman HOST:PORT, in a cluster
 };
 
 class controller {

@@ -193,7 +193,12 @@ std::vector<std::string> nodes_table(const nlohmann::json& nodes) {
         for (auto& r : n["runs"])
           runs += (runs.empty() ? "" : ", ") + text_of(r, "deployment", "?") + "/" +
                   text_of(r, "service", "?");
-      std::string runtimes = n.is_object() && n.contains("runtimes") ? joined(n["runtimes"]) : "";
+      // {"linux": "process", "windows": "sim"}: "linux=process, windows=sim".
+      std::string runtimes;
+      if (n.is_object() && n.contains("runtimes") && n["runtimes"].is_object())
+        for (auto& [os, runtime] : n["runtimes"].items())
+          runtimes +=
+              (runtimes.empty() ? "" : ", ") + os + "=" + text_of(n["runtimes"], os.c_str());
       cells.push_back({text_of(n, "name"), text_of(n, "os"), text_of(n, "arch"),
                        runtimes.empty() ? "-" : runtimes, text_of(n, "link"),
                        runs.empty() ? "-" : runs});

@@ -639,7 +639,7 @@ TEST_F(Client, tree_why_and_node_ls) {
       json::array({{{"name", "n1"},
                     {"os", "linux"},
                     {"arch", "x86_64"},
-                    {"runtimes", {"process"}},
+                    {"runtimes", {{"linux", "process"}}},
                     {"link", "self"},
                     {"runs", {{{"deployment", "web"}, {"service", "api"}, {"origin", "n1"}}}}}}));
   auto t = cli({"tree"});
@@ -654,8 +654,10 @@ TEST_F(Client, tree_why_and_node_ls) {
   EXPECT_EQ(daemon().requests()[2].param("actor"), "/web/api");
   auto n = cli({"node", "ls"});
   EXPECT_EQ(n.code, 0) << n.err;
-  EXPECT_NE(n.out.find("NAME  OS     ARCH    RUNTIMES  LINK  RUNS"), std::string::npos) << n.out;
-  EXPECT_NE(n.out.find("n1    linux  x86_64  process   self  web/api"), std::string::npos) << n.out;
+  EXPECT_NE(n.out.find("NAME  OS     ARCH    RUNTIMES       LINK  RUNS"), std::string::npos)
+      << n.out;
+  EXPECT_NE(n.out.find("n1    linux  x86_64  linux=process  self  web/api"), std::string::npos)
+      << n.out;
 }
 
 TEST_F(Client, an_answer_that_is_not_json_exits_1_showing_the_status) {
