@@ -15,6 +15,8 @@ namespace {
 
 using hello_atom = caf::atom_constant<caf::atom("hello")>;
 using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
+using ping_atom = caf::atom_constant<caf::atom("ping")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
 const char* const path = "/_peers";
 
@@ -47,6 +49,12 @@ void retry_later(mesh_actor_t* self, const std::string& address) {
 }
 
 void link_down(mesh_actor_t* self, const std::string& address, std::string why) {
+  auto& st = self->state;
+  if (auto h = st.handles.find(address); h != st.handles.end()) {
+    st.by_handle.erase(h->second.address());
+    self->demonitor(h->second);
+    st.handles.erase(h);
+  }
   auto& link = link_to(self->state, address);
   if (link.state == link_state::up)
     spdlog::warn("[{}] lost {} ({}): {}", path, link.info ? link.info->name : address, address,
@@ -66,8 +74,31 @@ void link_up(mesh_actor_t* self, const std::string& address, const caf::actor& p
   enter(link, link_state::up);
   if (!st.by_handle.count(peer.address())) {
     st.by_handle[peer.address()] = address;
+    st.handles[address] = peer;
     self->monitor(peer);
   }
+}
+
+// One ping to each peer that is up and has none in flight; an unanswered one loses the link.
+void ping_all(mesh_actor_t* self) {
+  auto& st = self->state;
+  for (const auto& [address, peer] : st.handles) {
+    if (!st.pinging.insert(address).second)
+      continue;
+    self->request(peer, st.cfg.request_timeout, ping_atom::value)
+        .then([self, address = address]() { self->state.pinging.erase(address); },
+              [self, address = address, peer = peer](caf::error& e) {
+                auto& st = self->state;
+                st.pinging.erase(address);
+                auto h = st.handles.find(address);
+                if (h == st.handles.end() || h->second != peer)
+                  return; // already lost, or linked again since
+                link_down(self, address,
+                          "no answer to a ping: " + self->system().render(e) +
+                              " (frozen, or cut off)");
+              });
+  }
+  self->delayed_send(self, st.cfg.ping_every, tick_atom::value);
 }
 
 // A connect through the middleman actor, then the hello; never a blocking call.
@@ -143,10 +174,12 @@ caf::behavior peer_mesh(mesh_actor_t* self, mesh_config cfg) {
       return;
     auto address = it->second;
     st.by_handle.erase(it);
+    st.handles.erase(address);
     link_down(self, address, self->system().render(down.reason));
   });
   // A peer's unhandled message must not leave it waiting for an answer.
   self->set_default_handler(caf::print_and_drop);
+  self->delayed_send(self, st.cfg.ping_every, tick_atom::value);
   return {
       [self](hello_atom, node_info& theirs) -> node_info {
         // A node that links to this one is linked back: the mesh is full whatever the lists say.
@@ -161,6 +194,8 @@ caf::behavior peer_mesh(mesh_actor_t* self, mesh_config cfg) {
         return st.cfg.self;
       },
       [self](reconnect_atom, const std::string& address) { connect(self, address); },
+      [](ping_atom) {},
+      [self](tick_atom) { ping_all(self); },
       [self](nodes_atom) {
         std::vector<peer_link> out;
         for (const auto& [address, link] : self->state.links)

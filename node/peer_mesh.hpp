@@ -4,8 +4,9 @@
 // that trades what each node is (name, os, arch, the runtimes that serve each OS), then a monitor
 // of the peer's `/_peers`. A link goes down with that monitor (the peer exited, or the middleman
 // killed its proxies with remote_link_unreachable: a closed connection, or no heartbeat within
-// the connection timeout, which is how a frozen peer is noticed), and is tried again with backoff;
-// a restarted peer is a new node, linked again like a new one.
+// the connection timeout), or with a ping unanswered within the request timeout (which is how a
+// frozen peer is noticed for certain), and is tried again with backoff; a restarted peer is a
+// new node, linked again like a new one.
 //
 // Every request to a peer has a timeout: a plain send to a lost node is dropped, and nothing here
 // may wait for one.
@@ -15,6 +16,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -70,6 +72,10 @@ struct mesh_config {
   node_info self;
   std::vector<std::string> peers; // HOST:PORT
   std::chrono::milliseconds request_timeout{5000};
+  // Every linked peer is pinged this often and is lost when a ping goes unanswered for
+  // `request_timeout`: the middleman's own heartbeat timeout did not always close the connection
+  // to a frozen peer (seen under load), and this does not depend on it.
+  std::chrono::milliseconds ping_every{1000};
   std::chrono::milliseconds backoff_initial{500};
   std::chrono::milliseconds backoff_max{30000};
 };
@@ -78,6 +84,8 @@ struct mesh_state {
   mesh_config cfg;
   std::map<std::string, peer_link> links; // by address
   std::map<caf::actor_addr, std::string> by_handle;
+  std::map<std::string, caf::actor> handles; // of the links that are up, by address
+  std::set<std::string> pinging;             // addresses with a ping in flight
   static inline const char* name = "nv.peer_mesh";
 };
 

@@ -224,12 +224,36 @@ void read_runtimes(reader& r, const node& n, const std::string& path,
   out = std::move(runtimes);
 }
 
+// "HOST:PORT" with a port 1–65535: a middleman's address.
+std::optional<std::string> read_host_port(reader& r, const node& n, const std::string& path) {
+  auto text = read_string(r, n, path);
+  if (!text)
+    return std::nullopt;
+  auto colon = text->rfind(':');
+  int64_t port = 0;
+  if (colon != std::string::npos && colon > 0 && colon + 1 < text->size() &&
+      text->find_first_not_of("0123456789", colon + 1) == std::string::npos &&
+      text->size() - colon <= 6)
+    port = std::stoll(text->substr(colon + 1));
+  if (port < 1 || port > 65535) {
+    r.error(n, path, "expected HOST:PORT, such as 10.0.0.1:7071, got " + describe(n));
+    return std::nullopt;
+  }
+  return text;
+}
+
 cluster_config read_cluster(reader& r, const node& n, const std::string& path) {
   cluster_config out;
   read_fields(r, n, path,
               {{"name", [&](auto& v, auto& p) { set(out.name, read_string(r, v, p)); }},
-               {"listen", [&](auto& v, auto& p) { set(out.listen, read_string(r, v, p)); }},
-               {"peers", [&](auto& v, auto& p) { set(out.peers, read_string_list(r, v, p)); }},
+               {"listen", [&](auto& v, auto& p) { set(out.listen, read_host_port(r, v, p)); }},
+               {"peers",
+                [&](auto& v, auto& p) {
+                  read_items(r, v, p, [&](const node& item, const std::string& item_p) {
+                    if (auto address = read_host_port(r, item, item_p))
+                      out.peers.push_back(*address);
+                  });
+                }},
                {"etcd", [&](auto& v, auto& p) { set(out.etcd, read_string_list(r, v, p)); }},
                {"tls", [&](auto& v, auto& p) { out.tls = read_tls(r, v, p, true); }}});
   if (find(n, "peers") && find(n, "etcd"))
@@ -295,11 +319,7 @@ void read_node(reader& r, const node& root, node_config& c, listen_origin& liste
        {"manifests", [&](auto& v, auto& p) { set(c.manifests, read_absolute_path(r, v, p)); }},
        {"runtimes", [&](auto& v, auto& p) { read_runtimes(r, v, p, c.runtimes); }},
        {"logs", [&](auto& v, auto& p) { read_logs(r, v, p, c.logs); }},
-       {"cluster",
-        [&](auto& v, auto& p) {
-          c.cluster = read_cluster(r, v, p);
-          r.warning(v, p, "not acted on yet: this node runs alone (peers are later work)");
-        }},
+       {"cluster", [&](auto& v, auto& p) { c.cluster = read_cluster(r, v, p); }},
        {"registries", [&](auto& v, auto& p) { c.registries = read_registries(r, v, p); }}});
 }
 
