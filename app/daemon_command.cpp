@@ -276,11 +276,22 @@ int serve(const spec::node_config& nc, unique_fd signals) {
   }
   auto linux_runtime =
       nc.runtimes.count("linux") ? nc.runtimes.at("linux") : spec::runtime_name::process;
-  for (auto& [os, rt] : nc.runtimes)
-    if (os != "linux")
-      spdlog::warn("[/] runtimes.{}: this node runs only linux workloads; services for {} "
+  // Another OS is served only by the sim runtime, standing in for it (how a Linux machine plays
+  // a Windows node, design §10); the process and oci runtimes run linux workloads alone.
+  std::map<std::string, std::string> other_runtimes;
+  std::vector<std::string> stand_in_oses;
+  for (auto& [os, rt] : nc.runtimes) {
+    if (os == "linux")
+      continue;
+    if (rt == spec::runtime_name::sim) {
+      other_runtimes[os] = "sim";
+      stand_in_oses.push_back(os);
+    } else {
+      spdlog::warn("[/] runtimes.{}: the {} runtime runs only linux workloads; services for {} "
                    "fail with RouteToPeer",
-                   os, os);
+                   os, to_string(rt), os);
+    }
+  }
   std::optional<state_store> store;
   try {
     store.emplace(state_dir / "state.db");
@@ -317,8 +328,12 @@ int serve(const spec::node_config& nc, unique_fd signals) {
     spdlog::error("[/] {}", e.what());
     return 2;
   }
+  std::unique_ptr<sim_runtime> stand_in;
+  if (!stand_in_oses.empty())
+    stand_in = std::make_unique<sim_runtime>(stand_in_oses);
   std::vector<runtime*> locals;
-  for (runtime* r : {local.get(), static_cast<runtime*>(processes)})
+  for (runtime* r :
+       {local.get(), static_cast<runtime*>(processes), static_cast<runtime*>(stand_in.get())})
     if (r != nullptr)
       locals.push_back(r);
   composite_runtime rt{std::move(locals)};
@@ -362,8 +377,9 @@ int serve(const spec::node_config& nc, unique_fd signals) {
   if (cluster) {
     mesh_config mcfg;
     mcfg.self = node_info{nc.name, "linux", machine_arch(), {}, nc.cluster->listen};
-    // What it serves: linux only, whatever else `runtimes` lists (see the warning above).
     mcfg.self.runtimes.push_back({"linux", std::string{to_string(linux_runtime)}});
+    for (auto& [os, runtime] : other_runtimes)
+      mcfg.self.runtimes.push_back({os, runtime});
     mcfg.peers = nc.cluster->peers;
     peers = sys.spawn(peer_mesh, std::move(mcfg));
     // On this thread, not an actor's: the publish blocks until the port is bound.
@@ -397,6 +413,7 @@ int serve(const spec::node_config& nc, unique_fd signals) {
     controller_config ccfg;
     ccfg.node_name = nc.name;
     ccfg.runtime = std::string{to_string(linux_runtime)};
+    ccfg.other_runtimes = other_runtimes;
     ccfg.version = NODEVISOR_VERSION;
     ccfg.memory = processes;
     ccfg.peers = peers;

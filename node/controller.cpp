@@ -65,7 +65,9 @@ std::variant<controller::planned, api_answer> controller::plan_text(const std::s
   auto loaded = spec::load_spec_string(text, file);
   if (!loaded.spec)
     return invalid_spec(problems_text(loaded.problems));
-  auto result = plan_from_spec(*loaded.spec, cfg_.runtime);
+  auto runtimes = cfg_.other_runtimes;
+  runtimes["linux"] = cfg_.runtime;
+  auto result = plan_from_spec(*loaded.spec, runtimes);
   if (!result.errors.empty()) {
     std::string msg;
     for (auto& e : result.errors)
@@ -553,8 +555,8 @@ api_answer controller::internal_scale(const nlohmann::json& body) {
     for (auto& s : loaded.spec->services) {
       if (s.name != service)
         continue;
-      if (s.platform && !s.platform->os.empty() && s.platform->os != "linux") {
-        RouteToPeer r{service, s.platform->os, "this node runs only linux workloads"};
+      if (s.platform && !s.platform->os.empty() && !runtimes_served().contains(s.platform->os)) {
+        RouteToPeer r{service, s.platform->os, "no runtime of this node serves " + s.platform->os};
         return ok({{"service", service},
                    {"replicas", 0},
                    {"success", false},
@@ -578,6 +580,13 @@ int64_t controller::uptime_secs() const {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
                                                           started_)
       .count();
+}
+
+nlohmann::json controller::runtimes_served() const {
+  nlohmann::json out = {{"linux", cfg_.runtime}};
+  for (const auto& [os, runtime] : cfg_.other_runtimes)
+    out[os] = runtime;
+  return out;
 }
 
 nlohmann::json controller::capabilities() const {
@@ -613,7 +622,7 @@ nlohmann::json controller::capabilities() const {
       {"name", cfg_.node_name},
       {"os", "linux"},
       {"arch", arch},
-      {"runtimes", {{"linux", cfg_.runtime}}},
+      {"runtimes", runtimes_served()},
       {"version", cfg_.version},
       {"is_root", root},
       {"has_cap_net_admin", net_admin},

@@ -26,8 +26,9 @@ class supervision_memory;
 
 struct controller_config {
   std::string node_name;
-  std::string runtime = "process";              // what serves linux: process | sim
-  std::chrono::milliseconds tree_timeout{2000}; // for one question to the tree
+  std::string runtime = "process";                   // what serves linux: process | sim | oci
+  std::map<std::string, std::string> other_runtimes; // what serves another OS (sim), by OS
+  std::chrono::milliseconds tree_timeout{2000};      // for one question to the tree
   std::string version;
   // Where the supervisors' memory is kept (the keeper); restore() takes what the daemon before
   // this one wrote there. Null: nothing outlives the daemon.
@@ -74,6 +75,8 @@ public:
   // this node does not run answers 200 with `reroute_to_os` (its RouteToPeer).
   api_answer internal_scale(const nlohmann::json& body);
   nlohmann::json capabilities() const;
+  // OS → the runtime that serves it here: {"linux": "process", "windows": "sim"}.
+  nlohmann::json runtimes_served() const;
   int64_t uptime_secs() const;
 
   // Stops every deployment, in reverse creation order, each fully before the next; the desired

@@ -101,6 +101,11 @@ std::map<std::string, fingerprints> fingerprints_of(const spec::deployment_spec&
 } // namespace
 
 plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string& runtime_name) {
+  return plan_from_spec(spec, std::map<std::string, std::string>{{"linux", runtime_name}});
+}
+
+plan_result plan_from_spec(const spec::deployment_spec& spec,
+                           const std::map<std::string, std::string>& runtimes) {
   plan_result out;
   for (auto& p : spec::unset_env_references(spec, "", spec::severity::error))
     out.errors.push_back(p.path + ": " + p.message);
@@ -118,6 +123,9 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
     sp.shape = prints[s.name].shape;
     auto command = s.command.entrypoint;
     command.insert(command.end(), s.command.args.begin(), s.command.args.end());
+    const std::string os = s.platform && !s.platform->os.empty() ? s.platform->os : "linux";
+    const auto serving = runtimes.find(os);
+    const std::string runtime_name = serving == runtimes.end() ? "" : serving->second;
     // `image: {name: process}` runs as a process whatever serves linux (design §4).
     const bool as_process =
         runtime_name == "process" || (runtime_name == "oci" && s.image.name == "process");
@@ -150,11 +158,13 @@ plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string&
                                   " runtime does not check that their ports are free before a "
                                   "start",
                               spec::severity::warning});
-    if (s.resources.cpu && served_by != "oci")
+    // A service that no local runtime serves is routed to a peer, whose runtime decides.
+    const bool here = !served_by.empty();
+    if (s.resources.cpu && here && served_by != "oci")
       unenforced("cpu", "CPU");
-    if (s.resources.memory && served_by != "oci")
+    if (s.resources.memory && here && served_by != "oci")
       unenforced("memory", "memory");
-    if (s.init_process && served_by != "oci")
+    if (s.init_process && here && served_by != "oci")
       out.warnings.push_back({"", where + ".init",
                               "init: true is for containers; the " + served_by +
                                   " runtime signals a replica's process group and reaps its "

@@ -3,6 +3,7 @@
 // What needs no runtime (spec/runnable.hpp) the loader has already checked, for `validate` too.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,13 @@ struct plan_result {
   std::vector<spec::problem> warnings; // `file` left empty for the caller to fill in
 };
 
-// `runtime_name`: process | sim, the runtime the containers will run on.
+// `runtimes`: the local runtime (process | sim | oci) that serves each OS, as the node config's
+// `runtimes` says. A service of an OS that none serves is planned without a runtime's checks: its
+// create answers RouteToPeer, for the node to place it elsewhere.
+plan_result plan_from_spec(const spec::deployment_spec& spec,
+                           const std::map<std::string, std::string>& runtimes);
+
+// With `runtime_name` serving linux, and nothing else.
 plan_result plan_from_spec(const spec::deployment_spec& spec, const std::string& runtime_name);
 
 } // namespace nv

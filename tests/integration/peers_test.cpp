@@ -40,14 +40,15 @@ protected:
     return n;
   }
 
-  // Writes its config, listing every node added so far and `extra` as peers, and starts it.
-  void start(peer_node& n, const std::string& cluster = "test") {
+  // Writes its config, listing every node added so far as peers, and starts it.
+  void start(peer_node& n, const std::string& cluster = "test",
+             const std::string& runtimes = "{linux: sim}") {
     std::string peers;
     for (auto& [name, other] : nodes)
       peers += (peers.empty() ? "" : ", ") + other.address();
     auto config = n.dir / "node.yaml";
     std::ofstream{config} << "name: " << n.name << "\nstate_dir: " << (n.dir / "state").string()
-                          << "\nsocket: " << n.socket() << "\nruntimes: {linux: sim}\n"
+                          << "\nsocket: " << n.socket() << "\nruntimes: " << runtimes << "\n"
                           << "cluster:\n  name: " << cluster << "\n  listen: " << n.address()
                           << "\n  peers: [" << peers << "]\n";
     n.daemon = std::make_unique<nodevisor_process>(
@@ -134,6 +135,42 @@ TEST_F(Peers, ThreeDaemonsMeshAndALostPeerIsSeenDownThenLinkedAgainOnce) {
   EXPECT_TRUE(sees(b, "node-c", "up"));
   EXPECT_TRUE(sees(c, "node-a", "up"));
   EXPECT_EQ(links(a).size(), 3u) << entries["node-a"].dump();
+}
+
+// A node whose sim runtime serves windows says so to its peers, and runs a windows service
+// itself rather than route it away.
+TEST_F(Peers, ANodeServingWindowsWithSimSaysSoAndRunsAWindowsService) {
+  auto& a = add("node-a");
+  auto& w = add("node-w");
+  start(a);
+  start(w, "test", "{linux: sim, windows: sim}");
+  ASSERT_TRUE(sees(a, "node-w", "up"));
+  for (auto& e : entries["node-a"]) {
+    if (e["name"] == "node-w") {
+      EXPECT_EQ(e["runtimes"], nlohmann::json({{"linux", "sim"}, {"windows", "sim"}}));
+    }
+  }
+  httplib::Client c{w.socket(), 80};
+  c.set_address_family(AF_UNIX);
+  c.set_read_timeout(30, 0);
+  auto spec = "version: v1\ndeployment: desk\nservices:\n  iis:\n    image: {name: "
+              "mcr.microsoft.com/windows/servercore/iis}\n    platform: {os: windows}\n";
+  auto posted =
+      c.Post("/api/v1/deployments", nlohmann::json{{"spec", spec}}.dump(), "application/json");
+  ASSERT_TRUE(posted);
+  EXPECT_EQ(posted->status, 201) << posted->body;
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  std::string state;
+  while (std::chrono::steady_clock::now() < deadline && state != "healthy") {
+    auto r = c.Get("/api/v1/deployments/desk");
+    if (r && r->status == 200) {
+      auto d = nlohmann::json::parse(r->body, nullptr, false);
+      if (d.contains("service_details") && !d["service_details"].empty())
+        state = d["service_details"][0].value("state", "");
+    }
+    w.daemon->pump(100ms);
+  }
+  EXPECT_EQ(state, "healthy") << w.daemon->stderr_text;
 }
 
 TEST_F(Peers, AFrozenPeerIsSeenDownThroughTheHeartbeatAndUpOnceItThaws) {
