@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <caf/actor_system.hpp>
+#include <caf/after.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <nlohmann/json.hpp>
@@ -342,20 +343,32 @@ void oci_runtime::exec(const std::string& id, uint64_t exec_id, std::vector<std:
   }
   // At its timeout the keeper kills `runc exec`, which cannot pass a SIGKILL on: the command in the
   // container is killed here, by the pid runc wrote, before the caller hears of the timeout.
-  auto relay = reply_to->home_system().spawn(
-      [pid_file, reply_to](caf::event_based_actor* self) -> caf::behavior {
-        return {[self, pid_file, reply_to](exec_result& r) {
-          if (r.timed_out) {
-            std::ifstream in{pid_file};
-            if (pid_t pid = 0; in >> pid && pid > 1)
-              ::kill(pid, SIGKILL);
-          }
-          std::error_code ec;
-          fs::remove(pid_file, ec);
-          caf::anon_send(reply_to, std::move(r));
-          self->quit();
-        }};
-      });
+  auto relay = reply_to->home_system().spawn([id, exec_id, pid_file, timeout, reply_to](
+                                                 caf::event_based_actor* self) -> caf::behavior {
+    auto finish = [self, pid_file, reply_to](exec_result r, bool kill) {
+      if (kill) {
+        std::ifstream in{pid_file};
+        if (pid_t pid = 0; in >> pid && pid > 1)
+          ::kill(pid, SIGKILL);
+      }
+      std::error_code ec;
+      fs::remove(pid_file, ec);
+      caf::anon_send(reply_to, std::move(r));
+      self->quit();
+    };
+    auto answered = [finish](exec_result& r) { finish(std::move(r), r.timed_out); };
+    if (timeout <= duration::zero())
+      return {answered};
+    // The keeper answers by the timeout; one that does not must not leave the caller, or this
+    // actor, waiting for good.
+    auto patience = timeout + std::chrono::seconds{10};
+    return {answered, caf::after(patience) >> [=] {
+              finish(exec_result{id, exec_id, -1,
+                                 "no answer from the keeper within " + format_duration(patience),
+                                 false},
+                     true);
+            }};
+  });
   keeper_.exec(id, exec_id, std::move(argv), timeout, std::move(relay));
 }
 
