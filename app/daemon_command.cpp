@@ -225,33 +225,18 @@ std::optional<api_server_config> api_config(const spec::node_config& nc, std::st
   return acfg;
 }
 
-struct cluster_listen {
-  std::string host;
-  uint16_t port = 0;
-};
-
-// cluster.listen as the middleman binds it; what this daemon does not do yet is refused, not
-// ignored.
-std::optional<cluster_listen> cluster_of(const spec::cluster_config& c, std::string& error) {
+// cluster.listen as the middleman binds it (the loader checked its form); what this daemon does
+// not do yet is refused, not ignored.
+std::optional<spec::tcp_listen> cluster_of(const spec::cluster_config& c, std::string& error) {
   if (!c.etcd.empty() || c.tls) {
     error = std::string{"cluster."} + (c.tls ? "tls" : "etcd") +
             ": not supported yet; use cluster.peers (a static list) without tls";
     return std::nullopt;
   }
-  auto colon = c.listen.rfind(':');
-  unsigned long port = 0;
-  if (colon != std::string::npos && colon > 0) {
-    try {
-      port = std::stoul(c.listen.substr(colon + 1));
-    } catch (const std::exception&) {
-      port = 0;
-    }
-  }
-  if (port == 0 || port > 65535) {
+  auto listen = spec::parse_host_port(c.listen);
+  if (!listen)
     error = "cluster.listen: expected HOST:PORT (the middleman's port), got '" + c.listen + "'";
-    return std::nullopt;
-  }
-  return cluster_listen{c.listen.substr(0, colon), static_cast<uint16_t>(port)};
+  return listen;
 }
 
 int serve(const spec::node_config& nc, unique_fd signals) {
@@ -360,7 +345,7 @@ int serve(const spec::node_config& nc, unique_fd signals) {
   register_message_types(cfg);
   register_supervisor_types(cfg);
   register_node_types(cfg);
-  std::optional<cluster_listen> cluster;
+  std::optional<spec::tcp_listen> cluster;
   if (nc.cluster) {
     cluster = cluster_of(*nc.cluster, error);
     if (!cluster) {

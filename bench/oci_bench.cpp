@@ -47,6 +47,7 @@
 #include "runtimes/oci/bundle_config.hpp"
 #include "runtimes/oci/oci_runtime.hpp"
 #include "runtimes/oci/tool_command.hpp"
+#include "tests/support/free_port.hpp"
 
 using namespace nv;
 using namespace std::chrono_literals;
@@ -84,18 +85,6 @@ std::string sh_output(const std::string& script) {
     ::pclose(p);
   }
   return out;
-}
-
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
 }
 
 // The replies of the runtime calls, counted by kind as they come (a create's may come before
@@ -389,7 +378,7 @@ int run_bench(int argc, char** argv) {
   if (sh(std::string{NV_SOURCE_DIR} + "/examples/oci/busybox-image.sh " +
          (dir / "layout").string() + " busybox:1 >/dev/null") != 0)
     return 1;
-  auto port = free_port();
+  auto port = nv_test_support::free_loopback_port();
   auto registry = "127.0.0.1:" + std::to_string(port);
   std::ofstream{dir / "registry.yml"}
       << "version: 0.1\nlog:\n  level: error\nstorage:\n"

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "messages/failure.hpp"
+#include "spec/node_config.hpp"
 
 namespace nv {
 
@@ -108,11 +109,14 @@ void connect(mesh_actor_t* self, const std::string& address) {
   if (link.state == link_state::up)
     return;
   ++link.attempts;
-  auto colon = address.rfind(':');
-  auto host = address.substr(0, colon);
-  auto port = static_cast<uint16_t>(std::stoul(address.substr(colon + 1)));
+  // A peer's hello names its address: one that is not HOST:PORT is not tried again.
+  auto where = spec::parse_host_port(address);
+  if (!where) {
+    enter(link, link_state::down, "not a HOST:PORT address");
+    return;
+  }
   auto mm = self->system().middleman().actor_handle();
-  self->request(mm, st.cfg.request_timeout, caf::connect_atom::value, host, port)
+  self->request(mm, st.cfg.request_timeout, caf::connect_atom::value, where->host, where->port)
       .then(
           [self, address](caf::node_id&, caf::strong_actor_ptr& ptr, std::set<std::string>&) {
             auto peer = caf::actor_cast<caf::actor>(ptr);

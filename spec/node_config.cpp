@@ -16,6 +16,18 @@
 
 namespace nv::spec {
 
+std::optional<tcp_listen> parse_host_port(std::string_view text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size() ||
+      text.size() - colon > 6 ||
+      text.find_first_not_of("0123456789", colon + 1) != std::string_view::npos)
+    return std::nullopt;
+  auto port = std::stoul(std::string{text.substr(colon + 1)});
+  if (port < 1 || port > 65535)
+    return std::nullopt;
+  return tcp_listen{std::string{text.substr(0, colon)}, static_cast<uint16_t>(port)};
+}
+
 namespace {
 
 // A node config is a screenful; anything near this is not one.
@@ -229,13 +241,7 @@ std::optional<std::string> read_host_port(reader& r, const node& n, const std::s
   auto text = read_string(r, n, path);
   if (!text)
     return std::nullopt;
-  auto colon = text->rfind(':');
-  int64_t port = 0;
-  if (colon != std::string::npos && colon > 0 && colon + 1 < text->size() &&
-      text->find_first_not_of("0123456789", colon + 1) == std::string::npos &&
-      text->size() - colon <= 6)
-    port = std::stoll(text->substr(colon + 1));
-  if (port < 1 || port > 65535) {
+  if (!parse_host_port(*text)) {
     r.error(n, path, "expected HOST:PORT, such as 10.0.0.1:7071, got " + describe(n));
     return std::nullopt;
   }

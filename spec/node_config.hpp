@@ -26,6 +26,10 @@ struct tcp_listen {
   bool operator==(const tcp_listen&) const = default;
 };
 
+// "HOST:PORT" with a port 1–65535 (a middleman's address: `cluster.listen`, `cluster.peers`):
+// HOST as written, and the port; nullopt when the text is not of that form.
+std::optional<tcp_listen> parse_host_port(std::string_view text);
+
 // `tls` for the control API, read so that its paths are checked; serving it is not supported
 // yet, which the loader reports as an error.
 struct tls_files {

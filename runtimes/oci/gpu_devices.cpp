@@ -3,24 +3,17 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+
+#include "posix/file_text.hpp"
 
 namespace nv::oci {
 
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_all(const std::string& path) {
-  std::ifstream in{path};
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
@@ -134,7 +127,7 @@ std::variant<gpu_grant, AgentError> grant_gpus(const gpu_request& request, const
       "'" + replica + "' asks for " + gpus(request.count, request.vendor) + " (resources.gpu)";
   if (request.vendor == "apple")
     return Unsupported{asked + ", which only macOS nodes have; this node runs Linux"};
-  if (lower(read_all(host.proc_version)).find("microsoft") != std::string::npos) {
+  if (lower(file_text(host.proc_version)).find("microsoft") != std::string::npos) {
     // WSL2: Windows' driver serves every GPU through one device, whatever the vendor.
     auto dxg = char_device(fs::path{host.dev} / "dxg", "/dev/dxg");
     if (!dxg)

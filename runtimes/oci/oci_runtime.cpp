@@ -4,7 +4,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <sys/mount.h>
 #include <unistd.h>
@@ -17,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "messages/digest.hpp"
+#include "posix/file_text.hpp"
 #include "posix/machine_arch.hpp"
 #include "posix/port_holder.hpp"
 #include "runtimes/oci/bundle_config.hpp"
@@ -30,13 +30,6 @@ using oci::run_tool;
 namespace {
 
 constexpr std::chrono::milliseconds tool_timeout{std::chrono::minutes{2}};
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in{path, std::ios::binary};
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 bool write_file(const fs::path& path, const std::string& text) {
   auto temp = path;
@@ -217,7 +210,7 @@ std::string oci_runtime::prepare(const container_spec& spec, const oci::gpu_gran
   fs::path bundle = bundle_of(key);
   oci::bundle_options how{cgroups_path(key), (bundle / "rootfs").string(), gpus, init_};
   auto configure = [&](std::string& text) -> std::string {
-    auto config = nlohmann::json::parse(read_file(bundle / "image-config.json"), nullptr, false);
+    auto config = nlohmann::json::parse(file_text(bundle / "image-config.json"), nullptr, false);
     if (config.is_discarded())
       return "the bundle's image-config.json is not JSON";
     if (auto error = oci::apply_spec(config, spec, how); !error.empty())
@@ -229,7 +222,7 @@ std::string oci_runtime::prepare(const container_spec& spec, const oci::gpu_gran
   bool adopt = false;
   if (keeper_.adoptable(key) && fs::exists(bundle / "image-config.json")) {
     // Running since before this runtime: the same config, or a new container.
-    adopt = configure(config).empty() && config == read_file(bundle / "config.json");
+    adopt = configure(config).empty() && config == file_text(bundle / "config.json");
   }
   if (!adopt) {
     delete_container(key); // what a runtime before this one left under this id

@@ -12,8 +12,8 @@
 
 #include "actors/container_actor.hpp"
 #include "actors/node_services.hpp"
-#include "messages/caf/register_types.hpp"
 #include "supervisor/supervisor.hpp"
+#include "tests/support/tree_config.hpp"
 #include "trace/trace_sink.hpp"
 
 using namespace nv;
@@ -215,10 +215,6 @@ caf::behavior test_parent(caf::event_based_actor* self, seen* s, const node_serv
 class ContainerPhases : public ::testing::Test {
 protected:
   ContainerPhases() {
-    register_message_types(cfg);
-    register_supervisor_types(cfg);
-    cfg.set("scheduler.policy", caf::atom("sharing"));
-    cfg.set("scheduler.max-threads", 2);
     sys = std::make_unique<caf::actor_system>(cfg);
     trace = std::make_unique<trace_sink>(trace_out, "t1");
     trace->set_messages(true);
@@ -315,7 +311,7 @@ protected:
   std::ostringstream trace_out;
   std::unique_ptr<trace_sink> trace;
   node_services services;
-  caf::actor_system_config cfg;
+  nv::test::tree_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   seen s;
   caf::actor parent;

@@ -22,8 +22,8 @@
 #include "actors/node_actor.hpp"
 #include "actors/node_protocol.hpp"
 #include "messages/caf/atoms.hpp"
-#include "messages/caf/register_types.hpp"
 #include "runtimes/process/process_runtime.hpp"
+#include "tests/support/tree_config.hpp"
 #include "trace/trace_sink.hpp"
 
 using namespace nv;
@@ -63,11 +63,7 @@ protected:
   NodeControl() {
     std::string tmpl = (fs::temp_directory_path() / "nv-node-control-XXXXXX").string();
     dir = fs::canonical(::mkdtemp(tmpl.data()));
-    register_message_types(cfg);
-    register_supervisor_types(cfg);
     register_node_types(cfg);
-    cfg.set("scheduler.policy", caf::atom("sharing"));
-    cfg.set("scheduler.max-threads", 2);
     sys = std::make_unique<caf::actor_system>(cfg);
     trace = std::make_unique<trace_sink>(trace_out, "t1");
     obs = sys->spawn(observer, &o);
@@ -307,7 +303,7 @@ protected:
   }
 
   fs::path dir;
-  caf::actor_system_config cfg;
+  nv::test::tree_config cfg;
   process_runtime rt;
   check_runner runner;
   node_services services;

@@ -10,17 +10,46 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/node_actor.hpp"
-#include "messages/caf/register_types.hpp"
 #include "runtimes/sim/sim_runtime.hpp"
-#include "tests/support/tree_observer.hpp"
+#include "tests/support/tree_config.hpp"
 #include "trace/trace_sink.hpp"
 
 using namespace nv;
 using namespace std::chrono_literals;
-using nv::test::observed;
-using nv::test::observer;
 
 namespace {
+
+struct observed {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<state_change> states;
+  std::vector<failure> failures;
+
+  template <class Pred>
+  bool wait_until(Pred pred, std::chrono::seconds limit = 20s) {
+    std::unique_lock<std::mutex> g{mu};
+    return cv.wait_for(g, limit, [&] { return pred(*this); });
+  }
+  bool reached(const std::string& path, lifecycle s) {
+    return std::any_of(states.begin(), states.end(),
+                       [&](auto& c) { return c.path == path && c.to == s; });
+  }
+};
+
+caf::behavior observer(caf::event_based_actor*, observed* o) {
+  return {
+      [o](state_change& c) {
+        std::lock_guard<std::mutex> g{o->mu};
+        o->states.push_back(c);
+        o->cv.notify_all();
+      },
+      [o](failure& f) {
+        std::lock_guard<std::mutex> g{o->mu};
+        o->failures.push_back(f);
+        o->cv.notify_all();
+      },
+  };
+}
 
 service_plan service(const std::string& name, int replicas, std::vector<dependency> deps = {},
                      sim_behavior sim = {}) {
@@ -50,10 +79,6 @@ dependency dep(const std::string& on, duration timeout = 10s,
 class Tree : public ::testing::Test {
 protected:
   Tree() {
-    register_message_types(cfg);
-    register_supervisor_types(cfg);
-    cfg.set("scheduler.policy", caf::atom("sharing"));
-    cfg.set("scheduler.max-threads", 2);
     sys = std::make_unique<caf::actor_system>(cfg);
     trace = std::make_unique<trace_sink>(trace_out, "t1");
     obs = sys->spawn(observer, &o);
@@ -98,7 +123,7 @@ protected:
     return 0;
   }
 
-  caf::actor_system_config cfg;
+  nv::test::tree_config cfg;
   sim_runtime rt;
   node_services services;
   std::ostringstream trace_out;

@@ -1,8 +1,8 @@
 // The seed's variants that a container agent meets (design §3, §11), raised by the real runtimes
 // and carried through the whole tree: a spec read from YAML, planned, run by the node on the
 // process runtime or the oci runtime with real runc. Each test checks the kind, the seed's text,
-// and the escalation rule of design §3: a permanent one fails the service at once, with no restart,
-// and reaches the node as itself; Network is transient and restarted after its backoff.
+// and the escalation rule of design §3: a permanent one fails the service at once, with no
+// restart, and reaches the node as itself; Network is transient and restarted after its backoff.
 #include <arpa/inet.h>
 #include <filesystem>
 #include <fstream>
@@ -19,12 +19,12 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/node_actor.hpp"
-#include "messages/caf/register_types.hpp"
 #include "node/plan_from_spec.hpp"
 #include "posix/unique_fd.hpp"
 #include "runtimes/oci/oci_runtime.hpp"
 #include "spec/loader.hpp"
 #include "tests/runtimes/oci_fixture.hpp"
+#include "tests/support/tree_config.hpp"
 #include "trace/trace_sink.hpp"
 
 using namespace nv;
@@ -66,10 +66,6 @@ struct oci_node {
 class FailureVariants : public ::testing::Test {
 protected:
   FailureVariants() {
-    register_message_types(cfg);
-    register_supervisor_types(cfg);
-    cfg.set("scheduler.policy", caf::atom("sharing"));
-    cfg.set("scheduler.max-threads", 2);
     sys = std::make_unique<caf::actor_system>(cfg);
     fs::create_directories(trace_file.parent_path());
     trace = std::make_unique<trace_sink>(trace_file, "t1");
@@ -147,7 +143,7 @@ protected:
   // The runtimes outlive the node, which the destructor stops first.
   std::unique_ptr<process_runtime> process;
   std::unique_ptr<oci_node> oci;
-  caf::actor_system_config cfg;
+  nv::test::tree_config cfg;
   node_services services;
   fs::path trace_file =
       fs::temp_directory_path() / ("nv-variants-" + std::to_string(::getpid()) + "/trace.jsonl");

@@ -99,6 +99,15 @@ int32_t run_up(caf::scoped_actor& self, runtime& rt, const container_spec& s) {
   return take_ok(self, runtime_op::start, key);
 }
 
+// The end of a test's container: killed, its exit and both answers taken.
+void kill_and_remove(caf::scoped_actor& self, runtime& rt, const std::string& key) {
+  rt.stop(key, 1s, SIGKILL, self);
+  take_exit(self, key, 128 + SIGKILL, SIGKILL);
+  take_ok(self, runtime_op::stop, key);
+  rt.remove(key, self);
+  take_ok(self, runtime_op::remove, key);
+}
+
 std::string status_field(int pid, const std::string& field) {
   std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
   std::string line;
@@ -413,11 +422,7 @@ TEST(OciRuntime, AnExecPastItsTimeoutIsKilledInsideTheContainerToo) {
     std::this_thread::sleep_for(20ms);
   EXPECT_TRUE(processes_running(hung).empty()) << "the exec'd command outlived its timeout";
   EXPECT_FALSE(fs::exists(fs::path{node.oci.bundle_of(key)} / "exec-7.pid"));
-  node.oci.stop(key, 1s, SIGKILL, self);
-  take_exit(self, key, 128 + SIGKILL, SIGKILL);
-  take_ok(self, runtime_op::stop, key);
-  node.oci.remove(key, self);
-  take_ok(self, runtime_op::remove, key);
+  kill_and_remove(self, node.oci, key);
 }
 
 TEST(OciRuntime, AnInitAsPidOneForwardsTheStopSignalToACommandWithoutAHandler) {
@@ -493,11 +498,7 @@ TEST(OciRuntime, AGpuOfTheNodeIsADeviceOfTheContainerWithItsMpsDirectories) {
   exec_output(self, node.oci, key, {"sh", "-c", "mknod /tmp/zero c 1 5 && head -c1 /tmp/zero"},
               &code);
   EXPECT_NE(code, 0);
-  node.oci.stop(key, 1s, SIGKILL, self);
-  take_exit(self, key, 128 + SIGKILL, SIGKILL);
-  take_ok(self, runtime_op::stop, key);
-  node.oci.remove(key, self);
-  take_ok(self, runtime_op::remove, key);
+  kill_and_remove(self, node.oci, key);
 }
 
 TEST(BundleConfig, TheSpecDecidesOverTheImageAndTheNodeGivesItsNetworkLimitsAndGpus) {
